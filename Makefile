@@ -1,0 +1,57 @@
+# The user's verbs. `make help` lists them; every target sets up .venv first.
+SHELL := /bin/bash
+PYTHON := .venv/bin/python
+SAMPLE := inputs/sample
+COMPETITION := inputs/competition
+# DATA: the competition data when downloaded, else the embedded sample (generated on first use).
+DATA ?= $(if $(wildcard $(COMPETITION)/train.csv),$(COMPETITION),$(SAMPLE))
+SEED ?= 42
+K ?= 5
+IMAGES ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lock data-ready download sample eda folds test lint all clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) IMAGES=<slug|zip|folder>"
+
+.venv/.installed: requirements.txt requirements-dev.txt constraints.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --upgrade pip
+	.venv/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+setup: .venv/.installed ## create .venv and install the pinned requirements
+
+lock: .venv/.installed ## re-pin constraints.txt from what .venv holds now
+	{ sed -n '1,3p' constraints.txt; .venv/bin/pip freeze --exclude-editable; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+
+$(SAMPLE)/train.csv: | .venv/.installed
+	$(PYTHON) -m solution sample --out $(SAMPLE)
+
+data-ready: $(if $(filter $(SAMPLE),$(DATA)),$(SAMPLE)/train.csv) | .venv/.installed
+
+download: setup ## competition files via the kaggle client + images from IMAGES into inputs/competition
+	$(PYTHON) -m solution download --out $(COMPETITION) $(if $(IMAGES),--images $(IMAGES))
+
+sample: setup ## (re)generate the embedded synthetic data set in inputs/sample
+	$(PYTHON) -m solution sample --out $(SAMPLE)
+
+eda: data-ready ## validate DATA and write its EDA report to DATA/eda/
+	$(PYTHON) -m solution eda --data $(DATA) --seed $(SEED)
+
+folds: data-ready ## validate DATA and write DATA/folds.csv (K folds, SEED)
+	$(PYTHON) -m solution folds --data $(DATA) --k $(K) --seed $(SEED)
+
+lint: setup ## ruff check
+	$(PYTHON) -m ruff check .
+
+test: setup ## lint, then the test suite
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest -q
+
+all: eda folds ## the main job on DATA: eda -> folds
+
+clean: ## remove generated data and reports (keeps .venv and downloads)
+	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda

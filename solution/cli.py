@@ -1,0 +1,108 @@
+"""`python -m solution <command>`: the kit's command line. Each command imports only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from solution.errors import UserError
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from solution import sample
+
+    config = sample.SampleConfig(per_class=args.per_class, test=args.test, seed=args.seed, dirty=args.dirty)
+    summary = sample.generate(Path(args.out), config)
+    print(
+        f"sample: {summary['train_images']} training and {summary['test_images']} test images in {summary['out']} ({summary['seconds']} s)"
+    )
+
+
+def _index(data: str, cache: str | None):
+    from solution import dataset
+
+    index = dataset.build_index(Path(data), Path(cache) if cache else None)
+    print(f"index: {len(index.train)} usable training images, {len(index.test)} test images, {len(index.problems)} problem(s)")
+    if len(index.problems):
+        print(dataset.format_problems(index.problems))
+        print(f"problems table: {index.problems_path}")
+    return index
+
+
+def _folds(args: argparse.Namespace) -> None:
+    from solution import folds
+
+    index = _index(args.data, args.cache)
+    table = folds.assign_folds(index.train, k=args.k, seed=args.seed)
+    path = folds.write_folds(table, Path(args.data))
+    sizes = table.fold.value_counts().sort_index()
+    print(f"folds: {path} ({args.k} folds of {', '.join(map(str, sizes.values))} images, seed {args.seed})")
+
+
+def _eda(args: argparse.Namespace) -> None:
+    from solution import eda
+
+    report = eda.write_report(_index(args.data, args.cache), seed=args.seed)
+    print(f"eda: {report}")
+
+
+def _download(args: argparse.Namespace) -> None:
+    from solution import download
+
+    for step in download.download(Path(args.out), images=args.images or os.environ.get("IMAGES") or None):
+        print(f"download: {step}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from solution.config import PATHS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def data_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--data", required=True, help="data folder in the competition layout (train/, test_kaggle/, train.csv)")
+        sub.add_argument("--cache", help="where the index and converted images go (default: DATA/cache; use a writable folder on Kaggle)")
+        sub.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+
+    sub = command("sample", _sample, "generate the embedded synthetic data set in the competition layout")
+    sub.add_argument("--out", required=True, help="folder to write (created)")
+    sub.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives byte-identical files (default 0)")
+    sub.add_argument("--per-class", type=int, default=40, help="training images per class (default 40)")
+    sub.add_argument("--test", type=int, default=90, help="test images (default 90)")
+    sub.add_argument("--dirty", action="store_true", help="add bad files (truncated, empty, CMYK, 16-bit, RGBA, EXIF-rotated, duplicates)")
+
+    sub = command("folds", _folds, "validate the data and write DATA/folds.csv (stratified, grouped by file content)")
+    data_options(sub)
+    sub.add_argument("--k", type=int, default=5, help="number of folds (default 5)")
+
+    sub = command("eda", _eda, "validate the data and write an EDA report (Markdown + PNG) under DATA/eda/")
+    data_options(sub)
+
+    sub = command("download", _download, "download the competition files (kaggle client) and the images into inputs/competition")
+    sub.add_argument("--images", help="image source: Kaggle dataset slug owner/name, a .zip or a folder (default: $IMAGES)")
+    sub.add_argument("--out", default=str(PATHS.competition_data), help=f"target folder (default {PATHS.competition_data})")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0

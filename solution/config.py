@@ -1,0 +1,48 @@
+"""Where things live and what the competition is: configuration as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Competition:
+    """Facts about the Kaggle competition the kit targets."""
+
+    slug: str = "skillbox-computer-vision-project"
+    max_latency_ms: float = 330.0
+    own_files: tuple[str, ...] = ("train.csv", "sample_submission.csv")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The repository's folders (see DESIGN.md's layout)."""
+
+    root: Path = REPO_ROOT
+
+    @property
+    def inputs(self) -> Path:
+        return self.root / "inputs"
+
+    @property
+    def competition_data(self) -> Path:
+        return self.inputs / "competition"
+
+    @property
+    def sample_data(self) -> Path:
+        return self.inputs / "sample"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "ensembles" / "runs"
+
+    @property
+    def submissions(self) -> Path:
+        return self.root / "submissions"
+
+
+COMPETITION = Competition()
+PATHS = Paths()

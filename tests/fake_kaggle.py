@@ -1,0 +1,64 @@
+"""A stand-in for the `kaggle` CLI: logs each call, then plays the server's part.
+
+Environment: FAKE_KAGGLE_LOG (file that receives one JSON argv per line),
+FAKE_KAGGLE_DATA (a data folder in the competition layout to serve from),
+FAKE_KAGGLE_FAIL (print this error and exit 1 instead).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+FAKE_SCRIPT = """#!{python}
+import sys
+sys.path.insert(0, {repo!r})
+from tests.fake_kaggle import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+def install(folder: Path) -> Path:
+    """Write an executable `kaggle` into `folder`; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "kaggle"
+    script.write_text(FAKE_SCRIPT.format(python=sys.executable, repo=str(Path(__file__).resolve().parent.parent)))
+    script.chmod(0o755)
+    return script
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _zip(target: Path, members: dict[str, Path]) -> None:
+    with zipfile.ZipFile(target, "w") as bundle:
+        for name, source in members.items():
+            bundle.write(source, name)
+
+
+def _option(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def main(args: list[str]) -> int:
+    with open(os.environ["FAKE_KAGGLE_LOG"], "a") as log:
+        log.write(json.dumps(args) + "\n")
+    if os.environ.get("FAKE_KAGGLE_FAIL"):
+        print(os.environ["FAKE_KAGGLE_FAIL"], file=sys.stderr)
+        return 1
+    data = Path(os.environ.get("FAKE_KAGGLE_DATA", "."))
+    if args[:2] == ["competitions", "download"]:
+        out = Path(_option(args, "-p")) / f"{_option(args, '-c')}.zip"
+        _zip(out, {name: data / name for name in ("train.csv", "sample_submission.csv")})
+    elif args[:2] == ["datasets", "download"]:
+        out = Path(_option(args, "-p")) / f"{_option(args, '-d').split('/')[1]}.zip"
+        images = [p for folder in ("train", "test_kaggle") for p in (data / folder).rglob("*") if p.is_file()]
+        _zip(out, {f"faces/{p.relative_to(data).as_posix()}": p for p in images})
+    else:
+        print(f"fake kaggle: unknown command {args}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,51 @@
+"""The command line and the Makefile, as a user meets them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+COMMANDS = ("sample", "folds", "eda", "download")
+
+
+def test_help_lists_every_command():
+    finished = run_cli("--help")
+    assert finished.returncode == 0
+    for command in COMMANDS:
+        assert command in finished.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    finished = run_cli(command, "--help")
+    assert finished.returncode == 0 and "usage:" in finished.stdout
+
+
+def test_sample_then_eda_writes_a_report_with_plots(tmp_path):
+    data = tmp_path / "data"
+    made = run_cli("sample", "--out", str(data), "--per-class", "4", "--test", "5", "--dirty")
+    assert made.returncode == 0, made.stderr
+    assert "45 training and 5 test images" in made.stdout  # 9 classes x 4 + 9 dirty files
+    report = run_cli("eda", "--data", str(data))
+    assert report.returncode == 0, report.stderr
+    text = (data / "eda" / "report.md").read_text()
+    for plot in ("class_counts.png", "image_sizes.png", "examples.png"):
+        assert (data / "eda" / plot).stat().st_size > 1000
+        assert f"({plot})" in text
+    assert "dirty_truncated.jpg" in text and "conflicting labels" in text
+    assert "skipped: train/happy/dirty_empty.jpg" in report.stdout
+
+
+def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path):
+    finished = run_cli("folds", "--data", str(tmp_path / "missing"))
+    assert finished.returncode == 2
+    assert finished.stderr.count("\n") == 1 and "make download" in finished.stderr
+
+
+def test_make_help_names_the_users_verbs():
+    listed = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    for verb in ("setup", "download", "sample", "eda", "folds", "test", "all"):
+        assert f"make {verb} " in listed
