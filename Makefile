@@ -7,14 +7,18 @@ COMPETITION := inputs/competition
 DATA ?= $(if $(wildcard $(COMPETITION)/train.csv),$(COMPETITION),$(SAMPLE))
 SEED ?= 42
 K ?= 5
+# PROFILE: smoke (CPU, minutes) on the sample, the full kaggle recipe on the competition data.
+PROFILE ?= $(if $(filter $(SAMPLE),$(DATA)),smoke,kaggle)
+BACKBONE ?= mobilenet_v2
+RUNS ?= ensembles/runs
 IMAGES ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds test lint all clean
+.PHONY: help setup lock data-ready download sample eda folds train train-all backbones test lint all clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) IMAGES=<slug|zip|folder>"
+	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS) IMAGES=<slug|zip|folder>"
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	python3 -m venv .venv
@@ -44,6 +48,18 @@ eda: data-ready ## validate DATA and write its EDA report to DATA/eda/
 folds: data-ready ## validate DATA and write DATA/folds.csv (K folds, SEED)
 	$(PYTHON) -m solution folds --data $(DATA) --k $(K) --seed $(SEED)
 
+$(DATA)/folds.csv: | data-ready
+	$(PYTHON) -m solution folds --data $(DATA) --k $(K) --seed $(SEED)
+
+backbones: setup ## list the registered backbones
+	$(PYTHON) -m solution backbones
+
+train: $(DATA)/folds.csv ## train BACKBONE over every fold into RUNS/<backbone>/ (PROFILE)
+	$(PYTHON) -m solution train --data $(DATA) --backbone $(BACKBONE) --profile $(PROFILE) --runs $(RUNS) --set seed=$(SEED)
+
+train-all: $(DATA)/folds.csv ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
+	$(PYTHON) -m solution train --data $(DATA) --backbone all --profile $(PROFILE) --runs $(RUNS) --set seed=$(SEED)
+
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .
 
@@ -51,7 +67,7 @@ test: setup ## lint, then the test suite
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
 
-all: eda folds ## the main job on DATA: eda -> folds
+all: eda folds train-all ## the main job on DATA: eda -> folds -> train-all
 
-clean: ## remove generated data and reports (keeps .venv and downloads)
-	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda
+clean: ## remove generated data, runs and reports (keeps .venv and downloads)
+	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS)

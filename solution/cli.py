@@ -56,6 +56,29 @@ def _download(args: argparse.Namespace) -> None:
         print(f"download: {step}")
 
 
+def _backbones(args: argparse.Namespace) -> None:
+    from solution.backbones import REGISTRY
+
+    print(f"{'name':<18} {'family':<13} {'size':>4}  {'preprocessing':<13} {'allowed':<7}  {'pretrained':<10}  imagenet weights")
+    for spec in REGISTRY.values():
+        print(
+            f"{spec.name:<18} {spec.family:<13} {spec.native_size:>4}  {spec.preprocessing:<13} {'yes' if spec.allowed else 'no':<7}  "
+            f"{'yes' if spec.pretrained else 'scratch':<10}  {spec.weights_source}"
+        )
+
+
+def _train(args: argparse.Namespace) -> None:
+    from solution import kfold, profiles
+
+    config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
+    names = list(config.backbones) if args.backbone == "all" else [args.backbone]
+    if not names:
+        raise UserError(f"profile {config.profile} lists no backbones; pass --backbone NAME")
+    folds = kfold.folds_argument(args.folds)
+    for name in names:
+        kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from solution.config import PATHS
 
@@ -77,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("sample", _sample, "generate the embedded synthetic data set in the competition layout")
     sub.add_argument("--out", required=True, help="folder to write (created)")
     sub.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives byte-identical files (default 0)")
-    sub.add_argument("--per-class", type=int, default=40, help="training images per class (default 40)")
+    sub.add_argument("--per-class", type=int, default=50, help="training images per class (default 50)")
     sub.add_argument("--test", type=int, default=90, help="test images (default 90)")
     sub.add_argument("--dirty", action="store_true", help="add bad files (truncated, empty, CMYK, 16-bit, RGBA, EXIF-rotated, duplicates)")
 
@@ -87,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("eda", _eda, "validate the data and write an EDA report (Markdown + PNG) under DATA/eda/")
     data_options(sub)
+
+    command("backbones", _backbones, "list the registered backbones: family, native size, preprocessing, rules, weights")
+
+    sub = command("train", _train, "train a backbone over the folds into RUNS/<backbone>/ (skips finished folds, resumes a killed one)")
+    sub.add_argument("--data", required=True, help="data folder with folds.csv (run `make folds` first)")
+    sub.add_argument("--backbone", required=True, help="a name from `python -m solution backbones`, or all (the profile's list)")
+    sub.add_argument("--profile", default="smoke", help="hyper-parameter profile from solution/profiles.yaml (default smoke)")
+    sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
+    sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders (default {PATHS.runs})")
+    sub.add_argument("--cache", help="where the index and converted images go (default: DATA/cache)")
+    sub.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
+    )
 
     sub = command("download", _download, "download the competition files (kaggle client) and the images into inputs/competition")
     sub.add_argument("--images", help="image source: Kaggle dataset slug owner/name, a .zip or a folder (default: $IMAGES)")

@@ -8,28 +8,13 @@ backbone's preprocessing is built in), so nothing can drift between the three.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from solution.labels import NUM_CLASSES
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Train-time augmentation with native Keras layers (keras-cv's RandAugment breaks in Keras 3 fit)."""
-
-    flip: bool = True
-    rotation: float = 0.04  # fraction of a full turn
-    zoom: float = 0.1
-    translation: float = 0.06
-    contrast: float = 0.2
-    brightness: float = 0.15
-    rand_augment: bool = False
-    mixup: float = 0.0  # Beta(alpha) of MixUp; 0 turns it off
-    cutmix: float = 0.0  # CutMix factor; 0 turns it off
+from solution.profiles import AugmentConfig
 
 
 def prepare_image(image: tf.Tensor | np.ndarray, size: int) -> tf.Tensor:

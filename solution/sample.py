@@ -39,15 +39,15 @@ class Expression:
 
 
 EXPRESSIONS: dict[str, Expression] = {
-    "anger": Expression(mouth_curve=-0.10, mouth_width=0.26, brow_tilt=0.13, brow_raise=-0.05, eye_open=0.6),
-    "contempt": Expression(mouth_asym=0.12, mouth_width=0.28, eye_open=0.8),
-    "disgust": Expression(mouth_curve=-0.12, mouth_open=0.05, brow_tilt=0.06, eye_open=0.45, wrinkles=1.0),
-    "fear": Expression(mouth_curve=-0.05, mouth_open=0.10, mouth_width=0.42, brow_tilt=-0.10, brow_raise=0.08, eye_open=1.5),
-    "happy": Expression(mouth_curve=0.16, mouth_open=0.05, mouth_width=0.40, eye_open=0.75),
+    "anger": Expression(mouth_curve=-0.14, mouth_width=0.24, brow_tilt=0.2, brow_raise=-0.06, eye_open=0.55),
+    "contempt": Expression(mouth_asym=0.2, mouth_width=0.3, eye_open=0.8),
+    "disgust": Expression(mouth_curve=-0.16, mouth_open=0.08, brow_tilt=0.08, eye_open=0.4, wrinkles=1.0),
+    "fear": Expression(mouth_curve=-0.06, mouth_open=0.14, mouth_width=0.44, brow_tilt=-0.16, brow_raise=0.1, eye_open=1.6),
+    "happy": Expression(mouth_curve=0.24, mouth_open=0.06, mouth_width=0.42, eye_open=0.7),
     "neutral": Expression(),
-    "sad": Expression(mouth_curve=-0.16, mouth_width=0.30, brow_tilt=-0.12, eye_open=0.8),
-    "surprise": Expression(mouth_open=0.22, mouth_width=0.18, brow_raise=0.14, eye_open=1.7),
-    "uncertain": Expression(mouth_asym=-0.07, mouth_curve=0.03, brow_asym=0.12, eye_open=1.0),
+    "sad": Expression(mouth_curve=-0.24, mouth_width=0.3, brow_tilt=-0.18, eye_open=0.75),
+    "surprise": Expression(mouth_open=0.3, mouth_width=0.18, brow_raise=0.18, eye_open=1.8),
+    "uncertain": Expression(mouth_asym=-0.12, mouth_curve=0.04, brow_asym=0.18, eye_open=1.0),
 }
 
 SKIN_TONES = np.array(
@@ -60,12 +60,12 @@ SKIN_TONES = np.array(
 class SampleConfig:
     """What `make sample` generates; the defaults make a few hundred images in seconds."""
 
-    per_class: int = 40
+    per_class: int = 50
     test: int = 90
     seed: int = 0
     min_size: int = 100
     max_size: int = 1100
-    jitter: float = 0.35  # per-image expression noise, as a share of the class cues
+    jitter: float = 0.15  # per-image expression noise, as a share of the class cues
     grayscale_share: float = 0.1
     dirty: bool = False
 
@@ -126,7 +126,7 @@ def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     top, bottom = rng.uniform(30, 230, 3), rng.uniform(30, 230, 3)
     ramp = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     image = np.broadcast_to(top * (1 - ramp) + bottom * ramp, (height, width, 3)).astype(np.uint8).copy()
-    for _ in range(rng.integers(3, 12)):
+    for _ in range(rng.integers(2, 8)):
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         thick = int(rng.integers(1, max(2, width // 60)))
         kind = rng.integers(3)
@@ -150,16 +150,16 @@ def _draw_face(canvas: _Canvas, expression: Expression, skin: np.ndarray, rng: n
     # Eyes: white, iris, lid line; openness drives the eye height.
     for side in (-1, 1):
         cx, cy = side * 0.32, -0.18
-        height = 0.09 * e.eye_open
-        canvas.ellipse((cx, cy), (0.15, height), (250, 250, 250))
-        iris = min(0.075, height)
-        canvas.ellipse((cx + rng.normal(0, 0.02), cy), (0.06, iris), (40, 30, 20))
-        canvas.ellipse((cx, cy), (0.15, height), dark, filled=False, width=0.02)
+        height = 0.1 * e.eye_open
+        canvas.ellipse((cx, cy), (0.17, height), (250, 250, 250))
+        iris = min(0.08, height)
+        canvas.ellipse((cx + rng.normal(0, 0.02), cy), (0.065, iris), (40, 30, 20))
+        canvas.ellipse((cx, cy), (0.17, height), dark, filled=False, width=0.03)
         # Brows: inner end lowered by tilt, both lifted by raise, the left one by asym.
         lift = e.brow_raise + (e.brow_asym if side < 0 else 0.0)
         inner = (side * 0.12, -0.36 + e.brow_tilt - lift)
         outer = (side * 0.50, -0.38 - lift)
-        canvas.polyline(np.array([inner, outer]), hair, 0.055)
+        canvas.polyline(np.array([inner, outer]), hair, 0.09)
     # Nose, with wrinkles for disgust.
     canvas.polyline(np.array([[0.0, -0.1], [-0.06, 0.18], [0.04, 0.2]]), dark, 0.025)
     if e.wrinkles:
@@ -174,8 +174,8 @@ def _draw_face(canvas: _Canvas, expression: Expression, skin: np.ndarray, rng: n
     if e.mouth_open > 0.02:
         canvas.polygon(np.concatenate([np.stack([x, upper], 1), np.stack([x, lower], 1)[::-1]]), (90, 20, 30))
     lip = tuple(float(c) for c in np.clip(skin * [0.75, 0.45, 0.45], 0, 255))
-    canvas.polyline(np.stack([x, upper], 1), lip, 0.04)
-    canvas.polyline(np.stack([x, lower], 1), lip, 0.04)
+    canvas.polyline(np.stack([x, upper], 1), lip, 0.07)
+    canvas.polyline(np.stack([x, lower], 1), lip, 0.07)
 
 
 def _lighting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -193,9 +193,9 @@ def draw_face_image(emotion: str, rng: np.random.Generator, config: SampleConfig
     aspect = rng.uniform(0.8, 1.25) if rng.random() < 0.1 else 1.0
     shape = (size, max(config.min_size, int(size * aspect)))
     image = _background(shape, rng)
-    radius = min(shape) * rng.uniform(0.26, 0.4)
-    center = (shape[1] / 2 + rng.uniform(-0.12, 0.12) * shape[1], shape[0] / 2 + rng.uniform(-0.1, 0.1) * shape[0])
-    canvas = _Canvas(image, center, radius, np.deg2rad(rng.uniform(-15, 15)))
+    radius = min(shape) * rng.uniform(0.32, 0.44)
+    center = (shape[1] / 2 + rng.uniform(-0.07, 0.07) * shape[1], shape[0] / 2 + rng.uniform(-0.06, 0.06) * shape[0])
+    canvas = _Canvas(image, center, radius, np.deg2rad(rng.uniform(-12, 12)))
     skin = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.9, 1.1, 3)
     _draw_face(canvas, _jittered(EXPRESSIONS[emotion], rng, config.jitter), np.clip(skin, 0, 255), rng)
     image = _lighting(image, rng)

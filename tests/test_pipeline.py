@@ -9,6 +9,7 @@ import tensorflow as tf
 from solution import dataset, pipeline
 from solution.images import read_rgb
 from solution.labels import NUM_CLASSES
+from solution.profiles import AugmentConfig
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_converted_files_reach_the_pipeline_as_their_normalised_pixels(dirty_dir
 
 def test_training_batches_are_augmented_one_hot_and_in_range(index):
     rows = index.train
-    config = pipeline.AugmentConfig(mixup=0.4)
+    config = AugmentConfig(mixup=0.4)
     data = pipeline.make_dataset(index.source_paths(rows), rows.label, 32, 16, training=True, augment=config, seed=1)
     images, labels = next(iter(data))
     assert images.shape == (16, 32, 32, 3) and images.dtype == tf.float32
@@ -62,4 +63,4 @@ def test_training_batches_are_augmented_one_hot_and_in_range(index):
 
 def test_training_without_labels_is_refused(index):
     with pytest.raises(ValueError, match="labels"):
-        pipeline.make_dataset(index.source_paths(index.train.head(4)), None, 32, 2, training=True, augment=pipeline.AugmentConfig())
+        pipeline.make_dataset(index.source_paths(index.train.head(4)), None, 32, 2, training=True, augment=AugmentConfig())

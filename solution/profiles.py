@@ -1,0 +1,132 @@
+"""Training hyper-parameters as data: profiles from profiles.yaml, overridable from the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import yaml
+
+from solution.errors import UserError
+
+PROFILES_FILE = Path(__file__).with_name("profiles.yaml")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Train-time augmentation with native Keras layers (keras-cv's RandAugment breaks in Keras 3 fit)."""
+
+    flip: bool = True
+    rotation: float = 0.04  # fraction of a full turn
+    zoom: float = 0.1
+    translation: float = 0.06
+    contrast: float = 0.2
+    brightness: float = 0.15
+    rand_augment: bool = False
+    mixup: float = 0.0  # Beta(alpha) of MixUp; 0 turns it off
+    cutmix: float = 0.0  # CutMix factor; 0 turns it off
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides how one backbone is trained over the folds."""
+
+    profile: str = "smoke"
+    description: str = ""
+    image_size: int = 0  # 0: the backbone's native size
+    batch_size: int = 32
+    weights: str = "none"  # imagenet, none, or a local path
+    head_epochs: int = 0  # stage 1: backbone frozen, head only (pre-trained backbones)
+    epochs: int = 10  # stage 2: the whole network
+    head_lr: float = 1e-3
+    lr: float = 1e-3  # peak of the cosine schedule in stage 2
+    weight_decay: float = 1e-4  # AdamW
+    warmup_epochs: float = 1.0
+    min_lr_ratio: float = 0.01  # the cosine schedule ends at lr * min_lr_ratio
+    label_smoothing: float = 0.1
+    dropout: float = 0.3
+    class_weight: bool = True  # the classes are imbalanced (about 3,100 to 7,100 images)
+    patience: int = 5  # early stopping on validation accuracy, best epoch restored
+    cache: bool = True  # keep resized images in memory after the first epoch
+    mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
+    seed: int = 42
+    latency_repeats: int = 30
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    backbones: tuple[str, ...] = ()
+    per_backbone: dict = field(default_factory=dict)
+
+    def for_backbone(self, name: str) -> TrainConfig:
+        """This profile with the backbone's own overrides applied."""
+        return apply_overrides(self, self.per_backbone.get(name, {}))
+
+
+def _coerce(value, kind, key: str):
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise UserError(f"{key}: expected a mapping of {kind.__name__} fields")
+        return apply_overrides(kind(), value, prefix=f"{key}.")
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    if kind is dict or origin is dict:
+        return dict(value)
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise UserError(f"{key}={value}: expected true or false")
+            return value.lower() in ("true", "1", "yes")
+        return bool(value)
+    if isinstance(kind, types.UnionType):
+        kind = str
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{key}={value}: expected a {kind.__name__}") from None
+
+
+def apply_overrides(config, overrides: dict, prefix: str = ""):
+    """A copy of the dataclass `config` with `overrides` applied (nested keys use dots)."""
+    hints = typing.get_type_hints(type(config))
+    names = {f.name for f in fields(config)}
+    changes: dict = {}
+    nested: dict[str, dict] = {}
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if head not in names:
+            raise UserError(f"unknown setting '{prefix}{head}'; known: {', '.join(sorted(names))}")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        elif dataclasses.is_dataclass(hints[head]) and isinstance(value, dict):
+            nested.setdefault(head, {}).update(value)
+        else:
+            changes[head] = _coerce(value, hints[head], prefix + key)
+    for head, values in nested.items():
+        changes[head] = apply_overrides(changes.get(head, getattr(config, head)), values, prefix=f"{prefix}{head}.")
+    return replace(config, **changes)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, str]:
+    """['epochs=3', 'augment.mixup=0.2'] -> {'epochs': '3', 'augment.mixup': '0.2'}."""
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {pair}: expected KEY=VALUE, for example --set epochs=3")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+def available_profiles() -> dict[str, dict]:
+    return yaml.safe_load(PROFILES_FILE.read_text(encoding="utf-8"))
+
+
+def load_profile(name: str, settings: dict | None = None) -> TrainConfig:
+    """The profile `name` from profiles.yaml with `settings` applied on top."""
+    profiles = available_profiles()
+    if name not in profiles:
+        raise UserError(f"unknown profile '{name}'; profiles: {', '.join(profiles)} (see {PROFILES_FILE})")
+    return apply_overrides(TrainConfig(profile=name), {**profiles[name], **(settings or {})})

@@ -1,0 +1,139 @@
+"""The run folder: what one backbone's k-fold training leaves behind, in one format.
+
+ROOT/<backbone>/
+    fold_<k>/model.keras     the fold's model (raw RGB in, probabilities out)
+    fold_<k>/oof.csv         its predictions on the held-out fold
+    fold_<k>/test.csv        its predictions on the test set
+    fold_<k>/history.csv     per-epoch metrics of both stages
+    fold_<k>/done.json       written last: the fold is complete
+    oof.csv                  image_path, fold, emotion + one probability column per class
+    test.csv                 image_path (bare file name) + the 9 columns, mean over folds
+    history.csv              all folds' histories
+    meta.json                backbone, profile, sizes, seed, folds hash, versions, scores, timings, latency
+
+Local training and a Kaggle kernel's output produce the same files; ensembles read only these.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solution import atomic
+from solution.errors import UserError
+from solution.labels import CLASSES
+
+OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
+MODEL_FILE, DONE_FILE = "model.keras", "done.json"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths and readers of one backbone's run folder."""
+
+    path: Path
+
+    def fold_dir(self, fold: int) -> Path:
+        return self.path / f"fold_{fold}"
+
+    def fold_done(self, fold: int) -> bool:
+        return (self.fold_dir(fold) / DONE_FILE).exists()
+
+    def fold_summary(self, fold: int) -> dict:
+        return json.loads((self.fold_dir(fold) / DONE_FILE).read_text())
+
+    def model_path(self, fold: int) -> Path:
+        return self.fold_dir(fold) / MODEL_FILE
+
+    def meta(self) -> dict:
+        path = self.path / META_FILE
+        if not path.exists():
+            raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
+        return json.loads(path.read_text())
+
+    def oof(self) -> pd.DataFrame:
+        return _read_table(self.path / OOF_FILE)
+
+    def test(self) -> pd.DataFrame:
+        return _read_table(self.path / TEST_FILE)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise UserError(f"{path}: missing; the run is incomplete (re-run `make train` to finish it)")
+    table = pd.read_csv(path)
+    missing = [c for c in CLASSES if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
+    return table
+
+
+def probability_frame(paths: list[str], probabilities: np.ndarray, **columns) -> pd.DataFrame:
+    """image_path, any extra columns, then one probability column per class."""
+    frame = pd.DataFrame({"image_path": paths, **columns})
+    frame[list(CLASSES)] = np.asarray(probabilities, dtype=np.float64)
+    return frame
+
+
+def accuracy(table: pd.DataFrame) -> float:
+    """Top-1 accuracy of a probability table with an `emotion` column."""
+    predicted = np.asarray(CLASSES)[table[list(CLASSES)].to_numpy().argmax(axis=1)]
+    return float((predicted == table.emotion.to_numpy()).mean())
+
+
+def log_loss(table: pd.DataFrame) -> float:
+    probabilities = np.clip(table[list(CLASSES)].to_numpy(), 1e-7, 1)
+    truth = table.emotion.map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
+    return float(-np.log(probabilities[np.arange(len(table)), truth]).mean())
+
+
+def versions() -> dict[str, str]:
+    """Library versions recorded with every run."""
+    import cv2
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    from solution import __version__
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "opencv": cv2.__version__,
+        "solution": __version__,
+    }
+
+
+def assemble(run: RunFolder, folds: list[int], meta: dict) -> dict:
+    """Combine finished folds into oof.csv, test.csv, history.csv and meta.json; return the meta."""
+    oof = pd.concat([_read_table(run.fold_dir(f) / OOF_FILE) for f in folds], ignore_index=True)
+    oof = oof.sort_values("image_path").reset_index(drop=True)
+    tests = [_read_table(run.fold_dir(f) / TEST_FILE) for f in folds]
+    test = tests[0][["image_path"]].copy()
+    test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
+    history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
+    summaries = [run.fold_summary(f) for f in folds]
+    meta = {
+        **meta,
+        "folds_trained": folds,
+        "fold_accuracy": {str(s["fold"]): s["val_accuracy"] for s in summaries},
+        "oof_accuracy": accuracy(oof),
+        "oof_accuracy_std": float(np.std([s["val_accuracy"] for s in summaries])),
+        "oof_log_loss": log_loss(oof),
+        "train_seconds": float(sum(s["seconds"] for s in summaries)),
+        "train_images_per_second": float(np.mean([s["images_per_second"] for s in summaries])),
+    }
+    atomic.write_csv(run.path / OOF_FILE, oof)
+    atomic.write_csv(run.path / TEST_FILE, test)
+    atomic.write_csv(run.path / HISTORY_FILE, history)
+    atomic.write_json(run.path / META_FILE, meta)
+    return meta

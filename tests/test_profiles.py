@@ -1,0 +1,51 @@
+"""Profiles are data: both ship, and any field can be overridden from the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from solution import backbones, profiles
+from solution.errors import UserError
+
+
+def test_both_profiles_load_and_list_registered_backbones():
+    for name in ("smoke", "kaggle"):
+        config = profiles.load_profile(name)
+        assert config.profile == name and config.backbones
+        assert set(config.backbones) <= set(backbones.REGISTRY)
+    assert profiles.load_profile("smoke").weights == "none"
+    kaggle = profiles.load_profile("kaggle")
+    assert kaggle.weights == "imagenet" and kaggle.image_size == 0 and kaggle.head_epochs > 0
+
+
+def test_settings_override_plain_nested_and_list_fields():
+    settings = profiles.parse_settings(["epochs=3", "augment.mixup=0.2", "class_weight=false", "backbones=mobilenet_v2,convlstm"])
+    config = profiles.load_profile("smoke", settings)
+    assert config.epochs == 3 and config.augment.mixup == 0.2 and config.class_weight is False
+    assert config.backbones == ("mobilenet_v2", "convlstm")
+    assert config.augment.flip is True, "untouched nested fields keep the profile's values"
+
+
+def test_per_backbone_overrides_apply_only_to_their_backbone():
+    config = profiles.load_profile("kaggle")
+    assert config.for_backbone("convnext_tiny").batch_size == 32
+    assert config.for_backbone("mobilenet_v2").batch_size == config.batch_size
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (["epoch=3"], "unknown setting 'epoch'"),
+        (["epochs"], "KEY=VALUE"),
+        (["epochs=many"], "expected a int"),
+        (["cache=maybe"], "true or false"),
+    ],
+)
+def test_bad_settings_are_clear_errors(pairs, message):
+    with pytest.raises(UserError, match=message):
+        profiles.load_profile("smoke", profiles.parse_settings(pairs))
+
+
+def test_unknown_profile_names_the_known_ones():
+    with pytest.raises(UserError, match="smoke, kaggle"):
+        profiles.load_profile("fast")
