@@ -11,14 +11,18 @@ K ?= 5
 PROFILE ?= $(if $(filter $(SAMPLE),$(DATA)),smoke,kaggle)
 BACKBONE ?= mobilenet_v2
 RUNS ?= ensembles/runs
+NAME ?= blend
+BUDGET_MS ?= 330
+METHOD ?= auto
 IMAGES ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds train train-all backbones test lint all clean
+.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS) IMAGES=<slug|zip|folder>"
+	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
+	@echo "             NAME=$(NAME) BUDGET_MS=$(BUDGET_MS) METHOD=$(METHOD) IMAGES=<slug|zip|folder>"
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	python3 -m venv .venv
@@ -60,6 +64,18 @@ train: $(DATA)/folds.csv ## train BACKBONE over every fold into RUNS/<backbone>/
 train-all: $(DATA)/folds.csv ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
 	$(PYTHON) -m solution train --data $(DATA) --backbone all --profile $(PROFILE) --runs $(RUNS) --set seed=$(SEED)
 
+latency: setup ## re-measure each run's per-image latency on this machine
+	$(PYTHON) -m solution latency --runs $(RUNS)
+
+ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD)
+	$(PYTHON) -m solution ensemble --runs $(RUNS) --name $(NAME) --budget-ms $(BUDGET_MS) --method $(METHOD)
+
+submission: setup ## write and validate submissions/NAME.csv from the blend NAME
+	$(PYTHON) -m solution submission --ensemble $(NAME) --data $(DATA)
+
+submit: submission ## validate and upload submissions/NAME.csv to Kaggle, logged in submissions/log.csv
+	$(PYTHON) -m solution submit submissions/$(NAME).csv --data $(DATA)
+
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .
 
@@ -67,7 +83,7 @@ test: setup ## lint, then the test suite
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m pytest -q
 
-all: eda folds train-all ## the main job on DATA: eda -> folds -> train-all
+all: eda folds train-all ensemble submission ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission
 
 clean: ## remove generated data, runs and reports (keeps .venv and downloads)
-	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS)
+	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS) ensembles/$(NAME) ensembles/$(NAME).yaml

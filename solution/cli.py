@@ -79,6 +79,87 @@ def _train(args: argparse.Namespace) -> None:
         kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
 
 
+def _ensemble(args: argparse.Namespace) -> None:
+    from solution import blends
+
+    out = Path(args.out)
+    if args.recipe:
+        report = blends.remake_blend(Path(args.recipe), out)
+    else:
+        if not args.name:
+            raise UserError("pass --name NAME (or --recipe ensembles/NAME.yaml to re-make a blend)")
+        report = blends.make_blend(blends.find_runs(Path(args.runs)), args.name, out, args.budget_ms, args.method)
+    members = ", ".join(f"{m['run']} x{m['weight']:.2f}" for m in report["members"])
+    print(
+        f"ensemble {report['name']}: {report['method']} of {members}; OOF accuracy {report['oof_accuracy']:.4f}, "
+        f"cross-validated {report['cv_accuracy']:.4f}, {report['latency_ms']:.1f} ms/image (budget {report['budget_ms']:.0f})"
+    )
+    print(f"report: {out / report['name'] / 'report.md'}")
+
+
+def _latency(args: argparse.Namespace) -> None:
+    from solution import blends, remeasure
+
+    for backbone, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
+        print(f"latency: {backbone} {ms:.1f} ms/image at batch 1")
+
+
+def _submission(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from solution import submission
+    from solution.config import PATHS
+
+    if bool(args.ensemble) == bool(args.run):
+        raise UserError("pass exactly one of --ensemble NAME or --run RUNDIR")
+    source = Path(args.ensembles) / args.ensemble / "test.csv" if args.ensemble else Path(args.run) / "test.csv"
+    if not source.exists():
+        raise UserError(f"{source}: missing; make the blend (`make ensemble`) or finish the run (`make train`) first")
+    name = args.ensemble or Path(args.run).name
+    out = Path(args.out) if args.out else PATHS.submissions / f"{name}.csv"
+    data = Path(args.data) if args.data else PATHS.default_data()
+    submission.write_submission(pd.read_csv(source), data, out)
+    print(f"submission: {out} (valid against {data / 'sample_submission.csv'})")
+    labels = data / "test_labels.csv"
+    if labels.exists():
+        truth = pd.read_csv(labels).set_index("image_path").emotion
+        written = pd.read_csv(out).set_index("image_path").emotion
+        print(f"sample test accuracy (the synthetic sample's true labels): {(written == truth.loc[written.index]).mean():.4f}")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from solution import submission
+    from solution.config import PATHS
+
+    data = Path(args.data) if args.data else PATHS.default_data()
+    problems = submission.validate(Path(args.file), data)
+    if problems:
+        print(submission.format_problems(problems, Path(args.file)), file=sys.stderr)
+        return 1
+    print(f"valid: {args.file}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> None:
+    import json
+
+    from solution import submission
+    from solution.config import PATHS
+
+    file = Path(args.file)
+    data = Path(args.data) if args.data else PATHS.default_data()
+    name = file.stem
+    report, meta = Path(args.ensembles) / name / "report.json", PATHS.runs / name / "meta.json"
+    cv = None
+    if report.exists():
+        cv = json.loads(report.read_text())["cv_accuracy"]
+    elif meta.exists():
+        cv = json.loads(meta.read_text())["oof_accuracy"]
+    message = args.message or (f"{name}: CV accuracy {cv:.4f}" if cv is not None else name)
+    result = submission.submit(file, data, message, cv, PATHS.submissions / "log.csv")
+    print(f"submitted {file} with message '{message}': {result}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from solution.config import PATHS
 
@@ -87,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, handler: Callable[[argparse.Namespace], int | None], help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub
@@ -124,6 +205,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
     )
 
+    sub = command("ensemble", _ensemble, "blend run folders on their OOF predictions within the latency budget into ensembles/NAME/")
+    sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders to blend (default {PATHS.runs})")
+    sub.add_argument("--name", help="blend name: writes ensembles/NAME/ and the recipe ensembles/NAME.yaml")
+    sub.add_argument("--budget-ms", type=float, default=330.0, help="per-image latency budget in ms (default 330, the competition's limit)")
+    sub.add_argument(
+        "--method",
+        default="auto",
+        choices=["auto", "mean", "greedy", "weights"],
+        help="selection method (default auto: best cross-validated)",
+    )
+    sub.add_argument("--recipe", help="re-make a blend from its recipe file alone (no selection)")
+    sub.add_argument("--out", default=str(PATHS.ensembles), help=f"where blends go (default {PATHS.ensembles})")
+
+    sub = command("latency", _latency, "re-measure each run's per-image latency on this machine into its meta.json")
+    sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders (default {PATHS.runs})")
+    sub.add_argument("--repeats", type=int, default=30, help="timed repeats after warm-up (default 30)")
+
+    sub = command("submission", _submission, "write submissions/NAME.csv from a blend or a single run, validated")
+    sub.add_argument("--ensemble", help="blend name (ensembles/NAME/test.csv)")
+    sub.add_argument("--run", help="a single run folder (RUNDIR/test.csv)")
+    sub.add_argument("--data", help="data folder with sample_submission.csv (default: as the Makefile's DATA)")
+    sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=argparse.SUPPRESS)
+    sub.add_argument("--out", help="output CSV (default submissions/NAME.csv)")
+
+    sub = command("validate", _validate, "check a submission CSV against sample_submission.csv (exit 1 with one line per problem)")
+    sub.add_argument("file", help="submission CSV")
+    sub.add_argument("--data", help="data folder with sample_submission.csv (default: as the Makefile's DATA)")
+
+    sub = command("submit", _submit, "validate a submission, upload it with the kaggle client and log it in submissions/log.csv")
+    sub.add_argument("file", help="submission CSV (submissions/NAME.csv)")
+    sub.add_argument("--data", help="data folder with sample_submission.csv (default: as the Makefile's DATA)")
+    sub.add_argument("--message", help="submission message (default: the blend or run name and its CV accuracy)")
+    sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=argparse.SUPPRESS)
+
     sub = command("download", _download, "download the competition files (kaggle client) and the images into inputs/competition")
     sub.add_argument("--images", help="image source: Kaggle dataset slug owner/name, a .zip or a folder (default: $IMAGES)")
     sub.add_argument("--out", default=str(PATHS.competition_data), help=f"target folder (default {PATHS.competition_data})")
@@ -134,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        status = args.handler(args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
         return 130
-    return 0
+    return status or 0

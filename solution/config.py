@@ -43,6 +43,14 @@ class Paths:
     def submissions(self) -> Path:
         return self.root / "submissions"
 
+    @property
+    def ensembles(self) -> Path:
+        return self.root / "ensembles"
+
+    def default_data(self) -> Path:
+        """The competition data once downloaded, else the embedded sample (as the Makefile's DATA)."""
+        return self.competition_data if (self.competition_data / "train.csv").exists() else self.sample_data
+
 
 COMPETITION = Competition()
 PATHS = Paths()

@@ -43,3 +43,29 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess
         env={**os.environ, **(env or {})},
         check=False,
     )
+
+
+TINY_TRAINING = {"image_size": "32", "batch_size": "16", "patience": "5", "latency_repeats": "3", "warmup_epochs": "0"}
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> Path:
+    """90 small training images in 3 folds: quick to decode and train on."""
+    from solution import dataset, folds
+
+    data = tmp_path_factory.mktemp("kfold-data")
+    sample.generate(data, sample.SampleConfig(per_class=10, test=12, seed=8, min_size=80, max_size=160))
+    folds.write_folds(folds.assign_folds(dataset.build_index(data).train, k=3, seed=1), data)
+    return data
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(small_data, tmp_path_factory) -> Path:
+    """Two complete k-fold runs on `small_data` (MobileNetV2 for 2 epochs, ConvLSTM for 1), shared by the tests that read runs."""
+    from solution import kfold, profiles
+
+    root = tmp_path_factory.mktemp("runs")
+    for backbone, epochs in (("mobilenet_v2", "2"), ("convlstm", "1")):
+        config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs})
+        kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
+    return root

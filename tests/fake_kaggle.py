@@ -58,6 +58,8 @@ def main(args: list[str]) -> int:
         out = Path(_option(args, "-p")) / f"{_option(args, '-d').split('/')[1]}.zip"
         images = [p for folder in ("train", "test_kaggle") for p in (data / folder).rglob("*") if p.is_file()]
         _zip(out, {f"faces/{p.relative_to(data).as_posix()}": p for p in images})
+    elif args[:2] == ["competitions", "submit"]:
+        print(f"Successfully submitted to {_option(args, '-c')}")
     else:
         print(f"fake kaggle: unknown command {args}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import keras
 import numpy as np
@@ -12,30 +13,17 @@ import pytest
 from solution import dataset, folds, kfold, profiles, runs, sample
 from solution.errors import UserError
 from solution.labels import CLASSES
-from tests.conftest import run_cli
-
-TINY = {"image_size": "32", "epochs": "2", "batch_size": "16", "patience": "5", "latency_repeats": "3", "warmup_epochs": "0"}
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory):
-    """90 small training images in 3 folds: quick to decode and train on."""
-    data = tmp_path_factory.mktemp("kfold-data")
-    sample.generate(data, sample.SampleConfig(per_class=10, test=12, seed=8, min_size=80, max_size=160))
-    index = dataset.build_index(data)
-    folds.write_folds(folds.assign_folds(index.train, k=3, seed=1), data)
-    return data
+from tests.conftest import TINY_TRAINING, run_cli
 
 
 def _config(**extra: str) -> profiles.TrainConfig:
-    return profiles.load_profile("smoke", {**TINY, **extra})
+    return profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "2", **extra})
 
 
 @pytest.fixture(scope="module")
-def trained(small_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    meta = kfold.train_backbone(small_data, "mobilenet_v2", _config(), root, log=lambda line: None)
-    return root / "mobilenet_v2", meta
+def trained(tiny_runs):
+    run_dir = tiny_runs / "mobilenet_v2"
+    return run_dir, json.loads((run_dir / "meta.json").read_text())
 
 
 def test_oof_covers_every_training_image_exactly_once(trained, small_data):
@@ -59,8 +47,7 @@ def test_test_predictions_are_the_fold_mean_in_submission_order(trained, small_d
 
 def test_meta_records_what_the_ensemble_and_report_need(trained, small_data):
     run_dir, meta = trained
-    saved = json.loads((run_dir / "meta.json").read_text())
-    assert saved == json.loads(json.dumps(meta))
+    saved = meta
     assert saved["backbone"] == "mobilenet_v2" and saved["image_size"] == 32 and saved["k"] == 3 and saved["complete"]
     assert saved["folds_hash"] == folds.folds_hash(small_data)
     assert saved["oof_accuracy"] == pytest.approx(runs.accuracy(pd.read_csv(run_dir / "oof.csv")))
@@ -103,14 +90,14 @@ class _KillAfter(keras.callbacks.Callback):
 
 def test_a_killed_run_resumes_without_retraining_finished_folds(small_data, tmp_path):
     config = _config(epochs="2")
-    run_dir = tmp_path / "mobilenet_v2"
+    run_dir = tmp_path / "convlstm"
     with pytest.raises(KeyboardInterrupt):
-        kfold.train_backbone(small_data, "mobilenet_v2", config, tmp_path, callbacks=[_KillAfter(3)], log=lambda line: None)
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, callbacks=[_KillAfter(3)], log=lambda line: None)
     assert (run_dir / "fold_0" / "done.json").exists() and not (run_dir / "fold_1" / "done.json").exists()
     assert not (run_dir / "meta.json").exists()
     fold0 = {p.name: p.stat().st_mtime_ns for p in (run_dir / "fold_0").iterdir()}
     lines = []
-    meta = kfold.train_backbone(small_data, "mobilenet_v2", config, tmp_path, log=lines.append)
+    meta = kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lines.append)
     assert "fold 0: already done, skipped" in lines
     assert {p.name: p.stat().st_mtime_ns for p in (run_dir / "fold_0").iterdir()} == fold0
     resumed = pd.read_csv(run_dir / "fold_1" / "history.csv")
@@ -134,8 +121,11 @@ def test_a_run_folder_refuses_other_settings(small_data, tmp_path):
 
 
 def test_missing_or_stale_folds_are_clear(small_data, tmp_path):
+    no_folds = tmp_path / "data"
+    shutil.copytree(small_data, no_folds)
+    (no_folds / "folds.csv").unlink()
     with pytest.raises(UserError, match="make folds"):
-        kfold.train_backbone(tmp_path, "convlstm", _config(), tmp_path / "runs")
+        kfold.train_backbone(no_folds, "convlstm", _config(), tmp_path / "runs")
     with pytest.raises(UserError, match="--folds 7"):
         kfold.train_backbone(small_data, "convlstm", _config(), tmp_path / "runs", folds=[7])
 
@@ -143,7 +133,7 @@ def test_missing_or_stale_folds_are_clear(small_data, tmp_path):
 def test_the_cli_trains_and_lists(small_data, tmp_path):
     listed = run_cli("backbones")
     assert listed.returncode == 0 and "vggface_resnet50" in listed.stdout and "convlstm" in listed.stdout
-    settings = [arg for key, value in {**TINY, "epochs": "1"}.items() for arg in ("--set", f"{key}={value}")]
+    settings = [arg for key, value in {**TINY_TRAINING, "epochs": "1"}.items() for arg in ("--set", f"{key}={value}")]
     done = run_cli("train", "--data", str(small_data), "--backbone", "convlstm", "--runs", str(tmp_path), "--folds", "0", *settings)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fold" in done.stdout and "OOF accuracy" in done.stdout

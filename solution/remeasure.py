@@ -1,0 +1,26 @@
+"""`python -m solution latency`: re-measure each run's per-image latency on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from solution import atomic
+from solution.latency import measure_latency_ms
+from solution.runs import META_FILE, RunFolder
+
+
+def remeasure(run_dirs: list[Path], repeats: int = 30, device: str = "this machine") -> dict[str, float]:
+    """Measure each run's first finished fold model at batch 1 and write latency_ms into its meta.json."""
+    measured = {}
+    for path in run_dirs:
+        run = RunFolder(Path(path))
+        meta = run.meta()
+        fold = meta["folds_trained"][0]
+        model = keras.saving.load_model(run.model_path(fold), safe_mode=False)
+        meta["latency_ms"] = measure_latency_ms(model, int(meta["image_size"]), repeats)
+        meta["latency_device"] = device
+        atomic.write_json(run.path / META_FILE, meta)
+        measured[meta["backbone"]] = meta["latency_ms"]
+    return measured
