@@ -11,7 +11,8 @@ K ?= 5
 PROFILE ?= $(if $(filter $(SAMPLE),$(DATA)),smoke,kaggle)
 BACKBONE ?= mobilenet_v2
 RUNS ?= ensembles/runs
-NAME ?= blend
+# NAME: the blend (sample-blend on the sample, so its generated recipe stays out of git).
+NAME ?= $(if $(filter $(SAMPLE),$(DATA)),sample-blend,blend)
 BUDGET_MS ?= 330
 METHOD ?= auto
 IMAGES ?=

@@ -15,6 +15,7 @@ from solution.dataset import SUBMISSION_CSV
 from solution.errors import UserError
 from solution.kaggle_cli import KaggleCli
 from solution.labels import CLASSES
+from solution.sample import is_sample
 
 HEADER = ["image_path", "emotion"]
 LOG_COLUMNS = ["time", "file", "message", "cv_accuracy", "public_score", "private_score"]
@@ -95,6 +96,10 @@ def append_log(log_path: Path, file: Path, message: str, cv_accuracy: float | No
 
 def submit(file: Path, data_dir: Path, message: str, cv_accuracy: float | None, log_path: Path, cli: KaggleCli | None = None) -> str:
     """Validate, upload with `kaggle competitions submit`, then log; a file that fails validation is never uploaded."""
+    if is_sample(data_dir):
+        raise UserError(
+            f"{data_dir} is the synthetic sample: its predictions are not for Kaggle; run `make download`, train on DATA=inputs/competition, then submit"
+        )
     problems = validate(file, data_dir)
     if problems:
         raise UserError(

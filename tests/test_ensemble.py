@@ -148,3 +148,19 @@ def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):
     partial = _write_run(tmp_path, "c", truth, probabilities, 10, complete=False)
     with pytest.raises(UserError, match="finish the run"):
         ensemble.load_members([first, partial])
+
+
+def test_latency_is_remeasured_into_meta(tiny_runs, tmp_path):
+    import shutil
+
+    from solution import remeasure
+
+    run = tmp_path / "convlstm"
+    shutil.copytree(tiny_runs / "convlstm", run)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["latency_ms"] = -1.0
+    (run / "meta.json").write_text(json.dumps(meta))
+    measured = remeasure.remeasure([run], repeats=3, device="test machine")
+    saved = json.loads((run / "meta.json").read_text())
+    assert measured == {"convlstm": saved["latency_ms"]} and saved["latency_ms"] > 0
+    assert saved["latency_device"] == "test machine" and saved["oof_accuracy"] == meta["oof_accuracy"]

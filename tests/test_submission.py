@@ -103,6 +103,15 @@ def test_an_invalid_file_is_never_uploaded(data, tmp_path, fake):
     assert fake_kaggle.calls(fake) == [] and not (tmp_path / "log.csv").exists()
 
 
+def test_predictions_for_the_synthetic_sample_are_never_uploaded(small_data, tmp_path, fake):
+    rows = [f"{name},happy" for name in pd.read_csv(small_data / "sample_submission.csv").image_path]
+    good = _write(tmp_path / "blend.csv", "image_path,emotion", rows)
+    assert submission.validate(good, small_data) == []
+    with pytest.raises(UserError, match="synthetic sample"):
+        submission.submit(good, small_data, "x", None, tmp_path / "log.csv")
+    assert fake_kaggle.calls(fake) == []
+
+
 def test_no_credentials_or_no_network_keep_the_csv_and_log_nothing(data, tmp_path, fake, monkeypatch):
     good = _write(tmp_path / "blend.csv", "image_path,emotion", _valid_rows())
     monkeypatch.setenv("FAKE_KAGGLE_FAIL", "ConnectionError: Max retries exceeded")
