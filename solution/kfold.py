@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
@@ -70,7 +70,7 @@ def train_backbone(
     folds: Sequence[int] | None = None,
     cache_dir: Path | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> dict:
     """Train `backbone` on each requested fold (default: all) and assemble its run folder; return meta.json's content."""
     spec = get_spec(backbone)
