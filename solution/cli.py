@@ -117,7 +117,7 @@ def _submission(args: argparse.Namespace) -> None:
         raise UserError(f"{source}: missing; make the blend (`make ensemble`) or finish the run (`make train`) first")
     name = args.ensemble or Path(args.run).name
     out = Path(args.out) if args.out else PATHS.submissions / f"{name}.csv"
-    data = Path(args.data) if args.data else PATHS.default_data()
+    data = _data_dir(args)
     submission.write_submission(pd.read_csv(source), data, out)
     print(f"submission: {out} (valid against {data / 'sample_submission.csv'})")
     labels = data / "test_labels.csv"
@@ -127,11 +127,17 @@ def _submission(args: argparse.Namespace) -> None:
         print(f"sample test accuracy (the synthetic sample's true labels): {(written == truth.loc[written.index]).mean():.4f}")
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from solution import submission
+def _data_dir(args: argparse.Namespace) -> Path:
+    """--data, else what the Makefile's DATA would be: the competition data when present, else the sample."""
     from solution.config import PATHS
 
-    data = Path(args.data) if args.data else PATHS.default_data()
+    return Path(args.data) if args.data else PATHS.default_data()
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from solution import submission
+
+    data = _data_dir(args)
     problems = submission.validate(Path(args.file), data)
     if problems:
         print(submission.format_problems(problems, Path(args.file)), file=sys.stderr)
@@ -147,7 +153,7 @@ def _submit(args: argparse.Namespace) -> None:
     from solution.config import PATHS
 
     file = Path(args.file)
-    data = Path(args.data) if args.data else PATHS.default_data()
+    data = _data_dir(args)
     name = file.stem
     report, meta = Path(args.ensembles) / name / "report.json", PATHS.runs / name / "meta.json"
     cv = None

@@ -112,7 +112,7 @@ def train_backbone(
             train_fold(spec, config, _fold_data(fold, table, test_paths, test_names), run.fold_dir(fold), strategy, callbacks)
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
-    model = keras.saving.load_model(run.model_path(finished[0]), safe_mode=False)
+    model = run.load_model(finished[0])
     meta = {
         "backbone": backbone,
         "family": spec.family,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
-
 from solution import atomic
 from solution.latency import measure_latency_ms
 from solution.runs import META_FILE, RunFolder
@@ -18,8 +16,7 @@ def remeasure(run_dirs: list[Path], repeats: int = 30, device: str = "this machi
         run = RunFolder(Path(path))
         meta = run.meta()
         fold = meta["folds_trained"][0]
-        model = keras.saving.load_model(run.model_path(fold), safe_mode=False)
-        meta["latency_ms"] = measure_latency_ms(model, int(meta["image_size"]), repeats)
+        meta["latency_ms"] = measure_latency_ms(run.load_model(fold), int(meta["image_size"]), repeats)
         meta["latency_device"] = device
         atomic.write_json(run.path / META_FILE, meta)
         measured[meta["backbone"]] = meta["latency_ms"]

@@ -50,6 +50,13 @@ class RunFolder:
     def model_path(self, fold: int) -> Path:
         return self.fold_dir(fold) / MODEL_FILE
 
+    def load_model(self, fold: int):
+        """The fold's Keras model. safe_mode is off because a vit_b8 model holds a TF Hub
+        SavedModel layer; run folders are the kit's own artifacts, so they are trusted."""
+        import keras
+
+        return keras.saving.load_model(self.model_path(fold), safe_mode=False)
+
     def meta(self) -> dict:
         path = self.path / META_FILE
         if not path.exists():
