@@ -18,10 +18,10 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from solution import atomic  # noqa: E402
-from solution.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, score, trade_off  # noqa: E402
+from solution.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
 from solution.errors import UserError  # noqa: E402
 from solution.labels import CLASSES  # noqa: E402
-from solution.runs import META_FILE, probability_frame  # noqa: E402
+from solution.runs import META_FILE, probability_frame, score  # noqa: E402
 
 REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
 

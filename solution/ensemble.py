@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 
 from solution.errors import UserError
 from solution.labels import CLASS_INDEX, CLASSES
-from solution.runs import RunFolder
+from solution.runs import RunFolder, score
 
 METHODS = ("mean", "greedy", "weights")
 GREEDY_ROUNDS = 30
@@ -76,16 +76,9 @@ def blend(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return np.tensordot(weights / weights.sum(), probabilities, axes=1)
 
 
-def score(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(accuracy, log loss) of class probabilities."""
-    accuracy = float((probabilities.argmax(axis=1) == truth).mean())
-    loss = float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1)).mean())
-    return accuracy, loss
-
-
-def cost_ms(weights: np.ndarray, latency_ms: np.ndarray, tta: int = 1) -> float:
-    """Per-image latency of a blend: every distinct member runs once per TTA view."""
-    return float(latency_ms[weights > 0].sum() * tta)
+def cost_ms(weights: np.ndarray, latency_ms: np.ndarray) -> float:
+    """Per-image latency of a blend: every distinct member runs once."""
+    return float(latency_ms[weights > 0].sum())
 
 
 def _key(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -100,17 +93,17 @@ def _best_single(oof: np.ndarray, truth: np.ndarray, affordable: np.ndarray) -> 
     return int(max(candidates, key=lambda i: _key(oof[i], truth)))
 
 
-def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float, tta: int = 1) -> np.ndarray:
+def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
     """Caruana ensemble selection with replacement, from the best single run; ties broken by log loss."""
     counts = np.zeros(len(oof))
-    counts[_best_single(oof, truth, latency_ms * tta <= budget_ms)] = 1
+    counts[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
     best_counts, best_key = counts.copy(), _key(blend(oof, counts), truth)
     for _ in range(GREEDY_ROUNDS):
         options = []
         for candidate in range(len(oof)):
             trial = counts.copy()
             trial[candidate] += 1
-            if cost_ms(trial, latency_ms, tta) <= budget_ms:
+            if cost_ms(trial, latency_ms) <= budget_ms:
                 options.append((_key(blend(oof, trial), truth), candidate))
         if not options:
             break
@@ -121,19 +114,22 @@ def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, b
     return best_counts / best_counts.sum()
 
 
-def mean_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float, tta: int = 1) -> np.ndarray:
+def mean_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
     """Equal weights over the best runs: add runs by OOF accuracy while the mean improves and fits the budget."""
     order = sorted(range(len(oof)), key=lambda i: _key(oof[i], truth), reverse=True)
     chosen = np.zeros(len(oof))
-    chosen[_best_single(oof, truth, latency_ms * tta <= budget_ms)] = 1
+    chosen[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
     best = _key(blend(oof, chosen), truth)
     for candidate in order:
         if chosen[candidate]:
             continue
         trial = chosen.copy()
         trial[candidate] = 1
-        if cost_ms(trial, latency_ms, tta) <= budget_ms and _key(blend(oof, trial), truth) > best:
-            chosen, best = trial, _key(blend(oof, trial), truth)
+        if cost_ms(trial, latency_ms) > budget_ms:
+            continue
+        key = _key(blend(oof, trial), truth)
+        if key > best:
+            chosen, best = trial, key
     return chosen / chosen.sum()
 
 
@@ -150,9 +146,9 @@ def _optimise_log_loss(oof: np.ndarray, truth: np.ndarray, members: np.ndarray) 
     return weights / weights.sum()
 
 
-def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float, tta: int = 1) -> np.ndarray:
+def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
     """Non-negative weights summing to 1 that minimise OOF log loss; over budget, the lightest-weighted run is dropped."""
-    members = np.flatnonzero(latency_ms * tta <= budget_ms)  # a run slower than the budget never fits
+    members = np.flatnonzero(latency_ms <= budget_ms)  # a run slower than the budget never fits
     if not len(members):
         raise UserError("no single run fits the latency budget; raise --budget-ms or re-measure with `python -m solution latency`")
     while True:
@@ -160,7 +156,7 @@ def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray
         full = np.zeros(len(oof))
         full[members] = weights
         full[full < 1e-4] = 0
-        if cost_ms(full, latency_ms, tta) <= budget_ms:
+        if cost_ms(full, latency_ms) <= budget_ms:
             return full / full.sum()
         members = np.delete(members, int(np.argmin(weights)))
 
@@ -168,12 +164,12 @@ def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray
 SELECTORS: dict[str, Callable[..., np.ndarray]] = {"mean": mean_weights, "greedy": greedy_weights, "weights": optimised_weights}
 
 
-def cross_validated_accuracy(members: Members, method: str, budget_ms: float, tta: int = 1) -> float:
+def cross_validated_accuracy(members: Members, method: str, budget_ms: float) -> float:
     """Choose the blend on the other folds' OOF, score it on the held-out fold; accuracy over all images."""
     correct = 0
     for fold in np.unique(members.folds):
         held_out = members.folds == fold
-        weights = SELECTORS[method](members.oof[:, ~held_out], members.truth[~held_out], members.latency_ms, budget_ms, tta)
+        weights = SELECTORS[method](members.oof[:, ~held_out], members.truth[~held_out], members.latency_ms, budget_ms)
         predicted = blend(members.oof[:, held_out], weights).argmax(axis=1)
         correct += int((predicted == members.truth[held_out]).sum())
     return correct / len(members.truth)
@@ -189,37 +185,35 @@ class BlendResult:
     latency_ms: float
 
 
-def select(members: Members, method: str, budget_ms: float, tta: int = 1) -> BlendResult:
-    weights = SELECTORS[method](members.oof, members.truth, members.latency_ms, budget_ms, tta)
+def select(members: Members, method: str, budget_ms: float) -> BlendResult:
+    weights = SELECTORS[method](members.oof, members.truth, members.latency_ms, budget_ms)
     accuracy, loss = score(blend(members.oof, weights), members.truth)
     return BlendResult(
         method,
         weights,
         accuracy,
         loss,
-        cross_validated_accuracy(members, method, budget_ms, tta),
-        cost_ms(weights, members.latency_ms, tta),
+        cross_validated_accuracy(members, method, budget_ms),
+        cost_ms(weights, members.latency_ms),
     )
 
 
-def choose(members: Members, method: str, budget_ms: float, tta: int = 1) -> tuple[BlendResult, list[BlendResult]]:
+def choose(members: Members, method: str, budget_ms: float) -> tuple[BlendResult, list[BlendResult]]:
     """The blend to use and every method's result; `auto` picks the best cross-validated accuracy, ties going to the faster blend."""
     if method not in (*METHODS, "auto"):
         raise UserError(f"--method {method}: expected auto, {', '.join(METHODS)}")
-    results = [select(members, name, budget_ms, tta) for name in (METHODS if method == "auto" else (method,))]
+    results = [select(members, name, budget_ms) for name in (METHODS if method == "auto" else (method,))]
     return max(results, key=lambda r: (r.cv_accuracy, -r.latency_ms, -r.oof_log_loss)), results
 
 
-def trade_off(members: Members, budgets: list[float], tta: int = 1) -> pd.DataFrame:
+def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:
     """The best greedy blend at each budget: budget, latency, OOF accuracy, members."""
     rows = []
     for budget in sorted(set(budgets)):
-        if budget < members.latency_ms.min() * tta:
+        if budget < members.latency_ms.min():
             continue
-        weights = greedy_weights(members.oof, members.truth, members.latency_ms, budget, tta)
+        weights = greedy_weights(members.oof, members.truth, members.latency_ms, budget)
         accuracy, _ = score(blend(members.oof, weights), members.truth)
         used = "+".join(n for n, w in zip(members.names, weights, strict=True) if w > 0)
-        rows.append(
-            {"budget_ms": budget, "latency_ms": cost_ms(weights, members.latency_ms, tta), "oof_accuracy": accuracy, "members": used}
-        )
+        rows.append({"budget_ms": budget, "latency_ms": cost_ms(weights, members.latency_ms), "oof_accuracy": accuracy, "members": used})
     return pd.DataFrame(rows)

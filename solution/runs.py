@@ -26,7 +26,7 @@ import pandas as pd
 
 from solution import atomic
 from solution.errors import UserError
-from solution.labels import CLASSES
+from solution.labels import CLASS_INDEX, CLASSES
 
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 MODEL_FILE, DONE_FILE = "model.keras", "done.json"
@@ -87,16 +87,20 @@ def probability_frame(paths: list[str], probabilities: np.ndarray, **columns) ->
     return frame
 
 
+def score(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(accuracy, log loss) of class probabilities (images, classes) against class indices."""
+    accuracy = float((probabilities.argmax(axis=1) == truth).mean())
+    loss = float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1)).mean())
+    return accuracy, loss
+
+
+def score_table(table: pd.DataFrame) -> tuple[float, float]:
+    """(accuracy, log loss) of a probability table with an `emotion` column."""
+    return score(table[list(CLASSES)].to_numpy(), table.emotion.map(CLASS_INDEX).to_numpy())
+
+
 def accuracy(table: pd.DataFrame) -> float:
-    """Top-1 accuracy of a probability table with an `emotion` column."""
-    predicted = np.asarray(CLASSES)[table[list(CLASSES)].to_numpy().argmax(axis=1)]
-    return float((predicted == table.emotion.to_numpy()).mean())
-
-
-def log_loss(table: pd.DataFrame) -> float:
-    probabilities = np.clip(table[list(CLASSES)].to_numpy(), 1e-7, 1)
-    truth = table.emotion.map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
-    return float(-np.log(probabilities[np.arange(len(table)), truth]).mean())
+    return score_table(table)[0]
 
 
 def versions() -> dict[str, str]:
@@ -129,13 +133,14 @@ def assemble(run: RunFolder, folds: list[int], meta: dict) -> dict:
     test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
     history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
     summaries = [run.fold_summary(f) for f in folds]
+    oof_accuracy, oof_log_loss = score_table(oof)
     meta = {
         **meta,
         "folds_trained": folds,
         "fold_accuracy": {str(s["fold"]): s["val_accuracy"] for s in summaries},
-        "oof_accuracy": accuracy(oof),
+        "oof_accuracy": oof_accuracy,
         "oof_accuracy_std": float(np.std([s["val_accuracy"] for s in summaries])),
-        "oof_log_loss": log_loss(oof),
+        "oof_log_loss": oof_log_loss,
         "train_seconds": float(sum(s["seconds"] for s in summaries)),
         "train_images_per_second": float(np.mean([s["images_per_second"] for s in summaries])),
     }
