@@ -18,10 +18,11 @@ METHOD ?= auto
 IMAGES ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean
+.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean \
+	kernels kernels-check kernels-dataset push push-all status pull
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
 	@echo "             NAME=$(NAME) BUDGET_MS=$(BUDGET_MS) METHOD=$(METHOD) IMAGES=<slug|zip|folder>"
 
@@ -77,11 +78,33 @@ submission: setup ## write and validate submissions/NAME.csv from the blend NAME
 submit: submission ## validate and upload submissions/NAME.csv to Kaggle, logged in submissions/log.csv
 	$(PYTHON) -m solution submit submissions/$(NAME).csv --data $(DATA)
 
+kernels: setup ## write kernels/<name>/kernel.py and kernel-metadata.json from kernels/kernels.yaml (IMAGES=owner/name)
+	$(PYTHON) -m solution kernels $(if $(IMAGES),--images $(IMAGES))
+
+kernels-check: setup ## check the kernel folders against Kaggle's rules, then run every kernel script here with --local
+	$(PYTHON) -m solution kernels-check
+
+kernels-dataset: setup ## upload the kit's wheel as the Kaggle dataset every kernel attaches
+	$(PYTHON) -m solution kernels-dataset
+
+push: setup ## push BACKBONE's training kernel to Kaggle (BACKBONE=ensemble: the ensemble kernel)
+	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images $(IMAGES))
+
+push-all: setup ## push every training kernel to Kaggle (they run in parallel there)
+	$(PYTHON) -m solution push all $(if $(IMAGES),--images $(IMAGES))
+
+status: setup ## show the state of every kernel on Kaggle
+	$(PYTHON) -m solution status all
+
+pull: setup ## download every finished training kernel's run folder into RUNS/<backbone>/
+	$(PYTHON) -m solution pull all --runs $(RUNS)
+
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .
 
-test: setup ## lint, then the test suite
+test: setup ## lint, the kernels check, then the test suite
 	$(PYTHON) -m ruff check .
+	$(PYTHON) -m solution kernels-check
 	$(PYTHON) -m pytest -q
 
 all: eda folds train-all ensemble submission ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission

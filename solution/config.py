@@ -47,6 +47,15 @@ class Paths:
     def ensembles(self) -> Path:
         return self.root / "ensembles"
 
+    @property
+    def kernels(self) -> Path:
+        return self.root / "kernels"
+
+    @property
+    def kernel_outputs(self) -> Path:
+        """Where `--local` kernel runs write, one folder per kernel: the local stand-in for /kaggle/input/<kernel>."""
+        return self.inputs / "kernel-output"
+
     def default_data(self) -> Path:
         """The competition data once downloaded, else the embedded sample (as the Makefile's DATA)."""
         return self.competition_data if (self.competition_data / "train.csv").exists() else self.sample_data

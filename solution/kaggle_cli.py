@@ -7,6 +7,7 @@ lets tests put a fake `kaggle` executable in its place (`KAGGLE_CLI=/path/to/fak
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -32,11 +33,26 @@ def credentials_source(environ: dict[str, str] | None = None) -> str | None:
         return "KAGGLE_USERNAME/KAGGLE_KEY"
     if env.get("KAGGLE_KERNEL_RUN_TYPE"):
         return "Kaggle notebook"
-    config_dir = Path(env.get("KAGGLE_CONFIG_DIR") or Path(env.get("HOME", "~")).expanduser() / ".kaggle")
+    config_dir = _config_dir(env)
     for name in ("kaggle.json", "access_token", "access_token.txt"):
         if (config_dir / name).is_file():
             return str(config_dir / name)
     return None
+
+
+def username(environ: dict[str, str] | None = None) -> str | None:
+    """The Kaggle user name: $KAGGLE_USERNAME, else the `username` in kaggle.json; None when neither is set."""
+    env = os.environ if environ is None else environ
+    if env.get("KAGGLE_USERNAME"):
+        return env["KAGGLE_USERNAME"]
+    try:
+        return json.loads((_config_dir(env) / "kaggle.json").read_text()).get("username") or None
+    except (OSError, ValueError):
+        return None
+
+
+def _config_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("KAGGLE_CONFIG_DIR") or Path(env.get("HOME", "~")).expanduser() / ".kaggle")
 
 
 _FAILURES: tuple[tuple[str, str], ...] = (

@@ -113,7 +113,7 @@ def train_fold(
         else:
             backbone.trainable = False
             with strategy.scope():
-                model.compile(_optimizer(config.head_lr, config), loss, metrics=["accuracy"])
+                model.compile(_optimizer(config.head_lr, config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
             progress = [
                 keras.callbacks.BackupAndRestore(str(fold_dir / "backup_head")),
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
@@ -123,7 +123,7 @@ def train_fold(
             atomic.write_with(head_weights, model.save_weights)
     unfreeze_backbone(model, keeps_batchnorm_frozen(spec, config.weights))
     with strategy.scope():
-        model.compile(_optimizer(_cosine_with_warmup(config, steps_per_epoch), config), loss, metrics=["accuracy"])
+        model.compile(_optimizer(_cosine_with_warmup(config, steps_per_epoch), config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
     stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, mode="max", restore_best_weights=True)
     progress = [
         keras.callbacks.BackupAndRestore(str(fold_dir / "backup_full")),

@@ -69,3 +69,16 @@ def tiny_runs(small_data, tmp_path_factory) -> Path:
         config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs})
         kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
     return root
+
+
+@pytest.fixture
+def fake_kaggle_client(tmp_path, monkeypatch) -> Path:
+    """A fake `kaggle` on $KAGGLE_CLI and credentials for user `me` in the environment; returns the call log."""
+    from tests import fake_kaggle
+
+    log = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("KAGGLE_CLI", str(fake_kaggle.install(tmp_path / "bin")))
+    monkeypatch.setenv("FAKE_KAGGLE_LOG", str(log))
+    monkeypatch.setenv("KAGGLE_USERNAME", "me")
+    monkeypatch.setenv("KAGGLE_KEY", "secret")
+    return log

@@ -2,13 +2,17 @@
 
 Environment: FAKE_KAGGLE_LOG (file that receives one JSON argv per line),
 FAKE_KAGGLE_DATA (a data folder in the competition layout to serve from),
-FAKE_KAGGLE_FAIL (print this error and exit 1 instead).
+FAKE_KAGGLE_FAIL (print this error and exit 1 instead), FAKE_KAGGLE_OUTPUTS (a folder with one output
+folder per kernel slug), FAKE_KAGGLE_STATES (JSON: kernel id -> state, default complete; "error" fails
+with a message), FAKE_KAGGLE_PUSH_ERROR (print a push error with exit code 0, as the real client does),
+FAKE_KAGGLE_DATASETS (comma-separated dataset ids that exist).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -60,6 +64,28 @@ def main(args: list[str]) -> int:
         _zip(out, {f"faces/{p.relative_to(data).as_posix()}": p for p in images})
     elif args[:2] == ["competitions", "submit"]:
         print(f"Successfully submitted to {_option(args, '-c')}")
+    elif args[:2] == ["kernels", "push"]:
+        if os.environ.get("FAKE_KAGGLE_PUSH_ERROR"):
+            print(f"Kernel push error: {os.environ['FAKE_KAGGLE_PUSH_ERROR']}")
+        else:
+            kernel_id = json.loads((Path(_option(args, "-p")) / "kernel-metadata.json").read_text())["id"]
+            print(f"Kernel version 1 successfully pushed.  Please check progress at https://www.kaggle.com/code/{kernel_id}")
+    elif args[:2] == ["kernels", "status"]:
+        state = json.loads(os.environ.get("FAKE_KAGGLE_STATES", "{}")).get(args[2], "complete")
+        print(f'{args[2]} has status "KernelWorkerStatus.{state.upper()}"')
+        if state == "error":
+            print('Failure message: "Your notebook tried to allocate more memory than is available."')
+    elif args[:2] == ["kernels", "output"]:
+        source = Path(os.environ["FAKE_KAGGLE_OUTPUTS"]) / args[2].split("/")[1]
+        shutil.copytree(source, _option(args, "-p"), dirs_exist_ok=True)
+        (Path(_option(args, "-p")) / f"{args[2].split('/')[1]}.log").write_text("[]")
+    elif args[:2] == ["datasets", "status"]:
+        if args[2] not in os.environ.get("FAKE_KAGGLE_DATASETS", "").split(","):
+            print("404 Client Error: Not Found for url", file=sys.stderr)
+            return 1
+        print("ready")
+    elif args[:2] in (["datasets", "create"], ["datasets", "version"]):
+        print("Dataset creation/version upload successful")
     else:
         print(f"fake kaggle: unknown command {args}", file=sys.stderr)
         return 2

@@ -6,12 +6,12 @@ import h5py
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from solution import backbones
 from solution.errors import UserError
 from solution.labels import NUM_CLASSES
 from solution.layers import BackbonePreprocess, HubFeatureLayer
+from solution.standins import write_hub_feature_extractor
 
 LOCAL_BACKBONES = [name for name in backbones.REGISTRY if name != "vit_b8"]
 
@@ -122,21 +122,7 @@ def test_backbone_preprocessing_modes(mode, expected):
 @pytest.fixture(scope="module")
 def tiny_savedmodel(tmp_path_factory):
     """A TF2 SavedModel shaped like a TF Hub feature extractor (image in, feature vector out)."""
-
-    class FeatureExtractor(tf.Module):
-        def __init__(self):
-            self.kernel = tf.Variable(tf.random.stateless_normal([3, 3, 3, 8], seed=[1, 2]) * 0.1, name="w")
-            self.bias = tf.Variable(tf.zeros([8]), name="b")
-
-        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-        def __call__(self, images):
-            features = tf.nn.relu(tf.nn.conv2d(images, self.kernel, 2, "SAME") + self.bias)
-            return tf.reduce_mean(features, axis=[1, 2])
-
-    module = FeatureExtractor()
-    path = tmp_path_factory.mktemp("hub") / "vit_b8_fe"
-    tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
-    return path
+    return write_hub_feature_extractor(tmp_path_factory.mktemp("hub") / "vit_b8_fe")
 
 
 def test_vit_b8_from_a_local_savedmodel_fine_tunes_with_adamw_and_reloads(tiny_savedmodel, tmp_path):

@@ -75,13 +75,8 @@ def test_the_validate_command_prints_a_few_problems_and_counts_the_rest(data, tm
 
 
 @pytest.fixture
-def fake(tmp_path, monkeypatch):
-    log = tmp_path / "calls.jsonl"
-    monkeypatch.setenv("KAGGLE_CLI", str(fake_kaggle.install(tmp_path / "bin")))
-    monkeypatch.setenv("FAKE_KAGGLE_LOG", str(log))
-    monkeypatch.setenv("KAGGLE_USERNAME", "me")
-    monkeypatch.setenv("KAGGLE_KEY", "secret")
-    return log
+def fake(fake_kaggle_client):
+    return fake_kaggle_client
 
 
 def test_submit_validates_uploads_and_logs(data, tmp_path, fake):
