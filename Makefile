@@ -16,15 +16,17 @@ NAME ?= $(if $(filter $(SAMPLE),$(DATA)),sample-blend,blend)
 BUDGET_MS ?= 330
 METHOD ?= auto
 IMAGES ?=
+# DEMO_PHOTO: the photo `make demo` labels (default: a public-domain NASA portrait that scikit-image ships).
+DEMO_PHOTO ?= inputs/demo/astronaut.png
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean \
-	kernels kernels-check kernels-dataset push push-all status pull
+	kernels kernels-check kernels-dataset push push-all status pull export demo
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
-	@echo "             NAME=$(NAME) BUDGET_MS=$(BUDGET_MS) METHOD=$(METHOD) IMAGES=<slug|zip|folder>"
+	@echo "             NAME=$(NAME) BUDGET_MS=$(BUDGET_MS) METHOD=$(METHOD) IMAGES=<slug|zip|folder> DEMO_PHOTO=$(DEMO_PHOTO)"
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	python3 -m venv .venv
@@ -99,6 +101,15 @@ status: setup ## show the state of every kernel on Kaggle
 pull: setup ## download every finished training kernel's run folder into RUNS/<backbone>/
 	$(PYTHON) -m solution pull all --runs $(RUNS)
 
+export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json)
+	$(PYTHON) -m solution export --runs $(RUNS) --budget-ms $(BUDGET_MS) --out demo/model
+
+$(DEMO_PHOTO): | .venv/.installed
+	$(PYTHON) -c "from solution.standins import write_face_photo; write_face_photo('$(DEMO_PHOTO)')"
+
+demo: $(DEMO_PHOTO) ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
+	$(PYTHON) demo/photo.py $(DEMO_PHOTO) --out demo/out --bars
+
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .
 
@@ -107,7 +118,8 @@ test: setup ## lint, the kernels check, then the test suite
 	$(PYTHON) -m solution kernels-check
 	$(PYTHON) -m pytest -q
 
-all: eda folds train-all ensemble submission ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission
+all: eda folds train-all ensemble submission export demo ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission -> export -> demo
 
 clean: ## remove generated data, runs and reports (keeps .venv and downloads)
-	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS) ensembles/$(NAME) ensembles/$(NAME).yaml
+	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS) ensembles/$(NAME) ensembles/$(NAME).yaml \
+	  demo/model demo/out inputs/demo inputs/kernel-output

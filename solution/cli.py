@@ -268,6 +268,17 @@ def _pull(args: argparse.Namespace) -> int:
     return 1 if left else 0
 
 
+def _export(args: argparse.Namespace) -> None:
+    from solution import export
+
+    run = Path(args.run) if args.run else export.choose_run(Path(args.runs), args.budget_ms)
+    info = export.export(run, Path(args.out), args.fold)
+    print(
+        f"export: {info['backbone']} fold {info['fold']} (fold accuracy {info['fold_accuracy']:.4f}) at {info['image_size']} px -> "
+        f"{Path(args.out) / export.MODEL_FILE}; TFLite matches Keras within {info['parity_max_difference']:.1e} on {info['parity_images']} images"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from solution.config import PATHS
 
@@ -350,6 +361,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("download", _download, "download the competition files (kaggle client) and the images into inputs/competition")
     sub.add_argument("--images", help="image source: Kaggle dataset slug owner/name, a .zip or a folder (default: $IMAGES)")
     sub.add_argument("--out", default=str(PATHS.competition_data), help=f"target folder (default {PATHS.competition_data})")
+
+    sub = command("export", _export, "export the final single model to TFLite for the demo (demo/model/), checked against Keras")
+    sub.add_argument("--run", help="the run folder to export (default: the best run in RUNS within --budget-ms)")
+    sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders to choose from (default {PATHS.runs})")
+    sub.add_argument("--budget-ms", type=float, default=330.0, help="per-image latency budget for the default choice (default 330)")
+    sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
+    sub.add_argument("--out", default="demo/model", help="output folder (default demo/model)")
 
     def kernel_options(sub: argparse.ArgumentParser, images: bool = True) -> None:
         sub.add_argument("--username", help="your Kaggle user name (default: $KAGGLE_USERNAME or kaggle.json's username)")

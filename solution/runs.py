@@ -51,11 +51,7 @@ class RunFolder:
         return self.fold_dir(fold) / MODEL_FILE
 
     def load_model(self, fold: int):
-        """The fold's Keras model. safe_mode is off because a vit_b8 model holds a TF Hub
-        SavedModel layer; run folders are the kit's own artifacts, so they are trusted."""
-        import keras
-
-        return keras.saving.load_model(self.model_path(fold), safe_mode=False)
+        return load_keras_model(self.model_path(fold))
 
     def meta(self) -> dict:
         path = self.path / META_FILE
@@ -68,6 +64,16 @@ class RunFolder:
 
     def test(self) -> pd.DataFrame:
         return _read_table(self.path / TEST_FILE)
+
+
+def load_keras_model(path: Path):
+    """A model.keras of this kit. Its custom layers register on import; safe_mode is off because a vit_b8
+    model holds a TF Hub SavedModel layer, and run folders are the kit's own artifacts, so they are trusted."""
+    import keras
+
+    import solution.layers  # noqa: F401
+
+    return keras.saving.load_model(path, safe_mode=False)
 
 
 def _read_table(path: Path) -> pd.DataFrame:

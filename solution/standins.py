@@ -25,3 +25,14 @@ def write_hub_feature_extractor(path: Path) -> Path:
     module = FeatureExtractor()
     tf.saved_model.save(module, str(path), signatures={"serving_default": module.__call__})
     return Path(path)
+
+
+def write_face_photo(path: Path | str) -> Path:
+    """A real face photo: the public-domain NASA portrait of Eileen Collins that scikit-image ships (no download)."""
+    import cv2
+    from skimage import data
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    return path

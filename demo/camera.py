@@ -1,0 +1,30 @@
+"""Live emotions from a webcam (or a video file or stream URL): q quits, s saves a snapshot."""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solution import demo_app  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo/camera.py", description=__doc__)
+    parser.add_argument("--source", default="0", help="camera index, video file or stream URL (default 0, the first camera)")
+    parser.add_argument("--no-window", action="store_true", help="process without showing a window (headless; use --record to keep it)")
+    parser.add_argument("--max-frames", type=int, help="stop after N frames")
+    parser.add_argument("--record", help="also write the annotated stream to this .mp4 file")
+    parser.add_argument("--snapshots", default="demo/out", help="folder for the s key's snapshots (default demo/out)")
+    demo_app.add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    pipeline = demo_app.load_pipeline(args)
+    Path(args.snapshots).mkdir(parents=True, exist_ok=True)
+    done = demo_app.run_camera(
+        pipeline, args.source, not args.no_window, args.max_frames, Path(args.record) if args.record else None, Path(args.snapshots)
+    )
+    print(f"camera: {done['frames']} frames at {done['fps']:.1f} frames/s" + (f", recorded to {args.record}" if args.record else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(demo_app.run_script(main))

@@ -1,0 +1,30 @@
+"""Label the emotion of every face in photos: writes annotated copies and prints one JSON line per face."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from solution import demo_app  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo/photo.py", description=__doc__)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders of images")
+    parser.add_argument("--out", default="demo/out", help="folder for the annotated images (default demo/out)")
+    demo_app.add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731  stdout carries only the JSON lines
+    pipeline = demo_app.load_pipeline(args, log=say)
+    files = demo_app.image_files(args.paths)
+    faces = 0
+    for record in demo_app.annotate_photos(pipeline, files, Path(args.out), warn=say):
+        print(json.dumps(record))
+        faces += 1
+    say(f"photo: {faces} face(s) in {len(files)} image(s); annotated images in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(demo_app.run_script(main))
