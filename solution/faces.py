@@ -64,25 +64,25 @@ def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:
 class HaarDetector:
     """Frontal faces with the Haar cascade that opencv-python ships (no download)."""
 
-    def __init__(self, detect_width: int = 320, min_face: float = 0.08, neighbours: int = 5):
+    def __init__(self, detect_width: int = 400, min_face: float = 0.15, neighbours: int = 5, scale_step: float = 1.15):
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
             raise UserError(f"{path}: OpenCV's Haar cascade is missing; reinstall opencv-python<5 (`make setup`)")
-        self.detect_width, self.min_face, self.neighbours = detect_width, min_face, neighbours
+        self.detect_width, self.min_face, self.neighbours, self.scale_step = detect_width, min_face, neighbours, scale_step
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
         small, scale = _downscaled(frame_bgr, self.detect_width)
         gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
         side = max(16, int(min(gray.shape) * self.min_face))
-        found = self.cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=self.neighbours, minSize=(side, side))
+        found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_step, minNeighbors=self.neighbours, minSize=(side, side))
         return _scaled_back([(x, y, w, h, 1.0) for x, y, w, h in found], scale)
 
 
 class YunetDetector:
     """OpenCV's YuNet face detector (cv2.FaceDetectorYN): better on turned and small faces; needs its .onnx file."""
 
-    def __init__(self, model_path: Path | None = None, detect_width: int = 320, threshold: float = 0.7):
+    def __init__(self, model_path: Path | None = None, detect_width: int = 400, threshold: float = 0.7):
         path = Path(model_path) if model_path else PATHS.inputs / "models" / YUNET_FILE
         if not path.is_file():
             raise UserError(f"{path}: YuNet model file missing; download {YUNET_URL} there, or use --detector haar")
@@ -97,7 +97,7 @@ class YunetDetector:
         return _scaled_back(rows, scale)
 
 
-def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 320) -> FaceDetector:
+def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400) -> FaceDetector:
     if name == "haar":
         return HaarDetector(detect_width)
     if name == "yunet":
