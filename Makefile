@@ -18,10 +18,12 @@ METHOD ?= auto
 IMAGES ?=
 # DEMO_PHOTO: the photo `make demo` labels (default: a public-domain NASA portrait that scikit-image ships).
 DEMO_PHOTO ?= inputs/demo/astronaut.png
+# ARGS: extra arguments for `make bench` (--quick).
+ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean \
-	kernels kernels-check kernels-dataset push push-all status pull export demo
+	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -109,6 +111,12 @@ $(DEMO_PHOTO): | .venv/.installed
 
 demo: $(DEMO_PHOTO) ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
 	$(PYTHON) demo/photo.py $(DEMO_PHOTO) --out demo/out --bars
+
+bench: setup ## measure speeds into reports/bench.md and bench.json (ARGS=--quick: about two minutes)
+	$(PYTHON) -m solution bench $(ARGS)
+
+report: setup ## write reports/index.md from the run folders and blends, and print the results table
+	$(PYTHON) -m solution report --runs $(RUNS)
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .

@@ -279,6 +279,24 @@ def _export(args: argparse.Namespace) -> None:
     )
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from solution import bench
+
+    command = "python -m solution bench" + (" --quick" if args.quick else "")
+    content = bench.run(bench.QUICK if args.quick else bench.BenchConfig(), Path(args.out), command, Path(args.ensembles))
+    print(f"bench: {len(content['results'])} measurements in {content['seconds']:.0f} s -> {Path(args.out) / bench.BENCH_MD}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from solution import report
+    from solution.config import PATHS
+
+    out = Path(args.out)
+    tables = report.write_report(Path(args.runs), Path(args.ensembles), PATHS.submissions / "log.csv", out)
+    print(tables["table"], end="")
+    print(f"report: {out / report.INDEX_MD}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from solution.config import PATHS
 
@@ -368,6 +386,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--budget-ms", type=float, default=330.0, help="per-image latency budget for the default choice (default 330)")
     sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
     sub.add_argument("--out", default="demo/model", help="output folder (default demo/model)")
+
+    sub = command("bench", _bench, "measure inference, training, input-pipeline, demo and blend speeds into reports/bench.md and bench.json")
+    sub.add_argument("--quick", action="store_true", help="MobileNetV2 and the demo only: about two minutes on 2 CPU cores")
+    sub.add_argument("--out", default="reports", help="output folder (default reports)")
+    sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are; the newest one is timed (default {PATHS.ensembles})")
+
+    sub = command("report", _report, "write reports/index.md (results table, confusion matrices, per-class scores, curves) and print the table")
+    sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders (default {PATHS.runs})")
+    sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are (default {PATHS.ensembles})")
+    sub.add_argument("--out", default="reports", help="output folder (default reports)")
 
     def kernel_options(sub: argparse.ArgumentParser, images: bool = True) -> None:
         sub.add_argument("--username", help="your Kaggle user name (default: $KAGGLE_USERNAME or kaggle.json's username)")
