@@ -47,5 +47,5 @@ def test_bad_settings_are_clear_errors(pairs, message):
 
 
 def test_unknown_profile_names_the_known_ones():
-    with pytest.raises(UserError, match="smoke, kaggle"):
+    with pytest.raises(UserError, match="smoke, check, kaggle"):
         profiles.load_profile("fast")
