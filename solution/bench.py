@@ -286,6 +286,15 @@ def markdown(info: dict, config: BenchConfig, results: list[Measurement], comman
 """
 
 
+def _guarded(bench: Bench, name: str, measure: Callable[[], Measurement | None]) -> Measurement | None:
+    """One backbone's failure is logged and skipped; the rest of the run (and its files) still comes."""
+    try:
+        return measure()
+    except Exception as error:  # any TensorFlow or converter error: report it, keep measuring
+        bench.log(f"bench: {name}: skipped ({type(error).__name__}: {str(error).strip().splitlines()[0][:160]})")
+        return None
+
+
 def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Measure everything `config` asks for; write out/bench.json and out/bench.md; return the JSON content."""
     from solution.backbones import REGISTRY
@@ -296,10 +305,10 @@ def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = N
     names = list(config.backbones) or [name for name in REGISTRY if name not in OFFLINE_UNAVAILABLE]
     names = [REFERENCE_BACKBONE] + [n for n in names if n != REFERENCE_BACKBONE]
     for name in names:
-        inference(bench, name)
+        _guarded(bench, name, lambda name=name: inference(bench, name))
     reference = None
     for name in names:
-        measured = training(bench, name, reference)
+        measured = _guarded(bench, name, lambda name=name, reference=reference: training(bench, name, reference))
         reference = reference or measured
     with tempfile.TemporaryDirectory() as scratch:
         input_pipeline(bench, Path(scratch))

@@ -48,11 +48,14 @@ def best_fold(run: RunFolder) -> int:
 
 
 def convert(model) -> bytes:
-    """TFLite flatbuffer of a Keras model (float32, batch 1)."""
+    """TFLite flatbuffer of a Keras model, float32, for batch 1: a static batch lets recurrent layers (convlstm) convert."""
+    import keras
     import tensorflow as tf
 
+    inputs = keras.Input(model.input_shape[1:], batch_size=1, name="image")
+    single = keras.Model(inputs, model(inputs), name=model.name)
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured variable
-        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        return tf.lite.TFLiteConverter.from_keras_model(single).convert()
 
 
 def parity(model, tflite_path: Path, images: np.ndarray) -> tuple[float, bool]:

@@ -70,10 +70,8 @@ class Kernel:
         """What the script passes to `solution.kernel_runtime.main`: the whole recipe, visible in the script."""
         if self.backbone is None:
             return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method]
-        return ["train", "--name", self.name, "--backbone", self.backbone, "--profile", config.profile, "--k", str(config.k)] + [
-            "--seed",
-            str(config.seed),
-        ]
+        recipe = ["--backbone", self.backbone, "--profile", config.profile, "--k", str(config.k), "--seed", str(config.seed)]
+        return ["train", "--name", self.name, *recipe]
 
 
 def load_config(path: Path | None = None) -> KernelsConfig:

@@ -198,3 +198,8 @@ def test_camera_script_without_a_camera_is_one_line_and_exit_2(exported):
 def test_scripts_without_an_exported_model_say_to_run_make_export(tmp_path, photo):
     done = _script("photo.py", str(photo), "--model", str(tmp_path / "none"))
     assert done.returncode == 2 and "make export" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_recurrent_backbone_exports_with_a_static_batch(tiny_runs, tmp_path):
+    info = export.export(tiny_runs / "convlstm", tmp_path)
+    assert info["backbone"] == "convlstm" and info["parity_max_difference"] <= export.PARITY_TOLERANCE
