@@ -93,6 +93,13 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
             yield {"file": str(file), "annotated": str(out), **face.record()}
 
 
+def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise UserError(f"{path}: OpenCV cannot write an mp4v video there; check the folder, or name an .mp4 file")
+    return writer
+
+
 def _open_capture(source: str) -> cv2.VideoCapture:
     """The camera (an index) or video (a file or URL); OpenCV's own warnings are silenced for one clear line instead."""
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -132,7 +139,7 @@ def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Pa
 
     def write(tmp: Path) -> None:
         nonlocal frames
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        writer = _video_writer(tmp, fps, size)
         with tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr) as bar:
             while True:
                 ok, frame = capture.read()
@@ -191,7 +198,7 @@ def run_camera(
             if record is not None:
                 if writer is None:
                     record.parent.mkdir(parents=True, exist_ok=True)
-                    writer = cv2.VideoWriter(str(record), cv2.VideoWriter_fourcc(*"mp4v"), 20.0, (frame.shape[1], frame.shape[0]))
+                    writer = _video_writer(record, 20.0, (frame.shape[1], frame.shape[0]))
                 writer.write(annotated)
             if window:
                 cv2.imshow("emotions (q quits, s saves a snapshot)", annotated)
