@@ -202,7 +202,7 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     from solution.face_pipeline import DemoConfig, FacePipeline
     from solution.faces import HaarDetector
     from solution.pipeline import prepare_image
-    from solution.standins import write_face_photo
+    from solution.standins import write_face_photo, write_moving_face_video
 
     config = bench.config
     size = config.face_size
@@ -217,14 +217,7 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
     bench.add(group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras)
 
-    video = work / "one-face.mp4"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
-    for step in range(config.video_frames):
-        frame = np.full((480, 640, 3), 90, np.uint8)
-        x = 20 + (step * 4) % 200
-        frame[40:440, x : x + 400] = cv2.resize(photo, (400, 400))
-        writer.write(frame)
-    writer.release()
+    video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
 
     def frames_per_second(detect_every: int) -> float:
         rates = []

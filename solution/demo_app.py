@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
+import pandas as pd
 
 from solution import atomic
 from solution.classifier import Classifier
@@ -154,18 +154,9 @@ def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Pa
         capture.release()
 
     atomic.write_with(out, write)
-    header = CSV_COLUMNS + list(pipeline.classifier.labels)
-    atomic.write_text(csv_path, _csv_text(header, rows))
+    atomic.write_csv(csv_path, pd.DataFrame(rows, columns=CSV_COLUMNS + list(pipeline.classifier.labels)))
     seconds = time.perf_counter() - started
     return {"frames": frames, "faces": sum(1 for row in rows if row[2] != ""), "seconds": seconds, "fps": frames / seconds if seconds else 0.0}
-
-
-def _csv_text(header: list[str], rows: list[list]) -> str:
-    import io
-
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
-    return buffer.getvalue()
 
 
 def run_camera(

@@ -55,8 +55,9 @@ class FacePipeline:
         self.frame_index = 0
 
     def process(self, frame_bgr: np.ndarray) -> list[Face]:
-        detect = self.frame_index % max(1, self.config.detect_every) == 0 or not self.tracker.boxes()
-        boxes: list[Box] = self.detector.detect(frame_bgr) if detect else self.tracker.boxes()
+        tracked = self.tracker.boxes()
+        detect = self.frame_index % max(1, self.config.detect_every) == 0 or not tracked
+        boxes: list[Box] = self.detector.detect(frame_bgr) if detect else tracked
         self.frame_index += 1
         crops = [crop_rgb(frame_bgr, box, self.config.margin) for box in boxes]
         kept = [i for i, crop in enumerate(crops) if crop.size]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from solution.config import COMPETITION
-from solution.errors import UserError
+from solution.errors import UserError, last_line
 
 CREDENTIALS_HELP = (
     "no Kaggle credentials: create an API token at https://www.kaggle.com/settings (API section) and save it as "
@@ -77,8 +77,7 @@ def explain_failure(output: str) -> str:
     for pattern, message in _FAILURES:
         if re.search(pattern, output, flags=re.IGNORECASE):
             return message.format(slug=COMPETITION.slug)
-    last = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output")
-    return f"the kaggle client failed: {last}"
+    return f"the kaggle client failed: {last_line(output)}"
 
 
 @dataclass

@@ -18,7 +18,7 @@ import pandas as pd
 
 from solution import kernels, sample
 from solution.config import PATHS
-from solution.errors import UserError
+from solution.errors import UserError, last_line
 from solution.kernels import CHECK_USERNAME, SCRIPT_FILE, KernelsConfig
 from solution.standins import write_hub_feature_extractor
 
@@ -44,17 +44,20 @@ def _run(script: Path, arguments: list[str]) -> float:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "no output")
-        raise UserError(f"{script} --local failed (exit {done.returncode}): {last}")
+        raise UserError(f"{script} --local failed (exit {done.returncode}): {last_line(done.stderr)}")
     return time.perf_counter() - started
 
 
 def _check_run_folder(run: Path, train_images: int) -> None:
     from solution.runs import RunFolder
 
-    meta, oof = RunFolder(run).meta(), RunFolder(run).oof()
-    if not meta.get("complete") or len(oof) != train_images or oof.image_path.nunique() != train_images:
-        raise UserError(f"{run}: not a complete run folder ({len(oof)} OOF rows for {train_images} training images)")
+    folder = RunFolder(run)
+    problem = folder.incomplete()
+    if problem:
+        raise UserError(f"{run}: not a complete run folder ({problem})")
+    oof = folder.oof()
+    if len(oof) != train_images or oof.image_path.nunique() != train_images:
+        raise UserError(f"{run}: {len(oof)} OOF rows ({oof.image_path.nunique()} images) for {train_images} training images")
 
 
 def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:

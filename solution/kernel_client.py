@@ -14,7 +14,7 @@ from pathlib import Path
 
 from solution.errors import UserError
 from solution.kaggle_cli import KaggleCli
-from solution.runs import DONE_FILE, META_FILE, MODEL_FILE, OOF_FILE, TEST_FILE, RunFolder
+from solution.runs import RunFolder
 
 STATUS_LINE = re.compile(r'has status "(?:KernelWorkerStatus\.)?(?P<state>[A-Za-z_]+)"')
 FAILURE_LINE = re.compile(r'Failure message: "(?P<message>.*)"')
@@ -48,21 +48,6 @@ def status(slug: str, cli: KaggleCli | None = None) -> KernelStatus:
     return KernelStatus(slug, state.group("state").lower() if state else "unknown", failure.group("message") if failure else "")
 
 
-def _incomplete(run: Path) -> str | None:
-    """Why `run` is not a complete run folder, or None."""
-    missing = [name for name in (META_FILE, OOF_FILE, TEST_FILE) if not (run / name).is_file()]
-    if missing:
-        return f"no {', '.join(missing)}"
-    folder = RunFolder(run)
-    meta = folder.meta()
-    if not meta.get("complete"):
-        return "the kernel finished only folds " + ", ".join(map(str, meta.get("folds_trained", [])))
-    for fold in meta["folds_trained"]:
-        if not folder.fold_done(fold) or not (folder.fold_dir(fold) / MODEL_FILE).is_file():
-            return f"fold_{fold} has no {DONE_FILE} or {MODEL_FILE}"
-    return None
-
-
 def pull(slug: str, backbone: str, runs_root: Path, cli: KaggleCli | None = None) -> Path:
     """Download a finished training kernel's output and install its run folder as runs_root/<backbone>/."""
     runs_root = Path(runs_root)
@@ -70,7 +55,7 @@ def pull(slug: str, backbone: str, runs_root: Path, cli: KaggleCli | None = None
     with tempfile.TemporaryDirectory(dir=runs_root, prefix=f".pull-{backbone}-") as scratch:
         (cli or KaggleCli()).run("kernels", "output", slug, "-p", scratch, "--force", "--quiet")
         pulled = Path(scratch) / backbone
-        problem = _incomplete(pulled)
+        problem = RunFolder(pulled).incomplete()
         if problem:
             raise UserError(f"{slug}: output incomplete ({problem}); check the kernel's log on Kaggle and push it again")
         target = runs_root / backbone

@@ -14,15 +14,11 @@ from pathlib import Path
 
 from solution import __version__, atomic
 from solution.config import PATHS
-from solution.errors import UserError
+from solution.errors import UserError, last_line
 from solution.kaggle_cli import KaggleCli
 from solution.kernels import KernelsConfig
 
 DATASET_METADATA = "dataset-metadata.json"
-
-
-def package_slug(config: KernelsConfig, user: str) -> str:
-    return config.package_dataset if "/" in config.package_dataset else f"{user}/{config.package_dataset}"
 
 
 def build_wheel(out: Path) -> Path:
@@ -39,8 +35,7 @@ def build_wheel(out: Path) -> Path:
             check=False,
         )
     if done.returncode != 0:
-        last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "no output")
-        raise UserError(f"building the kit's wheel failed: {last} (run `make setup`: it installs setuptools)")
+        raise UserError(f"building the kit's wheel failed: {last_line(done.stderr)} (run `make setup`: it installs setuptools)")
     return next(out.glob(f"solution-{__version__}-*.whl"))
 
 
@@ -50,7 +45,7 @@ def prepare(config: KernelsConfig, user: str, folder: Path) -> Path:
     wheel = build_wheel(folder)
     atomic.write_json(
         folder / DATASET_METADATA,
-        {"title": "Emotion kit package", "id": package_slug(config, user), "licenses": [{"name": "CC0-1.0"}]},
+        {"title": "Emotion kit package", "id": config.package_slug(user), "licenses": [{"name": "CC0-1.0"}]},
     )
     return wheel
 
@@ -59,7 +54,7 @@ def upload(config: KernelsConfig, user: str, folder: Path, cli: KaggleCli | None
     """Create the package dataset, or add a version when it exists; return what was done."""
     cli = cli or KaggleCli()
     wheel = prepare(config, user, folder)
-    slug = package_slug(config, user)
+    slug = config.package_slug(user)
     try:
         cli.run("datasets", "status", slug)
     except UserError as error:

@@ -51,6 +51,10 @@ class KernelsConfig:
     machine_shape: str = "NvidiaTeslaT4"
     docker_image_pinning_type: str = "original"
 
+    def package_slug(self, user: str) -> str:
+        """owner/name of the package dataset: package_dataset as given, under `user` when it names no owner."""
+        return self.package_dataset if "/" in self.package_dataset else f"{user}/{self.package_dataset}"
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -122,7 +126,7 @@ main({kernel.arguments(config)!r} + sys.argv[1:])
 
 def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[str]:
     """The kit's package for every kernel; the images and the optional weights for the training kernels."""
-    package = config.package_dataset if "/" in config.package_dataset else f"{user}/{config.package_dataset}"
+    package = config.package_slug(user)
     if kernel.backbone is None:
         return [package]
     images = config.images_dataset

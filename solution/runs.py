@@ -53,6 +53,19 @@ class RunFolder:
     def load_model(self, fold: int):
         return load_keras_model(self.model_path(fold))
 
+    def incomplete(self) -> str | None:
+        """Why this is not a complete run folder (every fold's model and predictions, the assembled files), or None."""
+        missing = [name for name in (META_FILE, OOF_FILE, TEST_FILE) if not (self.path / name).is_file()]
+        if missing:
+            return f"no {', '.join(missing)}"
+        meta = self.meta()
+        if not meta.get("complete"):
+            return "only folds " + ", ".join(map(str, meta.get("folds_trained", []))) + " are finished"
+        for fold in meta["folds_trained"]:
+            if not self.fold_done(fold) or not self.model_path(fold).is_file():
+                return f"fold_{fold} has no {DONE_FILE} or {MODEL_FILE}"
+        return None
+
     def meta(self) -> dict:
         path = self.path / META_FILE
         if not path.exists():

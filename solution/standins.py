@@ -36,3 +36,20 @@ def write_face_photo(path: Path | str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     return path
+
+
+def write_moving_face_video(path: Path | str, frames: int, fps: float = 30.0, step_px: int = 4) -> Path:
+    """A 640x480 mp4v video of one real face (the NASA portrait at 400 px) sliding right by `step_px` a frame."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    face = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (400, 400))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
+    for step in range(frames):
+        frame = np.full((480, 640, 3), 90, np.uint8)
+        x = 20 + (step * step_px) % 200
+        frame[40:440, x : x + 400] = face
+        writer.write(frame)
+    writer.release()
+    return Path(path)

@@ -20,7 +20,7 @@ from solution.images import read_rgb
 from solution.labels import CLASSES
 from solution.pipeline import prepare_image
 from solution.runs import RunFolder
-from solution.standins import write_face_photo
+from solution.standins import write_face_photo, write_moving_face_video
 from solution.tracking import Tracker
 from tests.conftest import REPO
 
@@ -40,19 +40,9 @@ def exported(tiny_runs, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def moving_face_video(photo, tmp_path_factory) -> Path:
+def moving_face_video(tmp_path_factory) -> Path:
     """24 frames of 640x480: the astronaut photo sliding right, written with OpenCV's mp4v."""
-    path = tmp_path_factory.mktemp("video") / "moving.mp4"
-    face = cv2.imread(str(photo))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12.0, (640, 480))
-    for step in range(24):
-        frame = np.full((480, 640, 3), 90, np.uint8)
-        small = cv2.resize(face, (400, 400))
-        x = 20 + step * 8
-        frame[40:440, x : x + 400] = small
-        writer.write(frame)
-    writer.release()
-    return path
+    return write_moving_face_video(tmp_path_factory.mktemp("video") / "moving.mp4", 24, fps=12.0, step_px=8)
 
 
 def _script(name: str, *args: str) -> subprocess.CompletedProcess:
