@@ -18,17 +18,18 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from solution import atomic  # noqa: E402
+from solution.config import COMPETITION  # noqa: E402
 from solution.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
 from solution.errors import UserError  # noqa: E402
 from solution.labels import CLASSES  # noqa: E402
-from solution.runs import META_FILE, probability_frame, score  # noqa: E402
+from solution.runs import probability_frame, run_folders, score  # noqa: E402
 
 REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
 
 
 def find_runs(root: Path) -> list[Path]:
     """Every complete run folder under `root` (folders holding meta.json)."""
-    runs = sorted(p.parent for p in Path(root).glob(f"*/{META_FILE}"))
+    runs = [run.path for run in run_folders(root)]
     if not runs:
         raise UserError(f"{root}: no run folders with meta.json; train first (`make train-all`)")
     return runs
@@ -154,7 +155,7 @@ def _write(
     return report
 
 
-def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = 330.0, method: str = "auto") -> dict:
+def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto") -> dict:
     """Select a blend of `run_dirs` within the budget and write ensembles/NAME/ and NAME.yaml."""
     members = load_members(run_dirs)
     started = time.perf_counter()

@@ -18,6 +18,11 @@ from solution.errors import UserError
 from solution.labels import CLASSES
 
 
+def _json_or_empty(path: Path) -> dict:
+    """A model's optional sidecar (the run's meta.json or the export's model.json); {} when absent."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 class TfliteBackend:
     """A .tflite model run by LiteRT (XNNPACK on the CPU), one face per call."""
 
@@ -82,13 +87,11 @@ class Classifier:
         if not path.exists():
             raise UserError(f"{path}: no model there; run `make export` (or pass --model PATH to a .tflite or .keras file)")
         if path.suffix == ".keras":
-            meta_path = path.parent.parent / "meta.json"
-            info = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            return cls(KerasBackend(path), info=info)
+            return cls(KerasBackend(path), info=_json_or_empty(path.parent.parent / "meta.json"))
         if path.suffix != ".tflite":
             raise UserError(f"{path}: not a .tflite or .keras model; pass the folder `make export` wrote (demo/model)")
         info_path = path.with_name(INFO_FILE)
-        info = json.loads(info_path.read_text()) if info_path.exists() else {}
+        info = _json_or_empty(info_path)
         labels = tuple(info.get("classes", CLASSES))
         if len(labels) != len(CLASSES):
             raise UserError(f"{info_path}: lists {len(labels)} classes, expected {len(CLASSES)}; re-run `make export`")

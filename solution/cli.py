@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from solution.errors import UserError
+from solution.errors import UserError, exit_code
 
 
 def _sample(args: argparse.Namespace) -> None:
@@ -298,7 +298,7 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from solution.config import PATHS
+    from solution.config import COMPETITION, PATHS
 
     parser = argparse.ArgumentParser(
         prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("ensemble", _ensemble, "blend run folders on their OOF predictions within the latency budget into ensembles/NAME/")
     sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders to blend (default {PATHS.runs})")
     sub.add_argument("--name", help="blend name: writes ensembles/NAME/ and the recipe ensembles/NAME.yaml")
-    sub.add_argument("--budget-ms", type=float, default=330.0, help="per-image latency budget in ms (default 330, the competition's limit)")
+    sub.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=f"per-image latency budget in ms (default {COMPETITION.max_latency_ms:g}, the competition's limit)")
     sub.add_argument(
         "--method",
         default="auto",
@@ -383,19 +383,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("export", _export, "export the final single model to TFLite for the demo (demo/model/), checked against Keras")
     sub.add_argument("--run", help="the run folder to export (default: the best run in RUNS within --budget-ms)")
     sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders to choose from (default {PATHS.runs})")
-    sub.add_argument("--budget-ms", type=float, default=330.0, help="per-image latency budget for the default choice (default 330)")
+    sub.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=f"per-image latency budget for the default choice (default {COMPETITION.max_latency_ms:g})")
     sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
-    sub.add_argument("--out", default="demo/model", help="output folder (default demo/model)")
+    sub.add_argument("--out", default=str(PATHS.demo_model), help=f"output folder (default {PATHS.demo_model})")
 
     sub = command("bench", _bench, "measure inference, training, input-pipeline, demo and blend speeds into reports/bench.md and bench.json")
     sub.add_argument("--quick", action="store_true", help="MobileNetV2 and the demo only: about two minutes on 2 CPU cores")
-    sub.add_argument("--out", default="reports", help="output folder (default reports)")
+    sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
     sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are; the newest one is timed (default {PATHS.ensembles})")
 
     sub = command("report", _report, "write reports/index.md (results table, confusion matrices, per-class scores, curves) and print the table")
     sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders (default {PATHS.runs})")
     sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are (default {PATHS.ensembles})")
-    sub.add_argument("--out", default="reports", help="output folder (default reports)")
+    sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
 
     def kernel_options(sub: argparse.ArgumentParser, images: bool = True) -> None:
         sub.add_argument("--username", help="your Kaggle user name (default: $KAGGLE_USERNAME or kaggle.json's username)")
@@ -433,12 +433,4 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    try:
-        status = args.handler(args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished work is saved; run the same command again to resume", file=sys.stderr)
-        return 130
-    return status or 0
+    return exit_code(lambda: args.handler(args), "interrupted: finished work is saved; run the same command again to resume")

@@ -48,6 +48,16 @@ class Paths:
         return self.root / "ensembles"
 
     @property
+    def reports(self) -> Path:
+        """What `make bench` and `make report` write (generated, git-ignored)."""
+        return self.root / "reports"
+
+    @property
+    def demo_model(self) -> Path:
+        """The exported demo model (`make export`), the demo scripts' default --model."""
+        return self.root / "demo" / "model"
+
+    @property
     def kernels(self) -> Path:
         return self.root / "kernels"
 

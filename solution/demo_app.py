@@ -14,8 +14,8 @@ import pandas as pd
 
 from solution import atomic
 from solution.classifier import Classifier
-from solution.errors import UserError
-from solution.export import default_out
+from solution.config import PATHS
+from solution.errors import UserError, exit_code
 from solution.face_pipeline import DemoConfig, Face, FacePipeline
 from solution.faces import make_detector
 from solution.images import IMAGE_SUFFIXES, BadImage, read_rgb
@@ -30,7 +30,7 @@ CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "conf
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --detector and the pipeline's settings, shared by photo.py, video.py and camera.py."""
     defaults = DemoConfig()
-    parser.add_argument("--model", default=str(default_out()), help="exported model folder, .tflite or a run's .keras (default demo/model)")
+    parser.add_argument("--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)")
     parser.add_argument("--detector", default="haar", choices=["haar", "yunet"], help="face detector (default haar, built into OpenCV)")
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
@@ -50,13 +50,7 @@ def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) 
 def run_script(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
     """Run a demo script's main: a UserError is one line on stderr and exit code 2; Ctrl+C stops quietly."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        return main(argv) or 0
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return exit_code(lambda: main(argv))
 
 
 def image_files(paths: list[str]) -> list[Path]:

@@ -1,8 +1,26 @@
-"""One exception type for problems the user can fix; the CLI prints it as one line."""
+"""One exception type for problems the user can fix; the CLI, the demo and the kernels print it as one line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class UserError(Exception):
     """A problem with the user's input or set-up, with the fix in its message."""
+
+
+def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
+    """Run a command: a UserError is one line on stderr and exit code 2, Ctrl+C is 130 (saying `interrupted` if given)."""
+    try:
+        return command() or 0
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if interrupted:
+            print(interrupted, file=sys.stderr)
+        return 130
 
 
 def last_line(output: str) -> str:

@@ -8,34 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from solution import atomic
-from solution.config import COMPETITION, PATHS
+from solution.config import COMPETITION
 from solution.errors import UserError
 from solution.labels import CLASSES
-from solution.runs import RunFolder
+from solution.runs import RunFolder, run_folders
 
 MODEL_FILE, INFO_FILE = "model.tflite", "model.json"
 PREPROCESSING_VERSION = 1  # pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
 PARITY_TOLERANCE = 1e-4
 
 
-def default_out() -> Path:
-    return PATHS.root / "demo" / "model"
-
-
 def choose_run(runs_root: Path, budget_ms: float = COMPETITION.max_latency_ms) -> Path:
     """The complete run with the best OOF accuracy among those within the per-image latency budget."""
     candidates = []
-    for meta_path in sorted(Path(runs_root).glob("*/meta.json")):
-        meta = json.loads(meta_path.read_text())
+    for run in run_folders(runs_root):
+        meta = run.meta()
         if meta.get("complete") and meta.get("latency_ms", float("inf")) <= budget_ms:
-            candidates.append((meta["oof_accuracy"], -meta["latency_ms"], meta_path.parent))
+            candidates.append((meta["oof_accuracy"], -meta["latency_ms"], run.path))
     if not candidates:
         raise UserError(f"{runs_root}: no complete run within {budget_ms:.0f} ms/image; train one first (`make train`)")
     return max(candidates)[2]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from solution.config import COMPETITION, PATHS
 from solution.dataset import SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
-from solution.errors import UserError
+from solution.errors import UserError, exit_code
 
 KAGGLE_INPUT, KAGGLE_WORKING = Path("/kaggle/input"), Path("/kaggle/working")
 SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, "SAMPLE.txt", "test_labels.csv")  # copied into the staged data folder
@@ -167,16 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run(args: argparse.Namespace) -> None:
+    """Train or blend, as the kernel's role says (generating the sample first for a --local run that lacks it)."""
+    if args.local and not Path(args.data).exists() and Path(args.data) == PATHS.sample_data:
+        from solution import sample
+
+        sample.generate(PATHS.sample_data, sample.SampleConfig())
+    (train if args.role == "train" else ensemble)(args, places(args))
+
+
 def main(argv: list[str]) -> None:
     """Run a kernel; a UserError ends it with one line and exit code 2."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.local and not Path(args.data).exists() and Path(args.data) == PATHS.sample_data:
-            from solution import sample
-
-            sample.generate(PATHS.sample_data, sample.SampleConfig())
-        where = places(args)
-        (train if args.role == "train" else ensemble)(args, where)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    status = exit_code(lambda: run(args))
+    if status:
+        raise SystemExit(status)

@@ -39,7 +39,7 @@ class KernelsConfig:
     profile: str = "kaggle"
     k: int = 5
     seed: int = 42
-    budget_ms: float = 330.0
+    budget_ms: float = COMPETITION.max_latency_ms
     method: str = "auto"
     images_dataset: str = ""
     package_dataset: str = "emotion-kit"

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from solution import atomic  # noqa: E402
 from solution.errors import UserError  # noqa: E402
 from solution.labels import CLASS_INDEX, CLASSES  # noqa: E402
-from solution.runs import RunFolder  # noqa: E402
+from solution.runs import RunFolder, run_folders  # noqa: E402
 
 INDEX_MD = "index.md"
 
@@ -41,8 +41,8 @@ def _scores(log_path: Path) -> dict[str, dict]:
 
 def run_rows(runs_root: Path, scores: dict[str, dict]) -> pd.DataFrame:
     rows = []
-    for meta_path in sorted(Path(runs_root).glob("*/meta.json")):
-        meta = json.loads(meta_path.read_text())
+    for run in run_folders(runs_root):
+        meta = run.meta()
         score = scores.get(meta["backbone"], {})
         rows.append(
             {
@@ -57,7 +57,7 @@ def run_rows(runs_root: Path, scores: dict[str, dict]) -> pd.DataFrame:
                 "train_minutes": meta.get("train_seconds", 0) / 60,
                 "public": score.get("public", ""),
                 "private": score.get("private", ""),
-                "path": str(meta_path.parent),
+                "path": str(run.path),
             }
         )
     return pd.DataFrame(rows).sort_values("oof_accuracy", ascending=False, ignore_index=True) if rows else pd.DataFrame(rows)

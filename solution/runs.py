@@ -79,6 +79,11 @@ class RunFolder:
         return _read_table(self.path / TEST_FILE)
 
 
+def run_folders(root: Path) -> list[RunFolder]:
+    """Every run folder directly under `root` (the folders holding meta.json), in name order."""
+    return [RunFolder(path.parent) for path in sorted(Path(root).glob(f"*/{META_FILE}"))]
+
+
 def load_keras_model(path: Path):
     """A model.keras of this kit. Its custom layers register on import; safe_mode is off because a vit_b8
     model holds a TF Hub SavedModel layer, and run folders are the kit's own artifacts, so they are trusted."""
