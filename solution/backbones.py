@@ -17,6 +17,7 @@ from solution.cspdarknet import csp_darknet
 from solution.errors import UserError
 from solution.labels import NUM_CLASSES
 from solution.layers import BackbonePreprocess, HubFeatureLayer
+from solution.vgg import vgg16_bn
 
 VIT_B8_HANDLE = "https://tfhub.dev/sayakpaul/vit_b8_fe/1"
 OFFLINE_HELP = (
@@ -24,8 +25,9 @@ OFFLINE_HELP = (
     "--set weights=/kaggle/input/<dataset>/<file>; locally, pass --set weights=PATH (or weights=none to train from scratch)"
 )
 
-# (size, weights) -> feature-extractor model; `weights` is "imagenet", None, or a local path.
-Builder = Callable[[int, str | None], keras.Model]
+# (size, weights, **options) -> feature-extractor model; `weights` is "imagenet", None, or a local path.
+# Options (drop_path_rate) go only to builders that accept them (BackboneSpec.options).
+Builder = Callable[..., keras.Model]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class BackboneSpec:
     pretrained: bool  # fine-tuned from pre-trained weights (False: trained from scratch)
     build: Builder
     weights_source: str  # what weights="imagenet" means for this backbone
+    options: tuple[str, ...] = ()  # training options the builder takes, e.g. drop_path_rate
 
 
 def _application(constructor: Callable[..., keras.Model], **options) -> Builder:
@@ -47,6 +50,25 @@ def _application(constructor: Callable[..., keras.Model], **options) -> Builder:
         return constructor(include_top=False, weights=weights, input_shape=(size, size, 3), **options)
 
     return build
+
+
+def _convnext_tiny(size: int, weights: str | None, drop_path_rate: float = 0.0) -> keras.Model:
+    """ConvNeXt-Tiny with stochastic depth (keras.applications.ConvNeXtTiny fixes its rate at 0)."""
+    from keras.src.applications import convnext
+
+    tiny = convnext.MODEL_CONFIGS["tiny"]
+    return convnext.ConvNeXt(
+        depths=tiny["depths"],
+        projection_dims=tiny["projection_dims"],
+        drop_path_rate=drop_path_rate,
+        default_size=tiny["default_size"],
+        name="convnext_tiny",
+        weights_name="convnext_tiny",
+        include_top=False,
+        include_preprocessing=True,
+        weights=weights,
+        input_shape=(size, size, 3),
+    )
 
 
 def _cspdarknet(size: int, weights: str | None) -> keras.Model:
@@ -65,7 +87,9 @@ def _vit_b8(size: int, weights: str | None) -> keras.Model:
 
         location = hub.resolve(VIT_B8_HANDLE)
     inputs = keras.Input((size, size, 3))
-    return keras.Model(inputs, HubFeatureLayer(location, trainable=True, name="vit_b8_fe")(inputs), name="vit_b8")
+    # A SavedModel's signature is float32: the layer stays float32 under a mixed-precision policy.
+    features = HubFeatureLayer(location, trainable=True, name="vit_b8_fe", dtype="float32")(inputs)
+    return keras.Model(inputs, features, name="vit_b8")
 
 
 def _convlstm(size: int, weights: str | None, bands: int = 4) -> keras.Model:
@@ -116,28 +140,32 @@ def _vggface(size: int, weights: str | None) -> keras.Model:
 
 
 _apps = keras.applications
+
+
+def _spec(name: str, family: str, size: int, preprocessing: str, build: Builder, weights_source: str = "keras", **facts) -> BackboneSpec:
+    """A registry entry; `facts` override allowed=True, pretrained=True and options=()."""
+    return BackboneSpec(
+        name=name, family=family, native_size=size, preprocessing=preprocessing, build=build, weights_source=weights_source,
+        **{"allowed": True, "pretrained": True, **facts},
+    )
+
+
 REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        BackboneSpec("mobilenet_v2", "mobilenet", 224, "tf", True, True, _application(_apps.MobileNetV2), "keras"),
-        BackboneSpec("efficientnet_b0", "efficientnet", 224, "raw", True, True, _application(_apps.EfficientNetB0), "keras"),
-        BackboneSpec("efficientnet_b1", "efficientnet", 240, "raw", True, True, _application(_apps.EfficientNetB1), "keras"),
-        BackboneSpec(
-            "efficientnetv2_b0", "efficientnet", 224, "raw", True, True,
-            _application(_apps.EfficientNetV2B0, include_preprocessing=True), "keras",
-        ),
-        BackboneSpec("resnet50", "resnet", 224, "caffe", True, True, _application(_apps.ResNet50), "keras"),
-        BackboneSpec(
-            "convnext_tiny", "convnext", 224, "raw", True, True,
-            _application(_apps.ConvNeXtTiny, include_preprocessing=True), "keras",
-        ),
-        BackboneSpec("cspdarknet", "yolo", 256, "unit", True, True, _cspdarknet, "file"),
-        BackboneSpec("vit_b8", "vit", 224, "tf", True, True, _vit_b8, "tfhub"),
-        BackboneSpec("vgg16_scratch", "vgg", 224, "unit", True, False, _scratch(_application(_apps.VGG16)), "none"),
-        BackboneSpec("convlstm", "recurrent", 128, "unit", True, False, _scratch(_convlstm), "none"),
-        BackboneSpec("vggface_resnet50", "resnet", 224, "vggface", False, True, _vggface, "file"),
+        _spec("mobilenet_v2", "mobilenet", 224, "tf", _application(_apps.MobileNetV2)),
+        _spec("efficientnet_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetB0)),
+        _spec("efficientnet_b1", "efficientnet", 240, "raw", _application(_apps.EfficientNetB1)),
+        _spec("efficientnetv2_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetV2B0, include_preprocessing=True)),
+        _spec("resnet50", "resnet", 224, "caffe", _application(_apps.ResNet50)),
+        _spec("convnext_tiny", "convnext", 224, "raw", _convnext_tiny, options=("drop_path_rate",)),
+        _spec("cspdarknet", "yolo", 256, "unit", _cspdarknet, weights_source="file"),
+        _spec("vit_b8", "vit", 224, "tf", _vit_b8, weights_source="tfhub"),
+        _spec("vgg16_scratch", "vgg", 224, "unit", _scratch(lambda size, weights: vgg16_bn((size, size, 3))), "none", pretrained=False),
+        _spec("convlstm", "recurrent", 128, "unit", _scratch(_convlstm), "none", pretrained=False),
+        _spec("vggface_resnet50", "resnet", 224, "vggface", _vggface, weights_source="file", allowed=False),
     )
-}  # fmt: skip
+}
 
 
 def get_spec(name: str) -> BackboneSpec:
@@ -155,10 +183,15 @@ def resolve_weights(weights: str) -> str | None:
     return str(Path(weights).expanduser())
 
 
-def build_backbone(spec: BackboneSpec, size: int, weights: str) -> keras.Model:
+def build_backbone(spec: BackboneSpec, size: int, weights: str, drop_path_rate: float = 0.0) -> keras.Model:
     """The backbone's feature extractor with the requested weights; a failed download is one clear line."""
+    options = {}
+    if drop_path_rate:
+        if "drop_path_rate" not in spec.options:
+            raise UserError(f"{spec.name} has no stochastic depth; drop_path_rate is for {', '.join(_takes('drop_path_rate'))}")
+        options["drop_path_rate"] = drop_path_rate
     try:
-        backbone = spec.build(size, resolve_weights(weights))
+        backbone = spec.build(size, resolve_weights(weights), **options)
     except UserError:
         raise
     except Exception as error:  # Keras raises bare Exception on download failures
@@ -173,6 +206,10 @@ def build_backbone(spec: BackboneSpec, size: int, weights: str) -> keras.Model:
     if weights == "none":
         _fast_batchnorm(backbone)
     return backbone
+
+
+def _takes(option: str) -> list[str]:
+    return [name for name, spec in REGISTRY.items() if option in spec.options]
 
 
 def _fast_batchnorm(model: keras.Model, momentum: float = 0.9) -> None:
@@ -193,9 +230,9 @@ def classifier_head(features, dropout: float):
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
 
 
-def build_model(spec: BackboneSpec, size: int, weights: str = "none", dropout: float = 0.3) -> keras.Model:
+def build_model(spec: BackboneSpec, size: int, weights: str = "none", dropout: float = 0.3, drop_path_rate: float = 0.0) -> keras.Model:
     """Raw 0-255 RGB (size, size, 3) -> class probabilities; the backbone is the layer named 'backbone'."""
-    backbone = build_backbone(spec, size, weights)
+    backbone = build_backbone(spec, size, weights, drop_path_rate)
     backbone.name = "backbone"
     inputs = keras.Input((size, size, 3), name="image")
     x = BackbonePreprocess(spec.preprocessing, name="preprocess")(inputs)

@@ -30,24 +30,13 @@ def decode_image(path: tf.Tensor) -> tf.Tensor:
     return image
 
 
-def build_augmenter(config: AugmentConfig, seed: int) -> keras.Sequential:
-    """The per-batch geometric and photometric augmentation, as Keras layers."""
-    layers: list[keras.layers.Layer] = []
-    if config.flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
-    if config.rotation:
-        layers.append(keras.layers.RandomRotation(config.rotation, fill_mode="reflect", seed=seed + 1))
-    if config.zoom:
-        layers.append(keras.layers.RandomZoom(config.zoom, fill_mode="reflect", seed=seed + 2))
-    if config.translation:
-        layers.append(keras.layers.RandomTranslation(config.translation, config.translation, fill_mode="reflect", seed=seed + 3))
-    if config.contrast:
-        layers.append(keras.layers.RandomContrast(config.contrast, value_range=(0, 255), seed=seed + 4))
-    if config.brightness:
-        layers.append(keras.layers.RandomBrightness(config.brightness, value_range=(0, 255), seed=seed + 5))
-    if config.rand_augment:
-        layers.append(keras.layers.RandAugment(value_range=(0, 255), seed=seed + 6))
-    return keras.Sequential(layers, name="augment")
+def training_order(count: int, seed: int) -> np.ndarray:
+    """A fixed random permutation of the training list, from the fold's seed.
+
+    The index is sorted by path, i.e. class by class; a shuffle buffer of a few thousand over
+    ~40,000 files cannot mix that, so batches would come one class at a time.
+    """
+    return np.random.default_rng(seed).permutation(count)
 
 
 def make_dataset(
@@ -59,13 +48,20 @@ def make_dataset(
     augment: AugmentConfig | None = None,
     seed: int = 0,
     cache: bool = False,
+    shuffle_buffer: int = 4096,
 ) -> tf.data.Dataset:
     """Batches of (float32 images in 0-255, one-hot labels), or images only when `labels` is None.
 
-    Training shuffles, augments and mixes; evaluation keeps the order of `paths`.
-    `cache` keeps the resized uint8 images in memory after the first epoch.
+    Training permutes the file list, shuffles each epoch and applies MixUp/CutMix (the per-image
+    augmentation runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order
+    of `paths`. `cache` keeps the resized uint8 images in memory after the first epoch.
     """
     autotune = tf.data.AUTOTUNE
+    if training:
+        if labels is None:
+            raise ValueError("training batches need labels")
+        order = training_order(len(paths), seed)
+        paths, labels = [paths[i] for i in order], np.asarray(labels)[order]
     images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
         lambda path: prepare_image(decode_image(path), size), num_parallel_calls=autotune, deterministic=True
     )
@@ -77,30 +73,29 @@ def make_dataset(
     if cache:
         data = data.cache()
     if training:
-        data = data.shuffle(min(len(paths), 4096), seed=seed, reshuffle_each_iteration=True)
+        data = data.shuffle(max(1, min(len(paths), shuffle_buffer)), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size, drop_remainder=False)
     to_float = (lambda x, y: (tf.cast(x, tf.float32), y)) if labels is not None else (lambda x: tf.cast(x, tf.float32))
     data = data.map(to_float, num_parallel_calls=autotune)
-    if training and augment is not None:
-        if labels is None:
-            raise ValueError("training batches need labels")
-        data = data.map(_augment_fn(augment, seed), num_parallel_calls=autotune)
+    mixers = _mixers(augment, seed) if training and augment is not None else []
+    if mixers:
+        data = data.map(lambda images, targets: _mix(mixers, images, targets), num_parallel_calls=autotune)
     return data.prefetch(autotune)
 
 
-def _augment_fn(config: AugmentConfig, seed: int):
-    augmenter = build_augmenter(config, seed)
-    mixers = []
+def _mixers(config: AugmentConfig, seed: int) -> list[keras.layers.Layer]:
+    """MixUp and CutMix, pinned to float32: under a mixed_float16 policy they would compute in half precision
+    and fail on the pipeline's float32 batches."""
+    mixers: list[keras.layers.Layer] = []
     if config.mixup:
-        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=seed + 7))
+        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=seed + 7, dtype="float32"))
     if config.cutmix:
-        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=seed + 8))
+        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=seed + 8, dtype="float32"))
+    return mixers
 
-    def apply(images: tf.Tensor, labels: tf.Tensor):
-        images = augmenter(images, training=True)
-        for mixer in mixers:
-            mixed = mixer({"images": images, "labels": labels}, training=True)
-            images, labels = mixed["images"], mixed["labels"]
-        return tf.clip_by_value(images, 0.0, 255.0), labels
 
-    return apply
+def _mix(mixers: list[keras.layers.Layer], images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    for mixer in mixers:
+        mixed = mixer({"images": images, "labels": labels}, training=True)
+        images, labels = mixed["images"], mixed["labels"]
+    return images, tf.cast(labels, tf.float32)

@@ -1,4 +1,8 @@
-"""Training one fold: head warm-up on a frozen backbone, then the whole network; resumable per epoch."""
+"""Training one fold: head warm-up on a frozen backbone, then the whole network; resumable per epoch.
+
+Stage 2 runs one fixed cosine schedule (with weight EMA where the profile asks) and keeps the
+last epoch: choosing an epoch on the held-out fold would make that fold's OOF predictions optimistic.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
 from solution import atomic
+from solution.augment import FaceAugment
 from solution.backbones import BackboneSpec, build_model, keeps_batchnorm_frozen, unfreeze_backbone
 from solution.labels import CLASSES, NUM_CLASSES
 from solution.pipeline import make_dataset
@@ -49,8 +54,15 @@ def _class_weights(labels: np.ndarray) -> dict[int, float]:
     return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
 
 
-def _optimizer(learning_rate, config: TrainConfig) -> keras.optimizers.Optimizer:
-    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay)
+def _optimizer(learning_rate, config: TrainConfig, ema: bool = False) -> keras.optimizers.Optimizer:
+    averaged = {"use_ema": True, "ema_momentum": config.ema_momentum} if ema and config.ema_momentum else {}
+    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **averaged)
+
+
+def augmented_trainer(model: keras.Model, config: TrainConfig, seed: int) -> keras.Model:
+    """`model` behind the on-device augmentation: what `fit` trains; the model itself is what gets saved."""
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(FaceAugment(config.augment, seed, name="augment")(inputs)), name=f"{model.name}_trainer")
 
 
 def _cosine_with_warmup(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -95,7 +107,8 @@ def train_fold(
     train_data = make_dataset(data.train_paths, data.train_labels, size, batch, True, config.augment, seed, config.cache)
     val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache)
     with strategy.scope():
-        model = build_model(spec, size, config.weights, config.dropout)
+        model = build_model(spec, size, config.weights, config.dropout, config.drop_path_rate)
+        trainer = augmented_trainer(model, config, seed)
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
     fit_options = {
         "validation_data": val_data,
@@ -113,24 +126,23 @@ def train_fold(
         else:
             backbone.trainable = False
             with strategy.scope():
-                model.compile(_optimizer(config.head_lr, config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
+                trainer.compile(_optimizer(config.head_lr, config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
             progress = [
                 keras.callbacks.BackupAndRestore(str(fold_dir / "backup_head")),
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
             ]
-            done = model.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
+            done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
             epochs_run += len(done.epoch)
             atomic.write_with(head_weights, model.save_weights)
     unfreeze_backbone(model, keeps_batchnorm_frozen(spec, config.weights))
     with strategy.scope():
-        model.compile(_optimizer(_cosine_with_warmup(config, steps_per_epoch), config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
-    stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=config.patience, mode="max", restore_best_weights=True)
+        optimizer = _optimizer(_cosine_with_warmup(config, steps_per_epoch), config, ema=True)
+        trainer.compile(optimizer, loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
     progress = [
         keras.callbacks.BackupAndRestore(str(fold_dir / "backup_full")),
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
-        stopper,
     ]
-    done = model.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
+    done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
     epochs_run += len(done.epoch)
     seconds = time.perf_counter() - started
     atomic.write_with(fold_dir / MODEL_FILE, model.save)
@@ -147,7 +159,6 @@ def train_fold(
     summary = {
         "fold": data.fold,
         "epochs": len(history),  # over both stages, including epochs run before a resume
-        "best_epoch": int(stopper.best_epoch) + 1,
         "val_accuracy": val_accuracy,
         "seconds": seconds,
         "images_per_second": len(data.train_paths) * max(1, epochs_run) / seconds,  # this session's epochs

@@ -45,7 +45,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess
     )
 
 
-TINY_TRAINING = {"image_size": "32", "batch_size": "16", "patience": "5", "latency_repeats": "3", "warmup_epochs": "0"}
+TINY_TRAINING = {"image_size": "32", "batch_size": "16", "latency_repeats": "3", "warmup_epochs": "0"}
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def test_converted_files_reach_the_pipeline_as_their_normalised_pixels(dirty_dir
     assert np.array_equal(images, expected.astype(np.float32))
 
 
-def test_training_batches_are_augmented_one_hot_and_in_range(index):
+def test_training_batches_are_mixed_one_hot_and_in_range(index):
     rows = index.train
     config = AugmentConfig(mixup=0.4)
     data = pipeline.make_dataset(index.source_paths(rows), rows.label, 32, 16, training=True, augment=config, seed=1)
@@ -58,7 +58,30 @@ def test_training_batches_are_augmented_one_hot_and_in_range(index):
     assert (labels.numpy().max(axis=1) < 1.0).any(), "MixUp should blend some labels"
     plain = pipeline.make_dataset(index.source_paths(rows), rows.label, 32, len(rows))
     originals = next(iter(plain))[0].numpy()
-    assert not any(np.array_equal(image, original) for image in images.numpy() for original in originals)
+    unchanged = sum(any(np.array_equal(image, original) for original in originals) for image in images.numpy())
+    assert unchanged < len(images) // 2, "most images are blended with another"
+
+
+def _batch_majority_shares(labels: np.ndarray, batch: int) -> np.ndarray:
+    return np.array([np.bincount(labels[i : i + batch], minlength=9).max() / len(labels[i : i + batch]) for i in range(0, len(labels), batch)])
+
+
+def test_a_class_sorted_index_becomes_batches_with_the_overall_class_mix():
+    """9 classes x 3,000 rows sorted by class, as the index lists them: every batch must look like the whole."""
+    labels = np.repeat(np.arange(9), 3000)
+    assert np.median(_batch_majority_shares(labels, 64)) == 1.0, "sorted, every batch is one class"
+    ordered = labels[pipeline.training_order(len(labels), seed=3)]
+    assert _batch_majority_shares(ordered, 64).max() <= 0.35  # a balanced batch of 64 holds ~11% of each class
+    for tenth in np.array_split(ordered, 10):  # the end of an epoch is no longer one class
+        assert np.abs(np.bincount(tenth, minlength=9) / len(tenth) - 1 / 9).max() < 0.03
+    assert np.array_equal(ordered, labels[pipeline.training_order(len(labels), seed=3)]), "the order is deterministic"
+
+
+def test_training_batches_mix_classes_even_without_a_shuffle_buffer(index):
+    rows = index.train  # sorted by path, i.e. by class
+    data = pipeline.make_dataset(index.source_paths(rows), rows.label, 16, 16, training=True, seed=1, shuffle_buffer=1)
+    first = next(iter(data))[1].numpy().argmax(axis=1)
+    assert len(set(first)) >= 4, f"the first batch holds classes {sorted(set(first))}"
 
 
 def test_training_without_labels_is_refused(index):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from solution import backbones, profiles
@@ -49,3 +51,18 @@ def test_bad_settings_are_clear_errors(pairs, message):
 def test_unknown_profile_names_the_known_ones():
     with pytest.raises(UserError, match="smoke, check, kaggle"):
         profiles.load_profile("fast")
+
+
+def test_the_kaggle_recipe_is_tuned_for_accuracy_on_a_fixed_schedule():
+    kaggle = profiles.load_profile("kaggle")
+    assert not kaggle.class_weight, "plain accuracy: class weights off by default"
+    assert 0.99 <= kaggle.ema_momentum < 1
+    assert "vit_b8" not in kaggle.backbones and "vit_b8" in profiles.available_profiles()["kaggle"]["per_backbone"]
+    for name in kaggle.backbones:
+        config = kaggle.for_backbone(name)
+        if backbones.get_spec(name).pretrained:
+            assert 12 <= config.epochs <= 15, name
+    assert kaggle.for_backbone("convnext_tiny").drop_path_rate > 0
+    augment = kaggle.augment
+    assert augment.flip and 10 <= augment.rotation <= 15 and augment.scale and augment.shift
+    assert "patience" not in {f.name for f in dataclasses.fields(profiles.TrainConfig)}, "no early stopping on the OOF fold"
