@@ -101,7 +101,7 @@ def _latency(args: argparse.Namespace) -> None:
     from solution import blends, remeasure
 
     for backbone, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
-        print(f"latency: {backbone} {ms:.1f} ms/image at batch 1")
+        print(f"latency: {backbone} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
 
 
 def _submission(args: argparse.Namespace) -> None:

@@ -17,7 +17,7 @@ from solution.backbones import get_spec
 from solution.dataset import build_index
 from solution.errors import UserError
 from solution.folds import folds_hash, read_folds
-from solution.latency import measure_latency_ms
+from solution.latency import measure_latency
 from solution.profiles import TrainConfig
 from solution.runs import RunFolder, assemble, versions
 from solution.sample import is_sample
@@ -112,7 +112,7 @@ def train_backbone(
             train_fold(spec, config, _fold_data(fold, table, test_paths, test_names), run.fold_dir(fold), strategy, callbacks)
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
-    model = run.load_model(finished[0])
+    models = [run.load_model(fold) for fold in finished]
     meta = {
         "backbone": backbone,
         "family": spec.family,
@@ -126,11 +126,10 @@ def train_backbone(
         "folds_hash": identity["folds_hash"],
         "data": str(Path(data_dir).resolve()),
         "trained_on_sample": is_sample(data_dir),
-        "parameters": int(model.count_params()),
+        "parameters": int(models[0].count_params()),
         "device": device,
         "precision": precision,
-        "latency_ms": measure_latency_ms(model, size, config.latency_repeats),
-        "latency_device": device,
+        **measure_latency(models, size, config.latency_repeats).as_meta(),
         "versions": versions(),
         "config": identity["config"],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

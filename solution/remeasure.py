@@ -5,19 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from solution import atomic
-from solution.latency import measure_latency_ms
+from solution.latency import measure_latency
 from solution.runs import META_FILE, RunFolder
 
 
-def remeasure(run_dirs: list[Path], repeats: int = 30, device: str = "this machine") -> dict[str, float]:
-    """Measure each run's first finished fold model at batch 1 and write latency_ms into its meta.json."""
+def remeasure(run_dirs: list[Path], repeats: int = 30) -> dict[str, float]:
+    """Time each run's submission path (decode, resize, every trained fold model) and write it into its meta.json."""
     measured = {}
     for path in run_dirs:
         run = RunFolder(Path(path))
         meta = run.meta()
-        fold = meta["folds_trained"][0]
-        meta["latency_ms"] = measure_latency_ms(run.load_model(fold), int(meta["image_size"]), repeats)
-        meta["latency_device"] = device
+        models = [run.load_model(fold) for fold in meta["folds_trained"]]
+        meta.update(measure_latency(models, int(meta["image_size"]), repeats).as_meta())
         atomic.write_json(run.path / META_FILE, meta)
         measured[meta["backbone"]] = meta["latency_ms"]
     return measured
