@@ -24,6 +24,7 @@ from solution import atomic
 from solution.errors import UserError
 from solution.images import IMAGE_SUFFIXES, BadImage, read_rgb
 from solution.labels import CLASS_INDEX, CLASSES
+from solution.near_duplicates import perceptual_hash
 
 TRAIN_DIR = "train"
 TEST_DIR = "test_kaggle"
@@ -37,6 +38,7 @@ INDEX_COLUMNS = [
     "emotion",
     "label",
     "group",
+    "phash",
     "width",
     "height",
     "status",
@@ -149,7 +151,7 @@ def _check_file(data_dir: Path, cache_dir: Path, relative: str, split: str, prev
         action = "replaced by a grey placeholder (its prediction is a guess)"
         return {**row, "status": "placeholder", "source": os.path.relpath(cached, data_dir), "action": action}
     height, width = decoded.rgb.shape[:2]
-    row.update(width=width, height=height)
+    row.update(width=width, height=height, phash=perceptual_hash(decoded.rgb))
     if not decoded.needs_conversion:
         return row
     buffer = io.BytesIO()
@@ -190,7 +192,8 @@ def _duplicate_problems(images: pd.DataFrame) -> list[dict]:
 def _load_previous(index_path: Path) -> dict[str, dict]:
     if not index_path.exists():
         return {}
-    previous = pd.read_csv(index_path, keep_default_na=False, dtype={"group": str, "emotion": str, "problem": str, "action": str})
+    text_columns = {"group": str, "phash": str, "emotion": str, "problem": str, "action": str}
+    previous = pd.read_csv(index_path, keep_default_na=False, dtype=text_columns)
     if list(previous.columns) != INDEX_COLUMNS:
         return {}
     return {row["image_path"]: row for row in previous.to_dict("records") if row["size"] >= 0}
@@ -217,7 +220,7 @@ def build_index(data_dir: Path, cache_dir: Path | None = None, workers: int | No
     images["emotion"] = images.image_path.map(emotions).fillna("")
     images["label"] = images.emotion.map(CLASS_INDEX).fillna(-1).astype(int)
     images = images.reindex(columns=INDEX_COLUMNS)
-    images[["problem", "action"]] = images[["problem", "action"]].fillna("")
+    images[["problem", "action", "phash"]] = images[["problem", "action", "phash"]].fillna("")
     images[["width", "height", "size", "mtime_ns"]] = images[["width", "height", "size", "mtime_ns"]].fillna(-1).astype(np.int64)
     problems.extend(_duplicate_problems(images))
     problem_table = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)

@@ -15,8 +15,10 @@ from solution import atomic  # noqa: E402
 from solution.dataset import DataIndex  # noqa: E402
 from solution.images import BadImage, read_rgb  # noqa: E402
 from solution.labels import CLASSES  # noqa: E402
+from solution.near_duplicates import MAX_DISTANCE, near_duplicate_pairs  # noqa: E402
 
 EXAMPLES_PER_CLASS = 6
+NEAR_DUPLICATES_FILE = "near_duplicates.csv"
 
 
 def _save(figure: plt.Figure, path: Path) -> str:
@@ -73,6 +75,21 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
+def near_duplicate_table(train: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of training images that are copies of one picture but not byte-identical (resized, re-encoded)."""
+    rows = train.reset_index(drop=True)
+    pairs = [(i, j, bits) for i, j, bits in near_duplicate_pairs(list(rows.phash)) if rows.group[i] != rows.group[j]]
+    return pd.DataFrame(
+        {
+            "image_path": [rows.image_path[i] for i, _, _ in pairs],
+            "copy": [rows.image_path[j] for _, j, _ in pairs],
+            "bits_apart": [bits for _, _, bits in pairs],
+            "emotion": [rows.emotion[i] for i, _, _ in pairs],
+            "copy_emotion": [rows.emotion[j] for _, j, _ in pairs],
+        }
+    )
+
+
 def write_report(index: DataIndex, out: Path | None = None, seed: int = 0) -> Path:
     """Write `eda/report.md` and its PNG plots; return the report's path."""
     out = Path(out) if out else index.data_dir / "eda"
@@ -83,6 +100,8 @@ def write_report(index: DataIndex, out: Path | None = None, seed: int = 0) -> Pa
     sides = np.sqrt(readable.width * readable.height)
     duplicates = train[train.duplicated("group", keep=False)]
     conflicts = duplicates.groupby("group").emotion.nunique()
+    near = near_duplicate_table(train)
+    atomic.write_csv(out / NEAR_DUPLICATES_FILE, near)
     problems = index.problems
     plots = [_class_counts_plot(counts, out), _sizes_plot(images, out), _examples_plot(index, out, seed)]
     lines = [
@@ -94,6 +113,9 @@ def write_report(index: DataIndex, out: Path | None = None, seed: int = 0) -> Pa
         f"- square images: {(readable.width == readable.height).mean():.1%}",
         f"- duplicate groups (byte-identical files): {duplicates.group.nunique()} holding {len(duplicates)} files; "
         f"with conflicting labels: {int((conflicts > 1).sum())}",
+        f"- near-duplicate pairs (resized or re-encoded copies, perceptual hashes at most {MAX_DISTANCE} bits apart; "
+        f"folds keep them together): {len(near)}, with conflicting labels: {int((near.emotion != near.copy_emotion).sum())}"
+        + (f"; listed in {NEAR_DUPLICATES_FILE}" if len(near) else ""),
         f"- files with problems: {problems.image_path.nunique()} (skipped: {int((images.status == 'skipped').sum())}, "
         f"converted: {int((images.status == 'converted').sum())}, test placeholders: {int((images.status == 'placeholder').sum())})",
         "",

@@ -1,7 +1,8 @@
-"""Leak-free cross-validation folds: stratified by emotion, grouped by file content.
+"""Leak-free cross-validation folds: stratified by emotion, grouped by picture.
 
-Byte-identical files share a group, so a duplicate never sits on both sides of a split.
-The same index and seed always give a byte-identical folds.csv.
+Byte-identical files share a group, and so do resized or re-encoded copies (perceptual hashes
+at most `near_duplicates.MAX_DISTANCE` bits apart), so a duplicate never sits on both sides of
+a split. The same index and seed always give a byte-identical folds.csv.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from solution import atomic
 from solution.errors import UserError
+from solution.near_duplicates import merge_groups, near_duplicate_pairs
 
 FOLDS_FILE = "folds.csv"
 FOLD_COLUMNS = ["image_path", "emotion", "fold", "group"]
 
 
 def assign_folds(train: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.DataFrame:
-    """Return image_path, emotion, fold, group for every usable training image."""
+    """Return image_path, emotion, fold, group for every usable training image of the index (`train` needs its phash)."""
     if k < 2:
         raise UserError(f"--k {k}: need at least 2 folds")
     rows = train.sort_values("image_path").reset_index(drop=True)
+    rows["group"] = merge_groups(list(rows.group), near_duplicate_pairs(list(rows.phash)))
     smallest = rows.groupby("emotion").group.nunique().min() if len(rows) else 0
     if smallest < k:
         raise UserError(f"some class has only {smallest} distinct image(s), fewer than k={k} folds; lower K or add data")
