@@ -10,10 +10,11 @@ K ?= 5
 # PROFILE: smoke (CPU, minutes) on the sample, the full kaggle recipe on the competition data.
 PROFILE ?= $(if $(filter $(SAMPLE),$(DATA)),smoke,kaggle)
 BACKBONE ?= mobilenet_v2
-RUNS ?= ensembles/runs
+RUNS ?= runs
 # NAME: the blend (sample-blend on the sample, so its generated recipe stays out of git).
 NAME ?= $(if $(filter $(SAMPLE),$(DATA)),sample-blend,blend)
-BUDGET_MS ?= 330
+# BUDGET_MS: per-image latency budget in ms; empty: the competition's 330 (solution/core/config.py)
+BUDGET_MS ?=
 METHOD ?= auto
 IMAGES ?=
 # DEMO_PHOTO: the photo `make demo` labels (default: a public-domain NASA portrait that scikit-image ships).
@@ -22,13 +23,13 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test lint all clean \
+.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test test-fast lint all clean \
 	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
-	@echo "             NAME=$(NAME) BUDGET_MS=$(BUDGET_MS) METHOD=$(METHOD) IMAGES=<slug|zip|folder> DEMO_PHOTO=$(DEMO_PHOTO)"
+	@echo "             NAME=$(NAME) BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$(METHOD) IMAGES=<slug|zip|folder> DEMO_PHOTO=$(DEMO_PHOTO)"
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	python3 -m venv .venv
@@ -74,7 +75,7 @@ latency: setup ## re-measure each run's per-image latency on this machine
 	$(PYTHON) -m solution latency --runs $(RUNS)
 
 ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD)
-	$(PYTHON) -m solution ensemble --runs $(RUNS) --name $(NAME) --budget-ms $(BUDGET_MS) --method $(METHOD)
+	$(PYTHON) -m solution ensemble --runs $(RUNS) --name $(NAME) $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --method $(METHOD)
 
 submission: setup ## write and validate submissions/NAME.csv from the blend NAME
 	$(PYTHON) -m solution submission --ensemble $(NAME) --data $(DATA)
@@ -104,10 +105,10 @@ pull: setup ## download every finished training kernel's run folder into RUNS/<b
 	$(PYTHON) -m solution pull all --runs $(RUNS)
 
 export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json)
-	$(PYTHON) -m solution export --runs $(RUNS) --budget-ms $(BUDGET_MS) --out demo/model
+	$(PYTHON) -m solution export --runs $(RUNS) $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --out demo/model
 
 $(DEMO_PHOTO): | .venv/.installed
-	$(PYTHON) -c "from solution.standins import write_face_photo; write_face_photo('$(DEMO_PHOTO)')"
+	$(PYTHON) -c "from solution.core.standins import write_face_photo; write_face_photo('$(DEMO_PHOTO)')"
 
 demo: $(DEMO_PHOTO) ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
 	$(PYTHON) demo/photo.py $(DEMO_PHOTO) --out demo/out --bars
@@ -125,6 +126,10 @@ test: setup ## lint, the kernels check, then the test suite
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m solution kernels-check
 	$(PYTHON) -m pytest -q
+
+test-fast: setup ## lint and the tests not marked heavy (a quick check while you work)
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m pytest -q -m "not heavy"
 
 all: eda folds train-all ensemble submission export demo ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission -> export -> demo
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from solution import demo_app  # noqa: E402
+from solution.demo import demo_app  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

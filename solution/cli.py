@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from solution.errors import UserError, exit_code
+from solution.core.errors import UserError, exit_code
 
 
 def _sample(args: argparse.Namespace) -> None:
-    from solution import sample
+    from solution.data import sample
 
     config = sample.SampleConfig(per_class=args.per_class, test=args.test, seed=args.seed, dirty=args.dirty)
     summary = sample.generate(Path(args.out), config)
@@ -22,7 +22,7 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _index(data: str, cache: str | None):
-    from solution import dataset
+    from solution.data import dataset
 
     index = dataset.build_index(Path(data), Path(cache) if cache else None)
     print(f"index: {len(index.train)} usable training images, {len(index.test)} test images, {len(index.problems)} problem(s)")
@@ -33,7 +33,7 @@ def _index(data: str, cache: str | None):
 
 
 def _folds(args: argparse.Namespace) -> None:
-    from solution import folds
+    from solution.data import folds
 
     index = _index(args.data, args.cache)
     table = folds.assign_folds(index.train, k=args.k, seed=args.seed)
@@ -43,21 +43,21 @@ def _folds(args: argparse.Namespace) -> None:
 
 
 def _eda(args: argparse.Namespace) -> None:
-    from solution import eda
+    from solution.data import eda
 
     report = eda.write_report(_index(args.data, args.cache), seed=args.seed)
     print(f"eda: {report}")
 
 
 def _download(args: argparse.Namespace) -> None:
-    from solution import download
+    from solution.data import download
 
     for step in download.download(Path(args.out), images=args.images or os.environ.get("IMAGES") or None):
         print(f"download: {step}")
 
 
 def _backbones(args: argparse.Namespace) -> None:
-    from solution.backbones import REGISTRY
+    from solution.models.backbones import REGISTRY
 
     print(f"{'name':<18} {'family':<13} {'size':>4}  {'preprocessing':<13} {'allowed':<7}  {'pretrained':<10}  imagenet weights")
     for spec in REGISTRY.values():
@@ -68,7 +68,7 @@ def _backbones(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from solution import kfold, profiles
+    from solution.training import kfold, profiles
 
     config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
     names = list(config.backbones) if args.backbone == "all" else [args.backbone]
@@ -80,7 +80,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _ensemble(args: argparse.Namespace) -> None:
-    from solution import blends
+    from solution.ensembling import blends
 
     out = Path(args.out)
     if args.recipe:
@@ -98,7 +98,8 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 
 def _latency(args: argparse.Namespace) -> None:
-    from solution import blends, remeasure
+    from solution.ensembling import blends
+    from solution.training import remeasure
 
     for backbone, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
         print(f"latency: {backbone} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
@@ -107,8 +108,8 @@ def _latency(args: argparse.Namespace) -> None:
 def _submission(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from solution import submission
-    from solution.config import PATHS
+    from solution.core.config import PATHS
+    from solution.ensembling import submission
 
     if bool(args.ensemble) == bool(args.run):
         raise UserError("pass exactly one of --ensemble NAME or --run RUNDIR")
@@ -129,13 +130,13 @@ def _submission(args: argparse.Namespace) -> None:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     """--data, else what the Makefile's DATA would be: the competition data when present, else the sample."""
-    from solution.config import PATHS
+    from solution.core.config import PATHS
 
     return Path(args.data) if args.data else PATHS.default_data()
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from solution import submission
+    from solution.ensembling import submission
 
     data = _data_dir(args)
     problems = submission.validate(Path(args.file), data)
@@ -149,8 +150,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> None:
     import json
 
-    from solution import submission
-    from solution.config import PATHS
+    from solution.core.config import PATHS
+    from solution.ensembling import submission
 
     file = Path(args.file)
     data = _data_dir(args)
@@ -170,7 +171,7 @@ def _kernels_config(args: argparse.Namespace):
     """kernels/kernels.yaml, with --images (or $IMAGES) as the images dataset when given."""
     import dataclasses
 
-    from solution import kernels
+    from solution.kaggle import kernels
 
     config = kernels.load_config()
     images = getattr(args, "images", None) or os.environ.get("IMAGES")
@@ -178,7 +179,7 @@ def _kernels_config(args: argparse.Namespace):
 
 
 def _username(args: argparse.Namespace) -> str:
-    from solution import kaggle_cli
+    from solution.core import kaggle_cli
 
     user = args.username or kaggle_cli.username()
     if not user:
@@ -187,7 +188,7 @@ def _username(args: argparse.Namespace) -> str:
 
 
 def _kernels(args: argparse.Namespace) -> None:
-    from solution import kernels
+    from solution.kaggle import kernels
 
     folders = kernels.write_kernels(_kernels_config(args), _username(args), Path(args.kernels_dir))
     print(f"kernels: wrote the script and kernel-metadata.json of {len(folders)} kernels: {', '.join(f.name for f in folders)}")
@@ -196,7 +197,7 @@ def _kernels(args: argparse.Namespace) -> None:
 def _kernels_check(args: argparse.Namespace) -> int:
     import tempfile
 
-    from solution import kernel_check
+    from solution.kaggle import kernel_check
 
     config = _kernels_config(args)
     problems = kernel_check.metadata_problems(config)
@@ -216,14 +217,14 @@ def _kernels_check(args: argparse.Namespace) -> int:
 def _kernels_dataset(args: argparse.Namespace) -> None:
     import tempfile
 
-    from solution import kernel_package
+    from solution.kaggle import kernel_package
 
     with tempfile.TemporaryDirectory() as scratch:
         print(f"kernels-dataset: {kernel_package.upload(_kernels_config(args), _username(args), Path(args.out or scratch))}")
 
 
 def _selected_kernels(args: argparse.Namespace, training_only: bool = False):
-    from solution import kernels
+    from solution.kaggle import kernels
 
     config = _kernels_config(args)
     chosen = kernels.all_kernels(config) if args.kernel == "all" else [kernels.get_kernel(config, args.kernel)]
@@ -231,7 +232,7 @@ def _selected_kernels(args: argparse.Namespace, training_only: bool = False):
 
 
 def _push(args: argparse.Namespace) -> None:
-    from solution import kernel_client, kernels
+    from solution.kaggle import kernel_client, kernels
 
     config, chosen = _selected_kernels(args, training_only=args.kernel == "all")
     kernels.write_kernels(config, _username(args), Path(args.kernels_dir))
@@ -240,7 +241,7 @@ def _push(args: argparse.Namespace) -> None:
 
 
 def _status(args: argparse.Namespace) -> None:
-    from solution import kernel_client
+    from solution.kaggle import kernel_client
 
     config, chosen = _selected_kernels(args)
     user = _username(args)
@@ -250,7 +251,7 @@ def _status(args: argparse.Namespace) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from solution import kernel_client
+    from solution.kaggle import kernel_client
 
     config, chosen = _selected_kernels(args, training_only=True)
     user = _username(args)
@@ -269,18 +270,18 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from solution import export
+    from solution.inference import export
 
     run = Path(args.run) if args.run else export.choose_run(Path(args.runs), args.budget_ms)
-    info = export.export(run, Path(args.out), args.fold)
+    model = export.export(run, Path(args.out), args.fold)
     print(
-        f"export: {info['backbone']} fold {info['fold']} (fold accuracy {info['fold_accuracy']:.4f}) at {info['image_size']} px -> "
-        f"{Path(args.out) / export.MODEL_FILE}; TFLite matches Keras within {info['parity_max_difference']:.1e} on {info['parity_images']} images"
+        f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px -> "
+        f"{Path(args.out) / export.TFLITE_FILE}; TFLite matches Keras within {model.parity_max_difference:.1e} on {model.parity_images} images"
     )
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from solution import bench
+    from solution.reporting import bench
 
     command = "python -m solution bench" + (" --quick" if args.quick else "")
     content = bench.run(bench.QUICK if args.quick else bench.BenchConfig(), Path(args.out), command, Path(args.ensembles))
@@ -288,8 +289,8 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from solution import report
-    from solution.config import PATHS
+    from solution.core.config import PATHS
+    from solution.reporting import report
 
     out = Path(args.out)
     tables = report.write_report(Path(args.runs), Path(args.ensembles), PATHS.submissions / "log.csv", out)
@@ -298,7 +299,7 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from solution.config import COMPETITION, PATHS
+    from solution.core.config import COMPETITION, PATHS
 
     parser = argparse.ArgumentParser(
         prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
@@ -334,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("train", _train, "train a backbone over the folds into RUNS/<backbone>/ (skips finished folds, resumes a killed one)")
     sub.add_argument("--data", required=True, help="data folder with folds.csv (run `make folds` first)")
     sub.add_argument("--backbone", required=True, help="a name from `python -m solution backbones`, or all (the profile's list)")
-    sub.add_argument("--profile", default="smoke", help="hyper-parameter profile from solution/profiles.yaml (default smoke)")
+    sub.add_argument("--profile", default="smoke", help="hyper-parameter profile from solution/training/profiles.yaml (default smoke)")
     sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
     sub.add_argument("--runs", default=str(PATHS.runs), help=f"root of the run folders (default {PATHS.runs})")
     sub.add_argument("--cache", help="where the index and converted images go (default: DATA/cache)")
@@ -433,4 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    return exit_code(lambda: args.handler(args), "interrupted: finished work is saved; run the same command again to resume")
+
+    def run() -> int | None:
+        from solution.artifacts.runs import migrate_legacy_runs  # pandas: imported only once a command runs
+
+        migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
+        return args.handler(args)
+
+    return exit_code(run, "interrupted: finished work is saved; run the same command again to resume")

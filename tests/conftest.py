@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from solution import sample  # noqa: E402
+from solution.data import sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL = sample.SampleConfig(per_class=12, test=18, seed=3)
@@ -51,7 +51,7 @@ TINY_TRAINING = {"image_size": "32", "batch_size": "16", "latency_repeats": "3",
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory) -> Path:
     """90 small training images in 3 folds: quick to decode and train on."""
-    from solution import dataset, folds
+    from solution.data import dataset, folds
 
     data = tmp_path_factory.mktemp("kfold-data")
     sample.generate(data, sample.SampleConfig(per_class=10, test=12, seed=8, min_size=80, max_size=160))
@@ -62,13 +62,20 @@ def small_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_runs(small_data, tmp_path_factory) -> Path:
     """Two complete k-fold runs on `small_data` (MobileNetV2 for 2 epochs, ConvLSTM for 1), shared by the tests that read runs."""
-    from solution import kfold, profiles
+    from solution.training import kfold, profiles
 
     root = tmp_path_factory.mktemp("runs")
     for backbone, epochs in (("mobilenet_v2", "2"), ("convlstm", "1")):
         config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs})
         kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the trained `tiny_runs` (minutes to build) are heavy, wherever they live."""
+    for item in items:
+        if "tiny_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture

@@ -8,6 +8,6 @@ from pathlib import Path
 
 here, wheels = Path(globals().get("__file__", "kernels/kernel/kernel.py")).resolve(), [p for d in ("*", "*/*/*") for p in Path("/kaggle/input").glob(f"{d}/solution-*.whl")]
 sys.path[:0] = [str(p) for p in wheels] + [str(here.parents[2])]  # Kaggle: the package dataset's wheel; here: this checkout
-from solution.kernel_runtime import main  # noqa: E402
+from solution.kaggle.kernel_runtime import main  # noqa: E402
 
 main(['train', '--name', 'train-efficientnet-b1', '--backbone', 'efficientnet_b1', '--profile', 'kaggle', '--k', '5', '--seed', '42'] + sys.argv[1:])

@@ -1,0 +1,57 @@
+"""The exported model folder (demo/model/): the one fold model the demo runs, and what it is.
+
+FOLDER/
+    model.tflite   raw RGB uint8 (size, size, 3) in, 9 probabilities out
+    model.json     ExportedModel: classes, input size, preprocessing, source run and fold, scores, parity
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from solution.core import atomic
+from solution.core.errors import UserError
+from solution.core.labels import CLASSES
+
+TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
+PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """model.json: written by `inference.export`, read by `inference.classifier`."""
+
+    image_size: int
+    backbone: str
+    run: str
+    fold: int
+    oof_accuracy: float
+    fold_accuracy: float
+    trained_on_sample: bool
+    parity_max_difference: float
+    parity_images: int
+    created: str
+    classes: tuple[str, ...] = CLASSES
+    input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
+    preprocessing_version: int = PREPROCESSING_VERSION
+
+    def write(self, folder: Path) -> Path:
+        return atomic.write_json(Path(folder) / INFO_FILE, {**asdict(self), "classes": list(self.classes)})
+
+    @classmethod
+    def read(cls, folder: Path) -> ExportedModel | None:
+        """The folder's model.json, or None when there is none (a bare .tflite file)."""
+        path = Path(folder) / INFO_FILE
+        if not path.exists():
+            return None
+        try:
+            content = json.loads(path.read_text())
+            known = {f.name for f in fields(cls)}
+            model = cls(**{key: value for key, value in content.items() if key in known} | {"classes": tuple(content.get("classes", CLASSES))})
+        except (ValueError, TypeError) as error:
+            raise UserError(f"{path}: not a model.json of this kit ({error}); re-run `make export`") from None
+        if len(model.classes) != len(CLASSES):
+            raise UserError(f"{path}: lists {len(model.classes)} classes, expected {len(CLASSES)}; re-run `make export`")
+        return model

@@ -1,0 +1,207 @@
+"""The run folder: what one backbone's k-fold training leaves behind, in one format.
+
+ROOT/<backbone>/
+    fold_<k>/model.keras     the fold's model (raw RGB in, probabilities out)
+    fold_<k>/oof.csv         its predictions on the held-out fold
+    fold_<k>/test.csv        its predictions on the test set
+    fold_<k>/history.csv     per-epoch metrics of both stages
+    fold_<k>/done.json       written last: the fold is complete
+    oof.csv                  image_path, fold, emotion + one probability column per class
+    test.csv                 image_path (bare file name) + the 9 columns, mean over folds
+    history.csv              all folds' histories
+    meta.json                backbone, profile, sizes, seed, folds hash, versions, scores, timings, latency
+
+Local training and a Kaggle kernel's output produce the same files; ensembles read only these.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solution.core import atomic
+from solution.core.config import PATHS, Paths
+from solution.core.errors import UserError
+from solution.core.labels import CLASS_INDEX, CLASSES
+
+OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
+KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths and readers of one backbone's run folder."""
+
+    path: Path
+
+    def fold_dir(self, fold: int) -> Path:
+        return self.path / f"fold_{fold}"
+
+    def fold_done(self, fold: int) -> bool:
+        return (self.fold_dir(fold) / DONE_FILE).exists()
+
+    def fold_summary(self, fold: int) -> dict:
+        return json.loads((self.fold_dir(fold) / DONE_FILE).read_text())
+
+    def model_path(self, fold: int) -> Path:
+        return self.fold_dir(fold) / KERAS_MODEL_FILE
+
+    def load_model(self, fold: int):
+        return load_keras_model(self.model_path(fold))
+
+    def incomplete(self) -> str | None:
+        """Why this is not a complete run folder (every fold's model and predictions, the assembled files), or None."""
+        missing = [name for name in (META_FILE, OOF_FILE, TEST_FILE) if not (self.path / name).is_file()]
+        if missing:
+            return f"no {', '.join(missing)}"
+        meta = self.meta()
+        if not meta.get("complete"):
+            return "only folds " + ", ".join(map(str, meta.get("folds_trained", []))) + " are finished"
+        for fold in meta["folds_trained"]:
+            if not self.fold_done(fold) or not self.model_path(fold).is_file():
+                return f"fold_{fold} has no {DONE_FILE} or {KERAS_MODEL_FILE}"
+        return None
+
+    def meta(self) -> dict:
+        path = self.path / META_FILE
+        if not path.exists():
+            raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
+        return json.loads(path.read_text())
+
+    def oof(self) -> pd.DataFrame:
+        return _read_table(self.path / OOF_FILE)
+
+    def test(self) -> pd.DataFrame:
+        return _read_table(self.path / TEST_FILE)
+
+
+def run_folders(root: Path) -> list[RunFolder]:
+    """Every run folder directly under `root` (the folders holding meta.json), in name order."""
+    return [RunFolder(path.parent) for path in sorted(Path(root).glob(f"*/{META_FILE}"))]
+
+
+def migrate_legacy_runs(paths: Paths = PATHS, log: Callable[[str], None] = print) -> list[Path]:
+    """Move run folders from ensembles/runs/ (earlier versions) to runs/ once, and repoint the blends that name them.
+
+    A run whose name already exists in runs/ is left where it is, with a message: nothing is overwritten.
+    """
+    old, new = paths.legacy_runs, paths.runs
+    if not old.is_dir():
+        return []
+    moved = []
+    for folder in sorted(p for p in old.iterdir() if p.is_dir()):
+        target = new / folder.name
+        if target.exists():
+            log(f"runs: {folder} was not moved: {target} exists; keep one of them")
+            continue
+        new.mkdir(parents=True, exist_ok=True)
+        folder.rename(target)
+        moved.append(target)
+        log(f"runs: moved {folder} -> {target} (run folders live in {new.name}/ now)")
+    if moved:
+        old_prefixes = [(str(old.resolve()), str(new.resolve())), (str(old.relative_to(paths.root)), str(new.relative_to(paths.root)))]
+        for document in [*paths.ensembles.glob("*.yaml"), *paths.ensembles.glob("*/report.json")]:
+            text = document.read_text()
+            for before, after in old_prefixes:
+                text = text.replace(before + "/", after + "/")
+            atomic.write_text(document, text)
+    if not any(old.iterdir()):
+        old.rmdir()
+    return moved
+
+
+def load_keras_model(path: Path):
+    """A model.keras of this kit. Its custom layers register on import; safe_mode is off because a vit_b8
+    model holds a TF Hub SavedModel layer, and run folders are the kit's own artifacts, so they are trusted."""
+    import keras
+
+    import solution.models.layers  # noqa: F401
+
+    return keras.saving.load_model(path, safe_mode=False)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise UserError(f"{path}: missing; the run is incomplete (re-run `make train` to finish it)")
+    table = pd.read_csv(path)
+    missing = [c for c in CLASSES if c not in table.columns]
+    if missing:
+        raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
+    return table
+
+
+def probability_frame(paths: list[str], probabilities: np.ndarray, **columns) -> pd.DataFrame:
+    """image_path, any extra columns, then one probability column per class."""
+    frame = pd.DataFrame({"image_path": paths, **columns})
+    frame[list(CLASSES)] = np.asarray(probabilities, dtype=np.float64)
+    return frame
+
+
+def score(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """(accuracy, log loss) of class probabilities (images, classes) against class indices."""
+    accuracy = float((probabilities.argmax(axis=1) == truth).mean())
+    loss = float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1)).mean())
+    return accuracy, loss
+
+
+def score_table(table: pd.DataFrame) -> tuple[float, float]:
+    """(accuracy, log loss) of a probability table with an `emotion` column."""
+    return score(table[list(CLASSES)].to_numpy(), table.emotion.map(CLASS_INDEX).to_numpy())
+
+
+def accuracy(table: pd.DataFrame) -> float:
+    return score_table(table)[0]
+
+
+def versions() -> dict[str, str]:
+    """Library versions recorded with every run."""
+    import cv2
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    from solution import __version__
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "opencv": cv2.__version__,
+        "solution": __version__,
+    }
+
+
+def assemble(run: RunFolder, folds: list[int], meta: dict) -> dict:
+    """Combine finished folds into oof.csv, test.csv, history.csv and meta.json; return the meta."""
+    oof = pd.concat([_read_table(run.fold_dir(f) / OOF_FILE) for f in folds], ignore_index=True)
+    oof = oof.sort_values("image_path").reset_index(drop=True)
+    tests = [_read_table(run.fold_dir(f) / TEST_FILE) for f in folds]
+    test = tests[0][["image_path"]].copy()
+    test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
+    history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
+    summaries = [run.fold_summary(f) for f in folds]
+    oof_accuracy, oof_log_loss = score_table(oof)
+    meta = {
+        **meta,
+        "folds_trained": folds,
+        "fold_accuracy": {str(s["fold"]): s["val_accuracy"] for s in summaries},
+        "oof_accuracy": oof_accuracy,
+        "oof_accuracy_std": float(np.std([s["val_accuracy"] for s in summaries])),
+        "oof_log_loss": oof_log_loss,
+        "train_seconds": float(sum(s["seconds"] for s in summaries)),
+        "train_images_per_second": float(np.mean([s["images_per_second"] for s in summaries])),
+    }
+    atomic.write_csv(run.path / OOF_FILE, oof)
+    atomic.write_csv(run.path / TEST_FILE, test)
+    atomic.write_csv(run.path / HISTORY_FILE, history)
+    atomic.write_json(run.path / META_FILE, meta)
+    return meta

@@ -1,0 +1,57 @@
+"""Leak-free cross-validation folds: stratified by emotion, grouped by picture.
+
+Byte-identical files share a group, and so do resized or re-encoded copies (perceptual hashes
+at most `near_duplicates.MAX_DISTANCE` bits apart), so a duplicate never sits on both sides of
+a split. The same index and seed always give a byte-identical folds.csv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+from solution.core import atomic
+from solution.core.errors import UserError
+from solution.data.near_duplicates import merge_groups, near_duplicate_pairs
+
+FOLDS_FILE = "folds.csv"
+FOLD_COLUMNS = ["image_path", "emotion", "fold", "group"]
+
+
+def assign_folds(train: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.DataFrame:
+    """Return image_path, emotion, fold, group for every usable training image of the index (`train` needs its phash)."""
+    if k < 2:
+        raise UserError(f"--k {k}: need at least 2 folds")
+    rows = train.sort_values("image_path").reset_index(drop=True)
+    rows["group"] = merge_groups(list(rows.group), near_duplicate_pairs(list(rows.phash)))
+    smallest = rows.groupby("emotion").group.nunique().min() if len(rows) else 0
+    if smallest < k:
+        raise UserError(f"some class has only {smallest} distinct image(s), fewer than k={k} folds; lower K or add data")
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    fold = np.full(len(rows), -1, dtype=int)
+    for number, (_, held_out) in enumerate(splitter.split(np.zeros(len(rows)), rows.label, rows.group)):
+        fold[held_out] = number
+    return pd.DataFrame({"image_path": rows.image_path, "emotion": rows.emotion, "fold": fold, "group": rows.group})
+
+
+def write_folds(folds: pd.DataFrame, data_dir: Path) -> Path:
+    return atomic.write_csv(Path(data_dir) / FOLDS_FILE, folds[FOLD_COLUMNS])
+
+
+def read_folds(data_dir: Path) -> pd.DataFrame:
+    path = Path(data_dir) / FOLDS_FILE
+    if not path.exists():
+        raise UserError(f"{path}: no folds yet; run `make folds` (python -m solution folds --data {data_dir})")
+    folds = pd.read_csv(path, dtype={"group": str})
+    if list(folds.columns) != FOLD_COLUMNS:
+        raise UserError(f"{path}: expected columns {','.join(FOLD_COLUMNS)}; delete it and run `make folds`")
+    return folds
+
+
+def folds_hash(data_dir: Path) -> str:
+    """Fingerprint of folds.csv, recorded with every run so runs on other folds are not blended."""
+    return hashlib.sha1((Path(data_dir) / FOLDS_FILE).read_bytes()).hexdigest()[:12]

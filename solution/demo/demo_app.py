@@ -1,0 +1,204 @@
+"""The demo's front ends (photos, a video file, a camera stream) over one FacePipeline; demo/*.py only parse arguments."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import pandas as pd
+
+from solution.core import atomic
+from solution.core.config import PATHS
+from solution.core.errors import UserError, exit_code
+from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
+from solution.demo.face_pipeline import DemoConfig, Face, FacePipeline
+from solution.demo.faces import make_detector
+from solution.inference.classifier import Classifier
+
+SAMPLE_WARNING = (
+    "note: this model was trained on the synthetic sample, so its labels mean nothing on real faces "
+    "(train on the competition data, then `make export`)"
+)
+CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "confidence"]
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model, --detector and the pipeline's settings, shared by photo.py, video.py and camera.py."""
+    defaults = DemoConfig()
+    parser.add_argument("--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)")
+    parser.add_argument("--detector", default="haar", choices=["haar", "yunet"], help="face detector (default haar, built into OpenCV)")
+    parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
+    parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
+    parser.add_argument("--detect-every", type=int, default=defaults.detect_every, help=f"detect faces every N frames (default {defaults.detect_every})")
+    parser.add_argument("--smoothing", type=float, default=defaults.smoothing, help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})")
+
+
+def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
+    classifier = Classifier.load(Path(args.model))
+    if classifier.trained_on_sample:
+        log(SAMPLE_WARNING)
+    config = DemoConfig(detect_every=args.detect_every, smoothing=args.smoothing, bars=args.bars)
+    detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width)
+    return FacePipeline(classifier, detector, config)
+
+
+def run_script(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
+    """Run a demo script's main: a UserError is one line on stderr and exit code 2; Ctrl+C stops quietly."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return exit_code(lambda: main(argv))
+
+
+def image_files(paths: list[str]) -> list[Path]:
+    """Image files named directly or found (recursively) in the folders named."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UserError(f"{path}: no such file or folder; pass image files or folders of images")
+    return files
+
+
+def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, warn: Callable[[str], None]) -> Iterator[dict]:
+    """Write out_dir/<name>_emotions.jpg for every readable photo; yield one record per face."""
+    for file in files:
+        try:
+            rgb = read_rgb(file).rgb
+        except (BadImage, OSError) as error:
+            warn(f"{file}: skipped, not a readable image ({error})")
+            continue
+        frame = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        pipeline.reset()
+        faces = pipeline.process(frame)
+        if not faces:
+            warn(f"{file}: no face found")
+        out = out_dir / f"{file.stem}_emotions.jpg"
+        annotated = pipeline.annotate(frame, faces)
+        atomic.write_with(out, lambda tmp, image=annotated: cv2.imwrite(str(tmp), image))
+        for face in faces:
+            yield {"file": str(file), "annotated": str(out), **face.record()}
+
+
+def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise UserError(f"{path}: OpenCV cannot write an mp4v video there; check the folder, or name an .mp4 file")
+    return writer
+
+
+def _open_capture(source: str) -> cv2.VideoCapture:
+    """The camera (an index) or video (a file or URL); OpenCV's own warnings are silenced for one clear line instead."""
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    capture = cv2.VideoCapture(int(source) if source.isdigit() else source)
+    if not capture.isOpened():
+        if source.isdigit():
+            raise UserError(f"no camera at --source {source}: plug one in, try another index, or pass a video file or URL")
+        raise UserError(f"{source}: cannot open it as a video (missing file, unsupported codec or unreachable URL)")
+    return capture
+
+
+def _csv_rows(frame_index: int, seconds: float, faces: list[Face], labels: tuple[str, ...]) -> list[list]:
+    """One row per face; a frame without a face keeps one row with no face, so every frame is listed."""
+    if not faces:
+        return [[frame_index, round(seconds, 3)] + [""] * (len(CSV_COLUMNS) - 2 + len(labels))]
+    rows = []
+    for face in faces:
+        record = face.record()
+        rows.append(
+            [frame_index, round(seconds, 3), face.track, *record["box"], record["emotion"], record["confidence"]]
+            + [record["probabilities"][name] for name in labels]
+        )
+    return rows
+
+
+def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True) -> dict:
+    """Write the annotated video (same size, frame count and rate) and the per-frame CSV; return counts."""
+    from tqdm import tqdm
+
+    capture = _open_capture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    rows: list[list] = []
+    frames = 0
+    started = time.perf_counter()
+
+    def write(tmp: Path) -> None:
+        nonlocal frames
+        writer = _video_writer(tmp, fps, size)
+        with tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr) as bar:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                faces = pipeline.process(frame)
+                writer.write(pipeline.annotate(frame, faces))
+                rows.extend(_csv_rows(frames, frames / fps, faces, pipeline.classifier.labels))
+                frames += 1
+                bar.update(1)
+        writer.release()
+        capture.release()
+
+    atomic.write_with(out, write)
+    atomic.write_csv(csv_path, pd.DataFrame(rows, columns=CSV_COLUMNS + list(pipeline.classifier.labels)))
+    seconds = time.perf_counter() - started
+    return {"frames": frames, "faces": sum(1 for row in rows if row[2] != ""), "seconds": seconds, "fps": frames / seconds if seconds else 0.0}
+
+
+def run_camera(
+    pipeline: FacePipeline,
+    source: str,
+    window: bool = True,
+    max_frames: int | None = None,
+    record: Path | None = None,
+    snapshots: Path = Path("."),
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Show (or, headless, just process) the annotated stream; q quits, s saves a snapshot. Return counts and FPS."""
+    if window and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise UserError("no display for a window: run it on a desktop, or pass --no-window (with --record FILE to keep the result)")
+    capture = _open_capture(source)
+    fps_average, frames, writer = 0.0, 0, None
+    last = time.perf_counter()
+    try:
+        while max_frames is None or frames < max_frames:
+            ok, frame = capture.read()
+            if not ok:
+                if source.isdigit():
+                    raise UserError(f"camera {source} stopped sending frames after {frames} (unplugged?); plug it back in and start again")
+                break
+            annotated = pipeline.annotate(frame, pipeline.process(frame), fps_average or None)
+            now = time.perf_counter()
+            fps_average = 0.9 * fps_average + 0.1 / max(now - last, 1e-6) if fps_average else 1 / max(now - last, 1e-6)
+            last = now
+            frames += 1
+            if record is not None:
+                if writer is None:
+                    record.parent.mkdir(parents=True, exist_ok=True)
+                    writer = _video_writer(record, 20.0, (frame.shape[1], frame.shape[0]))
+                writer.write(annotated)
+            if window:
+                cv2.imshow("emotions (q quits, s saves a snapshot)", annotated)
+                key = cv2.waitKey(1) & 0xFF
+                if key == ord("q"):
+                    break
+                if key == ord("s"):
+                    path = snapshots / f"snapshot-{time.strftime('%Y%m%d-%H%M%S')}-{frames}.png"
+                    cv2.imwrite(str(path), annotated)
+                    log(f"snapshot: {path}")
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+        if window:
+            cv2.destroyAllWindows()
+    return {"frames": frames, "fps": fps_average}
+

@@ -1,0 +1,185 @@
+"""Making a named blend: choose it, write ensembles/NAME/ (report, probabilities) and its recipe.
+
+The recipe (ensembles/NAME.yaml) holds the run folders, the method, the budget and the
+weights, so `--recipe` re-makes exactly the same blend without selecting again.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from solution.artifacts.runs import probability_frame, run_folders, score  # noqa: E402
+from solution.core import atomic  # noqa: E402
+from solution.core.config import COMPETITION  # noqa: E402
+from solution.core.errors import UserError  # noqa: E402
+from solution.core.labels import CLASSES  # noqa: E402
+from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
+
+REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
+
+
+def find_runs(root: Path) -> list[Path]:
+    """Every complete run folder under `root` (folders holding meta.json)."""
+    runs = [run.path for run in run_folders(root)]
+    if not runs:
+        raise UserError(f"{root}: no run folders with meta.json; train first (`make train-all`)")
+    return runs
+
+
+def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path) -> None:
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    axis.plot(table.latency_ms, table.oof_accuracy, "o-", label="best greedy blend at each budget")
+    axis.scatter([chosen.latency_ms], [chosen.oof_accuracy], color="crimson", zorder=3, label=f"chosen ({chosen.method})")
+    axis.axvline(budget_ms, color="grey", linestyle="--", label=f"budget {budget_ms:.0f} ms")
+    axis.set_xlabel("per-image latency on this machine, ms")
+    axis.set_ylabel("OOF accuracy")
+    axis.legend(fontsize=8)
+    axis.set_title("Accuracy vs inference time")
+    atomic.write_with(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+    plt.close(figure)
+
+
+def _report_markdown(name: str, report: dict, results: list[BlendResult], table: pd.DataFrame) -> str:
+    members = "\n".join(f"| {m['run']} | {m['weight']:.3f} | {m['oof_accuracy']:.4f} | {m['latency_ms']:.1f} |" for m in report["members"])
+    methods = "\n".join(
+        f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in results
+    )
+    trade = "\n".join(
+        f"| {row.budget_ms:.1f} | {row.latency_ms:.1f} | {row.oof_accuracy:.4f} | {row.members} |" for row in table.itertuples()
+    )
+    return f"""# Blend `{name}`
+
+Method **{report["method"]}** (the best cross-validated accuracy among the methods tried; ties go to the faster blend), latency
+{report["latency_ms"]:.1f} ms per image against a budget of {report["budget_ms"]:.0f} ms.
+
+- blend OOF accuracy (selection's own training score): {report["oof_accuracy"]:.4f}
+- cross-validated blend accuracy (chosen on the other folds, scored on the held-out one): {report["cv_accuracy"]:.4f}
+- best single run: {report["best_single"]["run"]} at {report["best_single"]["oof_accuracy"]:.4f}
+- selection took {report["selection_seconds"]:.2f} s
+
+## Members
+
+| run | weight | OOF accuracy | latency ms |
+| --- | --- | --- | --- |
+{members}
+
+## Methods
+
+| method | OOF accuracy | CV accuracy | OOF log loss | latency ms |
+| --- | --- | --- | --- | --- |
+{methods}
+
+## Accuracy vs latency
+
+| budget ms | latency ms | OOF accuracy | members |
+| --- | --- | --- | --- |
+{trade}
+
+![accuracy vs latency]({PLOT})
+"""
+
+
+def _write(
+    name: str,
+    out_root: Path,
+    members: Members,
+    run_dirs: list[Path],
+    chosen: BlendResult,
+    results: list[BlendResult],
+    budget_ms: float,
+    seconds: float,
+) -> dict:
+    folder = out_root / name
+    singles = [score(members.oof[i], members.truth)[0] for i in range(len(members.names))]
+    best = int(np.argmax(singles))
+    report = {
+        "name": name,
+        "method": chosen.method,
+        "budget_ms": budget_ms,
+        "latency_ms": chosen.latency_ms,
+        "oof_accuracy": chosen.oof_accuracy,
+        "oof_log_loss": chosen.oof_log_loss,
+        "cv_accuracy": chosen.cv_accuracy,
+        "selection_seconds": seconds,
+        "best_single": {"run": members.names[best], "oof_accuracy": singles[best]},
+        "members": [
+            {
+                "run": members.names[i],
+                "path": str(run_dirs[i]),
+                "weight": float(chosen.weights[i]),
+                "oof_accuracy": singles[i],
+                "latency_ms": float(members.latency_ms[i]),
+            }
+            for i in range(len(members.names))
+            if chosen.weights[i] > 0
+        ],
+        "methods": [
+            {
+                "method": r.method,
+                "oof_accuracy": r.oof_accuracy,
+                "cv_accuracy": r.cv_accuracy,
+                "oof_log_loss": r.oof_log_loss,
+                "latency_ms": r.latency_ms,
+            }
+            for r in results
+        ],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    budgets = [*np.cumsum(np.sort(members.latency_ms)), budget_ms]
+    table = trade_off(members, budgets)
+    _plot(table, chosen, budget_ms, folder / PLOT)
+    atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, blend(members.test, chosen.weights)))
+    oof = probability_frame(
+        members.image_paths, blend(members.oof, chosen.weights), fold=members.folds, emotion=np.asarray(CLASSES)[members.truth]
+    )
+    atomic.write_csv(folder / "oof.csv", oof)
+    atomic.write_json(folder / REPORT_JSON, report)
+    atomic.write_text(folder / REPORT_MD, _report_markdown(name, report, results, table))
+    recipe = {
+        "name": name,
+        "method": chosen.method,
+        "budget_ms": budget_ms,
+        "cv_accuracy": chosen.cv_accuracy,
+        "runs": [{"path": str(run_dirs[i]), "weight": float(chosen.weights[i])} for i in range(len(run_dirs)) if chosen.weights[i] > 0],
+    }
+    atomic.write_text(out_root / f"{name}.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    return report
+
+
+def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto") -> dict:
+    """Select a blend of `run_dirs` within the budget and write ensembles/NAME/ and NAME.yaml."""
+    members = load_members(run_dirs)
+    started = time.perf_counter()
+    chosen, results = choose(members, method, budget_ms)
+    return _write(name, out_root, members, run_dirs, chosen, results, budget_ms, time.perf_counter() - started)
+
+
+def remake_blend(recipe_path: Path, out_root: Path) -> dict:
+    """Re-make a blend from its recipe alone: the same runs and weights, no selection."""
+    recipe_path = Path(recipe_path)
+    if not recipe_path.exists():
+        raise UserError(f"{recipe_path}: recipe not found; make the blend first (`make ensemble`)")
+    recipe = yaml.safe_load(recipe_path.read_text())
+    try:
+        run_dirs = [Path(run["path"]) for run in recipe["runs"]]
+        weights = np.array([float(run["weight"]) for run in recipe["runs"]])
+        name, budget_ms = recipe["name"], float(recipe["budget_ms"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise UserError(
+            f"{recipe_path}: not a blend recipe ({error}); expected name, method, budget_ms and runs with path and weight"
+        ) from None
+    members = load_members(run_dirs)
+    accuracy, loss = score(blend(members.oof, weights), members.truth)
+    fixed = BlendResult(
+        f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), cost_ms(weights, members.latency_ms)
+    )
+    return _write(name, out_root, members, run_dirs, fixed, [fixed], budget_ms, 0.0)

@@ -1,0 +1,219 @@
+"""Blending run folders on their out-of-fold predictions, within the competition's latency budget.
+
+Three methods: the mean of the best runs, Caruana-style greedy selection with replacement,
+and weights optimised on OOF log loss. Each method's blend is also cross-validated (chosen
+on the other folds, scored on the held-out one), so the reported accuracy is not the
+selection's own training score. A blend's cost is the sum of its distinct members'
+per-image latencies; blends over the budget are never considered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from solution.artifacts.runs import RunFolder, score
+from solution.core.errors import UserError
+from solution.core.labels import CLASS_INDEX, CLASSES
+
+METHODS = ("mean", "greedy", "weights")
+GREEDY_ROUNDS = 30
+
+
+@dataclass(frozen=True)
+class Members:
+    """Runs aligned on the same training images and test files."""
+
+    names: list[str]
+    oof: np.ndarray  # (runs, images, classes)
+    test: np.ndarray  # (runs, test images, classes)
+    latency_ms: np.ndarray  # (runs,)
+    truth: np.ndarray  # (images,) class indices
+    folds: np.ndarray  # (images,)
+    image_paths: list[str]
+    test_names: list[str]
+
+
+def load_members(run_dirs: list[Path]) -> Members:
+    """Read complete run folders and align them; refuse runs made on different folds."""
+    if not run_dirs:
+        raise UserError("no run folders to blend; train some first (`make train-all`)")
+    metas, oofs, tests = [], [], []
+    for path in run_dirs:
+        run = RunFolder(Path(path))
+        meta = run.meta()
+        if not meta.get("complete"):
+            raise UserError(f"{path}: only folds {meta.get('folds_trained')} are trained; finish the run (`make train`) before blending")
+        metas.append(meta)
+        oofs.append(run.oof().sort_values("image_path").reset_index(drop=True))
+        tests.append(run.test())
+    hashes = {m["folds_hash"] for m in metas}
+    if len(hashes) > 1:
+        raise UserError(f"the runs were trained on different folds.csv files ({', '.join(sorted(hashes))}); blend runs of one data set")
+    reference = oofs[0]
+    for path, oof, test in zip(run_dirs, oofs, tests, strict=True):
+        if list(oof.image_path) != list(reference.image_path) or list(test.image_path) != list(tests[0].image_path):
+            raise UserError(f"{path}: its oof.csv or test.csv covers other images than {run_dirs[0]}; re-train it on the same data")
+    return Members(
+        names=[m["backbone"] for m in metas],
+        oof=np.stack([o[list(CLASSES)].to_numpy() for o in oofs]),
+        test=np.stack([t[list(CLASSES)].to_numpy() for t in tests]),
+        latency_ms=np.array([float(m["latency_ms"]) for m in metas]),
+        truth=reference.emotion.map(CLASS_INDEX).to_numpy(),
+        folds=reference.fold.to_numpy(),
+        image_paths=list(reference.image_path),
+        test_names=list(tests[0].image_path),
+    )
+
+
+def blend(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted mean over the first axis (runs)."""
+    return np.tensordot(weights / weights.sum(), probabilities, axes=1)
+
+
+def cost_ms(weights: np.ndarray, latency_ms: np.ndarray) -> float:
+    """Per-image latency of a blend: every distinct member runs once."""
+    return float(latency_ms[weights > 0].sum())
+
+
+def _key(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    accuracy, loss = score(probabilities, truth)
+    return accuracy, -loss  # higher is better on both
+
+
+def _best_single(oof: np.ndarray, truth: np.ndarray, affordable: np.ndarray) -> int:
+    candidates = np.flatnonzero(affordable)
+    if not len(candidates):
+        raise UserError("no single run fits the latency budget; raise --budget-ms or re-measure with `python -m solution latency`")
+    return int(max(candidates, key=lambda i: _key(oof[i], truth)))
+
+
+def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+    """Caruana ensemble selection with replacement, from the best single run; ties broken by log loss."""
+    counts = np.zeros(len(oof))
+    counts[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
+    best_counts, best_key = counts.copy(), _key(blend(oof, counts), truth)
+    for _ in range(GREEDY_ROUNDS):
+        options = []
+        for candidate in range(len(oof)):
+            trial = counts.copy()
+            trial[candidate] += 1
+            if cost_ms(trial, latency_ms) <= budget_ms:
+                options.append((_key(blend(oof, trial), truth), candidate))
+        if not options:
+            break
+        key, chosen = max(options)
+        counts[chosen] += 1
+        if key > best_key:
+            best_counts, best_key = counts.copy(), key
+    return best_counts / best_counts.sum()
+
+
+def mean_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+    """Equal weights over the best runs: add runs by OOF accuracy while the mean improves and fits the budget."""
+    order = sorted(range(len(oof)), key=lambda i: _key(oof[i], truth), reverse=True)
+    chosen = np.zeros(len(oof))
+    chosen[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
+    best = _key(blend(oof, chosen), truth)
+    for candidate in order:
+        if chosen[candidate]:
+            continue
+        trial = chosen.copy()
+        trial[candidate] = 1
+        if cost_ms(trial, latency_ms) > budget_ms:
+            continue
+        key = _key(blend(oof, trial), truth)
+        if key > best:
+            chosen, best = trial, key
+    return chosen / chosen.sum()
+
+
+def _optimise_log_loss(oof: np.ndarray, truth: np.ndarray, members: np.ndarray) -> np.ndarray:
+    picked = oof[members][:, np.arange(len(truth)), truth]  # (members, images): probability of the truth
+
+    def loss(raw: np.ndarray) -> float:
+        weights = np.exp(raw - raw.max())
+        weights /= weights.sum()
+        return float(-np.log(np.clip(weights @ picked, 1e-7, 1)).mean())
+
+    found = minimize(loss, np.zeros(len(members)), method="L-BFGS-B")
+    weights = np.exp(found.x - found.x.max())
+    return weights / weights.sum()
+
+
+def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+    """Non-negative weights summing to 1 that minimise OOF log loss; over budget, the lightest-weighted run is dropped."""
+    members = np.flatnonzero(latency_ms <= budget_ms)  # a run slower than the budget never fits
+    if not len(members):
+        raise UserError("no single run fits the latency budget; raise --budget-ms or re-measure with `python -m solution latency`")
+    while True:
+        weights = _optimise_log_loss(oof, truth, members)
+        full = np.zeros(len(oof))
+        full[members] = weights
+        full[full < 1e-4] = 0
+        if cost_ms(full, latency_ms) <= budget_ms:
+            return full / full.sum()
+        members = np.delete(members, int(np.argmin(weights)))
+
+
+SELECTORS: dict[str, Callable[..., np.ndarray]] = {"mean": mean_weights, "greedy": greedy_weights, "weights": optimised_weights}
+
+
+def cross_validated_accuracy(members: Members, method: str, budget_ms: float) -> float:
+    """Choose the blend on the other folds' OOF, score it on the held-out fold; accuracy over all images."""
+    correct = 0
+    for fold in np.unique(members.folds):
+        held_out = members.folds == fold
+        weights = SELECTORS[method](members.oof[:, ~held_out], members.truth[~held_out], members.latency_ms, budget_ms)
+        predicted = blend(members.oof[:, held_out], weights).argmax(axis=1)
+        correct += int((predicted == members.truth[held_out]).sum())
+    return correct / len(members.truth)
+
+
+@dataclass(frozen=True)
+class BlendResult:
+    method: str
+    weights: np.ndarray
+    oof_accuracy: float
+    oof_log_loss: float
+    cv_accuracy: float
+    latency_ms: float
+
+
+def select(members: Members, method: str, budget_ms: float) -> BlendResult:
+    weights = SELECTORS[method](members.oof, members.truth, members.latency_ms, budget_ms)
+    accuracy, loss = score(blend(members.oof, weights), members.truth)
+    return BlendResult(
+        method,
+        weights,
+        accuracy,
+        loss,
+        cross_validated_accuracy(members, method, budget_ms),
+        cost_ms(weights, members.latency_ms),
+    )
+
+
+def choose(members: Members, method: str, budget_ms: float) -> tuple[BlendResult, list[BlendResult]]:
+    """The blend to use and every method's result; `auto` picks the best cross-validated accuracy, ties going to the faster blend."""
+    if method not in (*METHODS, "auto"):
+        raise UserError(f"--method {method}: expected auto, {', '.join(METHODS)}")
+    results = [select(members, name, budget_ms) for name in (METHODS if method == "auto" else (method,))]
+    return max(results, key=lambda r: (r.cv_accuracy, -r.latency_ms, -r.oof_log_loss)), results
+
+
+def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:
+    """The best greedy blend at each budget: budget, latency, OOF accuracy, members."""
+    rows = []
+    for budget in sorted(set(budgets)):
+        if budget < members.latency_ms.min():
+            continue
+        weights = greedy_weights(members.oof, members.truth, members.latency_ms, budget)
+        accuracy, _ = score(blend(members.oof, weights), members.truth)
+        used = "+".join(n for n, w in zip(members.names, weights, strict=True) if w > 0)
+        rows.append({"budget_ms": budget, "latency_ms": cost_ms(weights, members.latency_ms), "oof_accuracy": accuracy, "members": used})
+    return pd.DataFrame(rows)

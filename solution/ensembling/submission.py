@@ -1,0 +1,109 @@
+"""Submission files: written in sample_submission.csv's order, validated, and sent with the kaggle client."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from solution.core import atomic
+from solution.core.config import COMPETITION
+from solution.core.errors import UserError
+from solution.core.kaggle_cli import KaggleCli
+from solution.core.labels import CLASSES
+from solution.data.dataset import SUBMISSION_CSV, is_sample
+
+HEADER = ["image_path", "emotion"]
+LOG_COLUMNS = ["time", "file", "message", "cv_accuracy", "public_score", "private_score"]
+SHOWN_PROBLEMS = 5
+
+
+def _expected_ids(data_dir: Path) -> list[str]:
+    path = Path(data_dir) / SUBMISSION_CSV
+    if not path.exists():
+        raise UserError(f"{path}: missing; run `make download` (or `make sample`) so submissions can be checked against it")
+    return list(pd.read_csv(path, dtype=str).image_path.map(lambda name: name.split("/")[-1]))
+
+
+def write_submission(test_probabilities: pd.DataFrame, data_dir: Path, out: Path) -> Path:
+    """image_path,emotion for every test image, in sample_submission.csv's order; validated before it is kept."""
+    expected = _expected_ids(data_dir)
+    table = test_probabilities.set_index("image_path")
+    missing = [name for name in expected if name not in table.index]
+    if missing:
+        raise UserError(f"the predictions lack {len(missing)} test image(s), e.g. {missing[0]}; re-run the blend on this data")
+    labels = np.asarray(CLASSES)[table.loc[expected, list(CLASSES)].to_numpy().argmax(axis=1)]
+    atomic.write_csv(out, pd.DataFrame({"image_path": expected, "emotion": labels}))
+    problems = validate(out, data_dir)
+    if problems:
+        raise UserError(f"{out}: the written file fails validation: {problems[0]}")
+    return out
+
+
+def validate(path: Path, data_dir: Path) -> list[str]:
+    """Every problem of a submission CSV against sample_submission.csv, one line each (empty: valid)."""
+    path = Path(path)
+    if not path.exists():
+        return [f"{path}: file not found"]
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return [f"{path}: empty file"]
+    problems = []
+    if rows[0] != HEADER:
+        problems.append(f"header is {','.join(rows[0])}; expected {','.join(HEADER)}")
+    body = rows[1:]
+    malformed = [n for n, row in enumerate(body, start=2) if len(row) != 2]
+    problems += [f"line {n}: expected 2 fields" for n in malformed]
+    good = [row for row in body if len(row) == 2]
+    ids = [row[0] for row in good]
+    expected = _expected_ids(data_dir)
+    expected_set, seen = set(expected), set()
+    for n, image in enumerate(ids, start=2):
+        if image in seen:
+            problems.append(f"line {n}: {image} repeated")
+        seen.add(image)
+        if image not in expected_set:
+            problems.append(f"line {n}: {image} is not a test image")
+    problems += [f"missing row for {image}" for image in expected if image not in seen]
+    problems += [
+        f"line {n}: label '{row[1]}' is not one of {', '.join(CLASSES)}" for n, row in enumerate(good, start=2) if row[1] not in CLASSES
+    ]
+    return problems
+
+
+def format_problems(problems: list[str], path: Path) -> str:
+    shown = [f"{path}: {problem}" for problem in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        shown.append(f"{path}: ... and {len(problems) - SHOWN_PROBLEMS} more problem(s)")
+    return "\n".join(shown)
+
+
+def append_log(log_path: Path, file: Path, message: str, cv_accuracy: float | None) -> None:
+    log = pd.read_csv(log_path, dtype=str) if Path(log_path).exists() else pd.DataFrame(columns=LOG_COLUMNS)
+    row = {
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "file": str(file),
+        "message": message,
+        "cv_accuracy": "" if cv_accuracy is None else f"{cv_accuracy:.4f}",
+    }
+    atomic.write_csv(log_path, pd.concat([log, pd.DataFrame([row])], ignore_index=True).reindex(columns=LOG_COLUMNS))
+
+
+def submit(file: Path, data_dir: Path, message: str, cv_accuracy: float | None, log_path: Path, cli: KaggleCli | None = None) -> str:
+    """Validate, upload with `kaggle competitions submit`, then log; a file that fails validation is never uploaded."""
+    if is_sample(data_dir):
+        raise UserError(
+            f"{data_dir} is the synthetic sample: its predictions are not for Kaggle; run `make download`, train on DATA=inputs/competition, then submit"
+        )
+    problems = validate(file, data_dir)
+    if problems:
+        raise UserError(
+            f"{file} is not uploaded: {len(problems)} problem(s), first: {problems[0]} (run `python -m solution validate {file}`)"
+        )
+    output = (cli or KaggleCli()).run("competitions", "submit", "-c", COMPETITION.slug, "-f", str(file), "-m", message)
+    append_log(log_path, file, message, cv_accuracy)
+    return output.strip().splitlines()[-1] if output.strip() else "submitted"

@@ -1,0 +1,86 @@
+"""`make kernels-check`: every kernel folder matches kernels.yaml, its metadata passes Kaggle's rules, and every script runs here.
+
+The scripts run as a user would run them (`python kernels/<name>/kernel.py --local`), on a small generated
+sample with the `check` profile; the ensemble kernel then blends the training kernels' local outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from solution.core.config import PATHS
+from solution.core.errors import UserError, last_line
+from solution.core.standins import write_hub_feature_extractor
+from solution.data import sample
+from solution.kaggle import kernels
+from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, KernelsConfig
+
+CHECK_SAMPLE = sample.SampleConfig(per_class=4, test=6, seed=11, min_size=48, max_size=96)
+CHECK_FOLDS = 2
+STANDIN_WEIGHTS: dict[str, Callable[[Path], Path]] = {"vit_b8": write_hub_feature_extractor}  # no from-scratch variant
+
+
+def metadata_problems(config: KernelsConfig, root: Path | None = None) -> list[str]:
+    """Stale or missing scripts, and rule breaks in the metadata `make kernels` writes and in any already on disk."""
+    root = root or PATHS.kernels
+    problems = kernels.stale_scripts(config, root)
+    check_config = config if config.images_dataset else dataclasses.replace(config, images_dataset=f"{CHECK_USERNAME}/emotion-images")
+    with tempfile.TemporaryDirectory() as scratch:
+        for folder in kernels.write_kernels(check_config, CHECK_USERNAME, Path(scratch)):
+            problems += kernels.check_metadata(folder)
+    for existing in sorted(root.glob(f"*/{kernels.METADATA_FILE}")):
+        problems += kernels.check_metadata(existing.parent)
+    return problems
+
+
+def _run(script: Path, arguments: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise UserError(f"{script} --local failed (exit {done.returncode}): {last_line(done.stderr)}")
+    return time.perf_counter() - started
+
+
+def _check_run_folder(run: Path, train_images: int) -> None:
+    from solution.artifacts.runs import RunFolder
+
+    folder = RunFolder(run)
+    problem = folder.incomplete()
+    if problem:
+        raise UserError(f"{run}: not a complete run folder ({problem})")
+    oof = folder.oof()
+    if len(oof) != train_images or oof.image_path.nunique() != train_images:
+        raise UserError(f"{run}: {len(oof)} OOF rows ({oof.image_path.nunique()} images) for {train_images} training images")
+
+
+def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Run every kernel script with --local in `work`; return the seconds each took."""
+    from solution.ensembling import submission
+
+    root = root or PATHS.kernels
+    data, outputs = work / "data", work / "kernel-output"
+    sample.generate(data, CHECK_SAMPLE)
+    train_images = len(pd.read_csv(data / "train.csv"))
+    common = ["--local", "--data", str(data), "--kernel-outputs", str(outputs), "--k", str(CHECK_FOLDS), "--local-profile", "check"]
+    seconds = {}
+    for kernel in kernels.all_kernels(config):
+        extra = []
+        if kernel.backbone in STANDIN_WEIGHTS:
+            extra = ["--set", f"weights={STANDIN_WEIGHTS[kernel.backbone](work / 'standins' / kernel.backbone)}"]
+        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common + extra)
+        if kernel.backbone:
+            _check_run_folder(outputs / kernel.name / kernel.backbone, train_images)
+        else:
+            problems = submission.validate(outputs / kernel.name / "submission.csv", data)
+            if problems:
+                raise UserError(f"{outputs / kernel.name / 'submission.csv'}: {problems[0]}")
+        log(f"kernels-check: {kernel.name} ran in {seconds[kernel.name]:.1f} s")
+    return seconds

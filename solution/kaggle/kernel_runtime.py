@@ -1,0 +1,184 @@
+"""What runs inside a kernel: find the inputs, stage a writable data folder, then train one backbone, or blend and submit.
+
+On Kaggle the inputs are read-only mounts under /kaggle/input (the competition's CSVs, the images dataset,
+the training kernels' outputs) and everything written to /kaggle/working is the kernel's output. With
+`--local` the same steps run here: the sample stands in for the competition and images datasets, and
+inputs/kernel-output/<kernel>/ for each kernel's output, which the ensemble kernel reads as Kaggle mounts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from solution.core.config import COMPETITION, PATHS
+from solution.core.errors import UserError, exit_code
+from solution.data.dataset import SAMPLE_MARKER, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+
+KAGGLE_INPUT, KAGGLE_WORKING = Path("/kaggle/input"), Path("/kaggle/working")
+SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, "test_labels.csv")  # copied into the staged data folder
+SEARCH_DEPTH = 4
+SKIPPED_FOLDERS = {TRAIN_DIR, TEST_DIR, "cache", "eda"}
+SUBMISSION_FILE = "submission.csv"
+BLEND_NAME = "kaggle-blend"
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where a kernel reads and writes."""
+
+    data_roots: tuple[Path, ...]  # searched for the competition's CSVs and the images
+    run_roots: tuple[Path, ...]  # searched for the training kernels' run folders
+    output: Path  # the kernel's output: /kaggle/working on Kaggle
+    scratch: Path  # writable, not part of the output: the staged data folder and its cache
+
+
+def places(args: argparse.Namespace) -> Places:
+    if args.local:
+        outputs = Path(args.kernel_outputs)
+        return Places((Path(args.data),), (outputs,), outputs / args.name, outputs / ".scratch" / args.name)
+    if not KAGGLE_INPUT.is_dir():
+        raise UserError("not on Kaggle (no /kaggle/input): pass --local to run this kernel here on the sample")
+    return Places((KAGGLE_INPUT,), (KAGGLE_INPUT,), KAGGLE_WORKING, Path(tempfile.gettempdir()) / "emotion-kit")
+
+
+def _folders(roots: tuple[Path, ...]) -> Iterator[Path]:
+    """Every folder under `roots` to SEARCH_DEPTH, without descending into image folders."""
+    for root in roots:
+        if not root.is_dir():
+            continue
+        base = len(root.parts)
+        for current, subfolders, _ in os.walk(root, followlinks=True):
+            yield Path(current)
+            keep = len(Path(current).parts) - base < SEARCH_DEPTH
+            subfolders[:] = sorted(s for s in subfolders if keep and s not in SKIPPED_FOLDERS and not s.startswith("."))
+
+
+def find_competition_files(roots: tuple[Path, ...]) -> Path:
+    """The folder with train.csv and sample_submission.csv, preferring one named after the competition."""
+    found = [f for f in _folders(roots) if (f / TRAIN_CSV).is_file() and (f / SUBMISSION_CSV).is_file()]
+    if not found:
+        raise UserError(
+            f"no {TRAIN_CSV} with {SUBMISSION_CSV} under {', '.join(map(str, roots))}: add the competition "
+            f"'{COMPETITION.slug}' to the kernel's inputs (competition_sources in kernel-metadata.json)"
+        )
+    return next((f for f in found if f.name == COMPETITION.slug), found[0])
+
+
+def find_images(roots: tuple[Path, ...]) -> Path:
+    """The folder holding train/ and test_kaggle/."""
+    for folder in _folders(roots):
+        if (folder / TRAIN_DIR).is_dir() and (folder / TEST_DIR).is_dir():
+            return folder
+    raise UserError(
+        f"no folder with {TRAIN_DIR}/ and {TEST_DIR}/ under {', '.join(map(str, roots))}: attach the images dataset "
+        "(images_dataset in kernels/kernels.yaml, then `make kernels`)"
+    )
+
+
+def stage_data(roots: tuple[Path, ...], scratch: Path) -> Path:
+    """A writable data folder in the competition layout: the CSVs copied, the image folders linked (never copied)."""
+    csvs, images = find_competition_files(roots), find_images(roots)
+    data = scratch / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    for name in SMALL_FILES:
+        source = csvs / name if (csvs / name).exists() else images / name
+        if source.exists():
+            shutil.copyfile(source, data / name)
+    for name in (TRAIN_DIR, TEST_DIR):
+        link = data / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to((images / name).resolve(), target_is_directory=True)
+    print(f"kernel: competition files from {csvs}, images from {images}, staged in {data}")
+    return data
+
+
+def find_run_folders(roots: tuple[Path, ...]) -> list[Path]:
+    """Complete run folders (meta.json, oof.csv, test.csv) under `roots`, one per backbone."""
+    from solution.artifacts.runs import META_FILE, OOF_FILE, TEST_FILE
+
+    runs = [f for f in _folders(roots) if all((f / name).is_file() for name in (META_FILE, OOF_FILE, TEST_FILE))]
+    if not runs:
+        raise UserError(
+            f"no run folders under {', '.join(map(str, roots))}: run the training kernels first and list them in "
+            "kernel_sources (`make kernels`)"
+        )
+    names = [run.name for run in runs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UserError(f"more than one run folder for {', '.join(twice)} under {', '.join(map(str, roots))}; keep one of each")
+    return runs
+
+
+def train(args: argparse.Namespace, where: Places) -> None:
+    from solution.data import folds
+    from solution.data.dataset import build_index
+    from solution.training import kfold, profiles
+
+    data = stage_data(where.data_roots, where.scratch)
+    cache = where.scratch / "cache"
+    table = folds.assign_folds(build_index(data, cache).train, k=args.k, seed=args.seed)
+    folds.write_folds(table, data)
+    profile = args.local_profile if args.local else args.profile
+    config = profiles.load_profile(profile, {**profiles.parse_settings(args.set or []), "seed": str(args.seed)})
+    meta = kfold.train_backbone(data, args.backbone, config, where.output, cache_dir=cache)
+    print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta['oof_accuracy']:.4f}")
+
+
+def ensemble(args: argparse.Namespace, where: Places) -> None:
+    import pandas as pd
+
+    from solution.ensembling import blends, submission
+
+    runs = find_run_folders(where.run_roots)
+    data = stage_data(where.data_roots, where.scratch)
+    report = blends.make_blend(runs, BLEND_NAME, where.output / "ensembles", args.budget_ms, args.method)
+    out = submission.write_submission(pd.read_csv(where.output / "ensembles" / BLEND_NAME / "test.csv"), data, where.output / SUBMISSION_FILE)
+    members = ", ".join(f"{m['run']} x{m['weight']:.2f}" for m in report["members"])
+    print(f"kernel {args.name}: {report['method']} blend of {members}, cross-validated accuracy {report['cv_accuracy']:.4f}")
+    print(f"kernel {args.name}: submission {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kernel.py", description="A kernel of the kit (see kernels/README.md).")
+    parser.add_argument("role", choices=["train", "ensemble"], help=argparse.SUPPRESS)
+    parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
+    parser.add_argument("--backbone", help=argparse.SUPPRESS)
+    parser.add_argument("--profile", default="kaggle", help=argparse.SUPPRESS)
+    parser.add_argument("--k", type=int, default=5, help="number of folds (default: the kernel's)")
+    parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
+    parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
+    parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
+    parser.add_argument("--data", default=str(PATHS.sample_data), help=f"--local: the data folder (default {PATHS.sample_data})")
+    parser.add_argument(
+        "--kernel-outputs",
+        default=str(PATHS.kernel_outputs),
+        help=f"--local: where each kernel's output goes, one folder per kernel (default {PATHS.kernel_outputs})",
+    )
+    parser.add_argument("--local-profile", default="smoke", help="--local: the training profile (default smoke)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=1")
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    """Train or blend, as the kernel's role says (generating the sample first for a --local run that lacks it)."""
+    if args.local and not Path(args.data).exists() and Path(args.data) == PATHS.sample_data:
+        from solution.data import sample
+
+        sample.generate(PATHS.sample_data, sample.SampleConfig())
+    (train if args.role == "train" else ensemble)(args, places(args))
+
+
+def main(argv: list[str]) -> None:
+    """Run a kernel; a UserError ends it with one line and exit code 2."""
+    args = build_parser().parse_args(argv)
+    status = exit_code(lambda: run(args))
+    if status:
+        raise SystemExit(status)

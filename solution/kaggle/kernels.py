@@ -1,0 +1,231 @@
+"""The kit's Kaggle kernels, all defined by kernels/kernels.yaml: one training kernel per backbone and one ensemble kernel.
+
+`make kernels` writes each kernel's folder (kernels/<name>/kernel.py and kernel-metadata.json) from that one
+config; the user name goes only into the git-ignored metadata. `check_metadata` applies the rules the kaggle
+client enforces before an upload (and a few it only warns about), so a bad file fails here, not on Kaggle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from solution.core import atomic
+from solution.core.config import COMPETITION, PATHS
+from solution.core.errors import UserError
+from solution.training.profiles import load_profile
+
+CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
+ENSEMBLE = "ensemble"
+MACHINE_SHAPES = ("NvidiaTeslaT4", "NvidiaTeslaP100", "Tpu1VmV38")
+PINNING_TYPES = ("original", "latest")
+REQUIRED_KEYS = ("id", "title", "code_file", "language", "kernel_type")
+BOOLEAN_KEYS = ("is_private", "enable_gpu", "enable_tpu", "enable_internet")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{3,48}[a-z0-9]$")
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+CHECK_USERNAME = "kaggle-username"  # stands in for the user's name when checking generated metadata
+
+
+@dataclass(frozen=True)
+class KernelsConfig:
+    """kernels/kernels.yaml: what every kernel runs and the metadata Kaggle needs."""
+
+    slug_prefix: str = "emotion"
+    profile: str = "kaggle"
+    k: int = 5
+    seed: int = 42
+    budget_ms: float = COMPETITION.max_latency_ms
+    method: str = "auto"
+    images_dataset: str = ""
+    package_dataset: str = "emotion-kit"
+    weights_dataset: str = ""
+    is_private: bool = True
+    enable_gpu: bool = True
+    enable_tpu: bool = False
+    enable_internet: bool = True
+    machine_shape: str = "NvidiaTeslaT4"
+    docker_image_pinning_type: str = "original"
+
+    def package_slug(self, user: str) -> str:
+        """owner/name of the package dataset: package_dataset as given, under `user` when it names no owner."""
+        return self.package_dataset if "/" in self.package_dataset else f"{user}/{self.package_dataset}"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel: its folder name under kernels/, and the backbone it trains (None for the ensemble kernel)."""
+
+    name: str
+    backbone: str | None = None
+
+    def slug(self, config: KernelsConfig) -> str:
+        return f"{config.slug_prefix}-{self.name}"
+
+    def title(self, config: KernelsConfig) -> str:
+        """A title Kaggle turns back into the slug (it warns, and may rename the kernel, when they differ)."""
+        return self.slug(config).replace("-", " ").capitalize()
+
+    def arguments(self, config: KernelsConfig) -> list[str]:
+        """What the script passes to `solution.kaggle.kernel_runtime.main`: the whole recipe, visible in the script."""
+        if self.backbone is None:
+            return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method]
+        recipe = ["--backbone", self.backbone, "--profile", config.profile, "--k", str(config.k), "--seed", str(config.seed)]
+        return ["train", "--name", self.name, *recipe]
+
+
+def load_config(path: Path | None = None) -> KernelsConfig:
+    path = path or PATHS.kernels / CONFIG_FILE
+    if not path.exists():
+        raise UserError(f"{path}: missing; restore it from git (`git checkout {path}`)")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {f.name for f in dataclasses.fields(KernelsConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    return KernelsConfig(**{k: ("" if v is None else v) for k, v in values.items()})
+
+
+def all_kernels(config: KernelsConfig) -> list[Kernel]:
+    """A training kernel per backbone of the config's profile, then the ensemble kernel."""
+    backbones = load_profile(config.profile).backbones
+    return [Kernel(f"train-{b.replace('_', '-')}", b) for b in backbones] + [Kernel(ENSEMBLE)]
+
+
+def get_kernel(config: KernelsConfig, name: str) -> Kernel:
+    """A kernel by folder name or backbone name."""
+    for kernel in all_kernels(config):
+        if name in (kernel.name, kernel.backbone):
+            return kernel
+    known = ", ".join(k.backbone or k.name for k in all_kernels(config))
+    raise UserError(f"no kernel '{name}'; kernels: {known} (the backbones of profile {config.profile}, and ensemble)")
+
+
+def script_text(kernel: Kernel, config: KernelsConfig) -> str:
+    """The script Kaggle runs: put the kit on sys.path (the package dataset's wheel there, this checkout here), call it."""
+    role = f"k-fold training of {kernel.backbone}" if kernel.backbone else "blend of the training kernels' runs and the submission"
+    return f'''"""Kaggle kernel {kernel.slug(config)}: {role}.
+
+Generated by `make kernels` from kernels/kernels.yaml (edit that, not this file). Here: `python {(Path("kernels") / kernel.name / SCRIPT_FILE).as_posix()} --local`.
+"""
+
+import sys
+from pathlib import Path
+
+here, wheels = Path(globals().get("__file__", "kernels/kernel/kernel.py")).resolve(), [p for d in ("*", "*/*/*") for p in Path("/kaggle/input").glob(f"{{d}}/solution-*.whl")]
+sys.path[:0] = [str(p) for p in wheels] + [str(here.parents[2])]  # Kaggle: the package dataset's wheel; here: this checkout
+from solution.kaggle.kernel_runtime import main  # noqa: E402
+
+main({kernel.arguments(config)!r} + sys.argv[1:])
+'''
+
+
+def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[str]:
+    """The kit's package for every kernel; the images and the optional weights for the training kernels."""
+    package = config.package_slug(user)
+    if kernel.backbone is None:
+        return [package]
+    images = config.images_dataset
+    if not images:
+        raise UserError(
+            f"no images dataset: set images_dataset: owner/name in {PATHS.kernels / CONFIG_FILE} (the Kaggle dataset holding "
+            "train/ and test_kaggle/), or pass IMAGES=owner/name"
+        )
+    return [images, package] + ([config.weights_dataset] if config.weights_dataset else [])
+
+
+def metadata(kernel: Kernel, config: KernelsConfig, user: str) -> dict:
+    """kernel-metadata.json for `kernel`; every boolean is explicit (the client's defaults differ from its docs)."""
+    training = [k for k in all_kernels(config) if k.backbone]
+    return {
+        "id": f"{user}/{kernel.slug(config)}",
+        "title": kernel.title(config),
+        "code_file": SCRIPT_FILE,
+        "language": "python",
+        "kernel_type": "script",
+        "is_private": config.is_private,
+        "enable_gpu": config.enable_gpu and kernel.backbone is not None,
+        "enable_tpu": config.enable_tpu and kernel.backbone is not None,
+        "enable_internet": config.enable_internet,
+        "machine_shape": config.machine_shape if kernel.backbone else "",
+        "docker_image_pinning_type": config.docker_image_pinning_type,
+        "dataset_sources": dataset_sources(kernel, config, user),
+        "competition_sources": [COMPETITION.slug],
+        "kernel_sources": [] if kernel.backbone else [f"{user}/{k.slug(config)}" for k in training],
+        "model_sources": [],
+    }
+
+
+def write_kernels(config: KernelsConfig, user: str, root: Path | None = None) -> list[Path]:
+    """Write every kernel's script and metadata under `root` (default kernels/); return the folders."""
+    root = root or PATHS.kernels
+    folders = []
+    for kernel in all_kernels(config):
+        folder = root / kernel.name
+        atomic.write_text(folder / SCRIPT_FILE, script_text(kernel, config))
+        atomic.write_json(folder / METADATA_FILE, metadata(kernel, config, user))
+        folders.append(folder)
+    return folders
+
+
+def stale_scripts(config: KernelsConfig, root: Path | None = None) -> list[str]:
+    """Kernel folders that are missing, out of date with kernels.yaml, or no longer defined."""
+    root = root or PATHS.kernels
+    kernels = all_kernels(config)
+    problems = []
+    for kernel in kernels:
+        script = root / kernel.name / SCRIPT_FILE
+        if not script.exists() or script.read_text(encoding="utf-8") != script_text(kernel, config):
+            problems.append(f"{script}: missing or out of date with {CONFIG_FILE}; run `make kernels`")
+    names = {k.name for k in kernels}
+    problems += [
+        f"{folder}: not a kernel of {CONFIG_FILE} any more; delete the folder"
+        for folder in sorted(p.parent for p in root.glob(f"*/{SCRIPT_FILE}"))
+        if folder.name not in names
+    ]
+    return problems
+
+
+def _slug_problems(kind: str, value: object, parts: tuple[int, ...] = (2,)) -> list[str]:
+    if not isinstance(value, str) or value.count("/") + 1 not in parts:
+        return [f"{kind} '{value}' is not owner/slug"]
+    owner, slug = value.split("/")[:2]
+    problems = [] if OWNER.match(owner) else [f"{kind} '{value}': owner '{owner}' is not a Kaggle user name"]
+    return problems + ([] if SLUG.match(slug) else [f"{kind} '{value}': slug '{slug}' must be 5-50 lowercase letters, digits or '-'"])
+
+
+def check_metadata(folder: Path) -> list[str]:
+    """Problems with folder/kernel-metadata.json, one line each (empty when Kaggle would accept it)."""
+    path = folder / METADATA_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return [f"{path}: not readable JSON ({error}); run `make kernels`"]
+    problems = [f"missing key '{key}'" for key in REQUIRED_KEYS + BOOLEAN_KEYS if key not in meta]
+    problems += _slug_problems("id", meta.get("id", ""))
+    title = str(meta.get("title", ""))
+    if len(title) < 5:
+        problems.append(f"title '{title}' is shorter than 5 characters")
+    slug = str(meta.get("id", "")).split("/")[-1]
+    if re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") != slug:
+        problems.append(f"title '{title}' does not resolve to the id's slug '{slug}'")
+    if not (folder / str(meta.get("code_file", ""))).is_file() or not meta.get("code_file"):
+        problems.append(f"code_file '{meta.get('code_file')}' is not a file in {folder}")
+    if meta.get("language") != "python" or meta.get("kernel_type") != "script":
+        problems.append("language must be python and kernel_type script")
+    problems += [f"'{key}' must be true or false, not {meta[key]!r}" for key in BOOLEAN_KEYS if key in meta and not isinstance(meta[key], bool)]
+    if meta.get("docker_image_pinning_type") not in PINNING_TYPES:
+        problems.append(f"docker_image_pinning_type must be one of {', '.join(PINNING_TYPES)}")
+    if meta.get("machine_shape") not in ("", None, *MACHINE_SHAPES):
+        problems.append(f"machine_shape '{meta['machine_shape']}' is not one of {', '.join(MACHINE_SHAPES)}")
+    for source in meta.get("dataset_sources", []):
+        problems += _slug_problems("dataset source", source, (2, 3))
+    for source in meta.get("kernel_sources", []):
+        problems += _slug_problems("kernel source", source, (2, 3))
+    if meta.get("competition_sources") != [COMPETITION.slug]:
+        problems.append(f"competition_sources must be ['{COMPETITION.slug}']")
+    return [f"{path}: {problem}" for problem in problems]

@@ -1,0 +1,361 @@
+"""`make bench`: speeds measured by the kit itself, each beside a baseline measured in the same run.
+
+These machines are shared and noisy, so every speed also comes as a ratio to a baseline timed
+minutes apart on the same machine: the ratio is the figure to compare between machines and runs.
+Writes reports/bench.json and reports/bench.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from solution.core import atomic
+from solution.core.config import COMPETITION, PATHS
+
+BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
+REFERENCE_BACKBONE = "mobilenet_v2"
+OFFLINE_UNAVAILABLE = ("vit_b8",)  # needs its TF Hub SavedModel, which cannot be downloaded here
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to measure and how often."""
+
+    backbones: tuple[str, ...] = ()  # empty: every registered backbone that builds offline
+    size: int = 0  # inference image size; 0: each backbone's native size
+    repeats: int = 15
+    warmup: int = 3
+    throughput_batch: int = 64
+    train_size: int = 64  # the smoke profile's size
+    train_batch: int = 16
+    train_steps: int = 5
+    pipeline_images: int = 270
+    augment_size: int = 224  # the kaggle profile's size
+    face_size: int = 224
+    video_frames: int = 90
+    video_repeats: int = 3
+
+
+QUICK = BenchConfig(backbones=(REFERENCE_BACKBONE,), repeats=10, pipeline_images=135, video_frames=60, video_repeats=2)
+
+
+@dataclass
+class Measurement:
+    group: str
+    name: str
+    value: float
+    unit: str
+    baseline: str = ""  # the measurement of this run it is compared with
+    ratio: float | None = None  # speed relative to the baseline (> 1: faster)
+
+
+@dataclass
+class Bench:
+    config: BenchConfig
+    log: Callable[[str], None] = print
+    results: list[Measurement] = field(default_factory=list)
+
+    def add(self, group: str, name: str, value: float, unit: str, baseline: Measurement | None = None) -> Measurement:
+        ratio = None
+        if baseline is not None:
+            faster_is_smaller = unit in ("ms", "s")
+            ratio = baseline.value / value if faster_is_smaller else value / baseline.value
+        measured = Measurement(group, name, float(value), unit, baseline.name if baseline else "", ratio)
+        self.results.append(measured)
+        self.log(f"bench: {group}: {name}: {value:.2f} {unit}" + (f" ({ratio:.2f}x {measured.baseline})" if ratio is not None else ""))
+        return measured
+
+    def median_ms(self, call: Callable[[], object], repeats: int | None = None) -> float:
+        """Median wall time of `call` in ms, after warm-up calls."""
+        for _ in range(self.config.warmup):
+            call()
+        timings = []
+        for _ in range(repeats or self.config.repeats):
+            started = time.perf_counter()
+            call()
+            timings.append((time.perf_counter() - started) * 1000)
+        return float(np.median(timings))
+
+
+def machine() -> dict:
+    """CPU model, cores, memory, accelerators and library versions."""
+    import tensorflow as tf
+
+    from solution.artifacts.runs import versions
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")), cpu)
+    meminfo = Path("/proc/meminfo")
+    memory = None
+    if meminfo.exists():
+        kib = next(int(line.split()[1]) for line in meminfo.read_text().splitlines() if line.startswith("MemTotal"))
+        memory = round(kib / 2**20, 1)
+    try:
+        from importlib.metadata import version
+
+        litert = version("ai-edge-litert")
+    except Exception:
+        litert = "not installed"
+    return {
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gib": memory,
+        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
+        "platform": platform.platform(),
+        "versions": {**versions(), "ai-edge-litert": litert},
+    }
+
+
+def _images(count: int, size: int) -> np.ndarray:
+    return np.random.default_rng(0).uniform(0, 255, (count, size, size, 3)).astype(np.float32)
+
+
+def inference(bench: Bench, name: str) -> None:
+    """Batch 1: Keras eager, Keras tf.function and TFLite; batch N throughput."""
+    import tensorflow as tf
+
+    from solution.inference.classifier import TfliteBackend
+    from solution.inference.export import convert
+    from solution.models.backbones import build_model, get_spec
+
+    spec = get_spec(name)
+    size = bench.config.size or spec.native_size
+    model = build_model(spec, size, "none")
+    one, many = _images(1, size), _images(bench.config.throughput_batch, size)
+    group = f"inference {name} @ {size}px"
+    eager = bench.add(group, "Keras eager call, batch 1", bench.median_ms(lambda: model(one, training=False)), "ms")
+    forward = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
+    compiled = bench.add(group, "Keras tf.function, batch 1", bench.median_ms(lambda: forward(one).numpy()), "ms", eager)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "model.tflite"
+        path.write_bytes(convert(model))
+        lite = TfliteBackend(path)
+        bench.add(group, "TFLite (LiteRT, 2 threads), batch 1", bench.median_ms(lambda: lite.predict_one(one[0])), "ms", eager)
+    batch_ms = bench.median_ms(lambda: forward(many).numpy(), max(3, bench.config.repeats // 3))
+    single = Measurement(group, compiled.name + " as images/s", 1000 / compiled.value, "images/s")
+    bench.add(group, f"Keras tf.function, batch {len(many)}", len(many) * 1000 / batch_ms, "images/s", single)
+
+
+def training(bench: Bench, name: str, reference: Measurement | None) -> Measurement:
+    """Images per second of train_on_batch steps (after the first, traced step) at the smoke profile's size."""
+    import keras
+
+    from solution.models.backbones import build_model, get_spec
+
+    config = bench.config
+    model = build_model(get_spec(name), config.train_size, "none")
+    model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
+    images, labels = _images(config.train_batch, config.train_size), np.eye(9)[np.arange(config.train_batch) % 9]
+    step_ms = bench.median_ms(lambda: model.train_on_batch(images, labels), config.train_steps)
+    return bench.add(
+        f"training @ {config.train_size}px, batch {config.train_batch}", f"{name} train step", config.train_batch * 1000 / step_ms, "images/s", reference
+    )
+
+
+def input_pipeline(bench: Bench, work: Path) -> None:
+    """tf.data (decode, resize, augment, batch) against a plain loop that reads and resizes each file with OpenCV."""
+    import cv2
+
+    from solution.data import sample
+    from solution.training.pipeline import make_dataset
+    from solution.training.profiles import load_profile
+
+    config = bench.config
+    data = work / "pipeline-sample"
+    sample.generate(data, sample.SampleConfig(per_class=max(1, config.pipeline_images // 9), test=1, seed=5))
+    paths = sorted(str(p) for p in (data / "train").rglob("*.jpg"))
+    labels = [i % 9 for i in range(len(paths))]
+    group = f"input pipeline, {len(paths)} files @ {config.train_size}px"
+
+    def opencv_loop() -> None:
+        for path in paths:
+            cv2.resize(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), (config.train_size, config.train_size), interpolation=cv2.INTER_AREA)
+
+    def tf_data() -> None:
+        augment = load_profile("smoke").augment
+        for _ in make_dataset(paths, labels, config.train_size, 32, training=True, augment=augment):
+            pass
+
+    runs = max(2, config.repeats // 5)
+    loop = bench.add(group, "Python loop: cv2.imread + resize", len(paths) * 1000 / bench.median_ms(opencv_loop, runs), "images/s")
+    bench.add(group, "tf.data: decode + resize + augment + batch", len(paths) * 1000 / bench.median_ms(tf_data, runs), "images/s", loop)
+
+
+def _keras_layers_augmenter(seed: int = 1):
+    """The baseline: the augmentation the kaggle profile ran in tf.data before it moved to the accelerator
+    (Keras preprocessing layers, RandAugment included); kept here only to be timed against."""
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal", seed=seed),
+            keras.layers.RandomRotation(0.04, fill_mode="reflect", seed=seed + 1),
+            keras.layers.RandomZoom(0.1, fill_mode="reflect", seed=seed + 2),
+            keras.layers.RandomTranslation(0.06, 0.06, fill_mode="reflect", seed=seed + 3),
+            keras.layers.RandomContrast(0.2, value_range=(0, 255), seed=seed + 4),
+            keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 5),
+            keras.layers.RandAugment(value_range=(0, 255), seed=seed + 6),
+        ]
+    )
+
+
+def augmentation(bench: Bench) -> None:
+    """Augmented images/s of the kaggle profile's FaceAugment against the Keras-layers stack it replaced, same batches."""
+    import tensorflow as tf
+
+    from solution.training.augment import FaceAugment
+    from solution.training.profiles import load_profile
+
+    config = bench.config
+    size = config.augment_size
+    images = tf.constant(_images(config.throughput_batch, size))
+    device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    group = f"augmentation, batch {len(images)} @ {size}px on the {device}"
+    old_layers, new_layer = _keras_layers_augmenter(), FaceAugment(load_profile("kaggle").augment, seed=1)
+    old = tf.function(lambda batch: old_layers(batch, training=True))
+    new = tf.function(lambda batch: new_layer(batch, training=True))
+    runs = max(3, config.repeats // 3)
+    baseline = bench.add(group, "Keras layers + RandAugment (the old kaggle stack)", len(images) * 1000 / bench.median_ms(lambda: old(images).numpy(), runs), "images/s")
+    bench.add(group, "FaceAugment (kaggle profile: flip, rotation, scale, shift, colour, erasing)", len(images) * 1000 / bench.median_ms(lambda: new(images).numpy(), runs), "images/s", baseline)
+
+
+def demo_pipeline(bench: Bench, work: Path) -> None:
+    """Per-face classification (TFLite vs Keras at face_size) and the whole demo on a 640x480 one-face video."""
+    import cv2
+    import tensorflow as tf
+
+    from solution.core.standins import write_face_photo, write_moving_face_video
+    from solution.demo.face_pipeline import DemoConfig, FacePipeline
+    from solution.demo.faces import HaarDetector
+    from solution.inference.classifier import Classifier, TfliteBackend
+    from solution.inference.export import convert
+    from solution.models.backbones import build_model, get_spec
+    from solution.training.pipeline import prepare_image
+
+    config = bench.config
+    size = config.face_size
+    model = build_model(get_spec(REFERENCE_BACKBONE), size, "none")
+    (work / "model.tflite").write_bytes(convert(model))
+    classifier = Classifier(TfliteBackend(work / "model.tflite"))
+    photo = cv2.imread(str(write_face_photo(work / "face.png")))
+    face = cv2.cvtColor(photo[40:220, 140:320], cv2.COLOR_BGR2RGB)
+    group = f"demo, {REFERENCE_BACKBONE} @ {size}px"
+    forward = tf.function(lambda images: model(images, training=False))
+    keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
+    keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
+    bench.add(group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras)
+
+    video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
+
+    def frames_per_second(detect_every: int) -> float:
+        rates = []
+        for _ in range(config.video_repeats):
+            pipeline = FacePipeline(classifier, HaarDetector(), DemoConfig(detect_every=detect_every))
+            capture = cv2.VideoCapture(str(video))
+            started, frames = time.perf_counter(), 0
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                pipeline.annotate(frame, pipeline.process(frame))
+                frames += 1
+            rates.append(frames / (time.perf_counter() - started))
+        return float(np.median(rates))
+
+    every = bench.add(group, "640x480 video, one face: detect every frame", frames_per_second(1), "frames/s")
+    default = DemoConfig().detect_every
+    bench.add(group, f"640x480 video, one face: detect every {default} frames (default)", frames_per_second(default), "frames/s", every)
+
+
+def ensemble_latency(bench: Bench, ensembles: Path) -> None:
+    """The newest blend's members re-timed here (decode, resize, every fold model), summed, against the per-image budget."""
+    from solution.artifacts.runs import RunFolder
+    from solution.training.latency import measure_latency
+
+    reports = sorted(ensembles.glob("*/report.json"), key=lambda p: p.stat().st_mtime)
+    if not reports:
+        bench.log(f"bench: no blend under {ensembles}; skipping the ensemble latency (`make ensemble` first)")
+        return
+    report = json.loads(reports[-1].read_text())
+    budget = bench.add("ensemble", "competition budget per image", COMPETITION.max_latency_ms, "ms")
+    total = 0.0
+    for member in report["members"]:
+        run = RunFolder(Path(member["path"]))
+        meta = run.meta()
+        models = [run.load_model(fold) for fold in meta["folds_trained"]]
+        total += measure_latency(models, int(meta["image_size"]), bench.config.repeats).total_ms
+    bench.add("ensemble", f"blend {report['name']} ({len(report['members'])} member(s), every fold), batch 1", total, "ms", budget)
+
+
+def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float) -> str:
+    rows = "\n".join(
+        f"| {m.group} | {m.name} | {m.value:.2f} {m.unit} | {m.baseline or '-'} | {f'{m.ratio:.2f}x' if m.ratio is not None else '-'} |" for m in results
+    )
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    return f"""# Benchmarks
+
+- Machine: {info["cpu"]}, {info["cores"]} cores, {info["memory_gib"]} GiB; GPUs: {", ".join(info["gpus"]) or "none"}; {info["platform"]}
+- Libraries: {versions}
+- `{command}` took {seconds:.0f} s. Each figure is the median of {config.repeats} runs after {config.warmup} warm-up runs
+  (the input pipeline and the video: fewer, each over the whole set).
+- "x baseline": speed relative to the baseline measured in the same run (above 1: faster). These machines are shared
+  and noisy; compare the ratios, not the raw figures.
+
+| group | measurement | value | baseline | x baseline |
+| --- | --- | --- | --- | --- |
+{rows}
+"""
+
+
+def _guarded(bench: Bench, name: str, measure: Callable[[], Measurement | None]) -> Measurement | None:
+    """One backbone's failure is logged and skipped; the rest of the run (and its files) still comes."""
+    try:
+        return measure()
+    except Exception as error:  # any TensorFlow or converter error: report it, keep measuring
+        bench.log(f"bench: {name}: skipped ({type(error).__name__}: {str(error).strip().splitlines()[0][:160]})")
+        return None
+
+
+def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = None, log: Callable[[str], None] = print) -> dict:
+    """Measure everything `config` asks for; write out/bench.json and out/bench.md; return the JSON content."""
+    from solution.models.backbones import REGISTRY
+
+    started = time.perf_counter()
+    bench = Bench(config, log)
+    info = machine()
+    names = list(config.backbones) or [name for name in REGISTRY if name not in OFFLINE_UNAVAILABLE]
+    names = [REFERENCE_BACKBONE] + [n for n in names if n != REFERENCE_BACKBONE]
+    for name in names:
+        _guarded(bench, name, lambda name=name: inference(bench, name))
+    reference = None
+    for name in names:
+        measured = _guarded(bench, name, lambda name=name, reference=reference: training(bench, name, reference))
+        reference = reference or measured
+    augmentation(bench)
+    with tempfile.TemporaryDirectory() as scratch:
+        input_pipeline(bench, Path(scratch))
+        demo_pipeline(bench, Path(scratch))
+    ensemble_latency(bench, ensembles or PATHS.ensembles)
+    seconds = time.perf_counter() - started
+    content = {
+        "machine": info,
+        "config": asdict(config),
+        "command": command,
+        "seconds": seconds,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "results": [asdict(m) for m in bench.results],
+    }
+    atomic.write_json(out / BENCH_JSON, content)
+    atomic.write_text(out / BENCH_MD, markdown(info, config, bench.results, command, seconds))
+    return content

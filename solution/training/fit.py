@@ -1,0 +1,167 @@
+"""Training one fold: head warm-up on a frozen backbone, then the whole network; resumable per epoch.
+
+Stage 2 runs one fixed cosine schedule (with weight EMA where the profile asks) and keeps the
+last epoch: choosing an epoch on the held-out fold would make that fold's OOF predictions optimistic.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from sklearn.utils.class_weight import compute_class_weight
+
+from solution.artifacts.runs import DONE_FILE, HISTORY_FILE, KERAS_MODEL_FILE, OOF_FILE, TEST_FILE, probability_frame
+from solution.core import atomic
+from solution.core.labels import CLASSES, NUM_CLASSES
+from solution.models.backbones import BackboneSpec, build_model, keeps_batchnorm_frozen, unfreeze_backbone
+from solution.training.augment import FaceAugment
+from solution.training.pipeline import make_dataset
+from solution.training.profiles import TrainConfig
+
+HEAD_WEIGHTS = "stage1.weights.h5"
+
+
+@dataclass(frozen=True)
+class FoldData:
+    """The file lists one fold trains, validates and predicts on."""
+
+    fold: int
+    train_paths: list[str]
+    train_labels: np.ndarray
+    val_paths: list[str]
+    val_names: list[str]  # image_path as in folds.csv
+    val_labels: np.ndarray
+    test_paths: list[str]
+    test_names: list[str]  # bare file names, as in the submission
+
+
+def image_size(spec: BackboneSpec, config: TrainConfig) -> int:
+    return config.image_size or spec.native_size
+
+
+def _class_weights(labels: np.ndarray) -> dict[int, float]:
+    present = np.unique(labels)
+    weights = compute_class_weight("balanced", classes=present, y=labels)
+    return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
+
+
+def _optimizer(learning_rate, config: TrainConfig, ema: bool = False) -> keras.optimizers.Optimizer:
+    averaged = {"use_ema": True, "ema_momentum": config.ema_momentum} if ema and config.ema_momentum else {}
+    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **averaged)
+
+
+def augmented_trainer(model: keras.Model, config: TrainConfig, seed: int) -> keras.Model:
+    """`model` behind the on-device augmentation: what `fit` trains; the model itself is what gets saved."""
+    inputs = keras.Input(model.input_shape[1:], name="image")
+    return keras.Model(inputs, model(FaceAugment(config.augment, seed, name="augment")(inputs)), name=f"{model.name}_trainer")
+
+
+def _cosine_with_warmup(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.schedules.LearningRateSchedule:
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    total = max(1, config.epochs * steps_per_epoch - warmup)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.lr * config.min_lr_ratio,
+        warmup_target=config.lr,
+        warmup_steps=warmup,
+        decay_steps=total,
+        alpha=config.min_lr_ratio,
+    )
+
+
+def _history(fold_dir: Path, fold: int) -> pd.DataFrame:
+    frames = []
+    for stage in ("head", "full"):
+        path = fold_dir / f"history_{stage}.csv"
+        if path.exists() and path.stat().st_size:
+            frame = pd.read_csv(path)
+            frame.insert(0, "stage", stage)
+            frames.append(frame)
+    history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    history.insert(0, "fold", fold)
+    return history
+
+
+def train_fold(
+    spec: BackboneSpec,
+    config: TrainConfig,
+    data: FoldData,
+    fold_dir: Path,
+    strategy: tf.distribute.Strategy,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> dict:
+    """Train, save and predict one fold into `fold_dir`; return its summary (also written as done.json)."""
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    size = image_size(spec, config)
+    seed = config.seed + data.fold
+    keras.utils.set_random_seed(seed)
+    batch = config.batch_size * strategy.num_replicas_in_sync
+    train_data = make_dataset(data.train_paths, data.train_labels, size, batch, True, config.augment, seed, config.cache)
+    val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache)
+    with strategy.scope():
+        model = build_model(spec, size, config.weights, config.dropout, config.drop_path_rate)
+        trainer = augmented_trainer(model, config, seed)
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    fit_options = {
+        "validation_data": val_data,
+        "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
+        "verbose": 1 if sys.stdout.isatty() else 2,
+    }
+    steps_per_epoch = math.ceil(len(data.train_paths) / batch)
+    started = time.perf_counter()
+    epochs_run = 0
+    backbone = model.get_layer("backbone")
+    head_weights = fold_dir / HEAD_WEIGHTS
+    if spec.pretrained and config.head_epochs > 0:
+        if head_weights.exists():
+            model.load_weights(head_weights)
+        else:
+            backbone.trainable = False
+            with strategy.scope():
+                trainer.compile(_optimizer(config.head_lr, config), loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
+            progress = [
+                keras.callbacks.BackupAndRestore(str(fold_dir / "backup_head")),
+                keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
+            ]
+            done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
+            epochs_run += len(done.epoch)
+            atomic.write_with(head_weights, model.save_weights)
+    unfreeze_backbone(model, keeps_batchnorm_frozen(spec, config.weights))
+    with strategy.scope():
+        optimizer = _optimizer(_cosine_with_warmup(config, steps_per_epoch), config, ema=True)
+        trainer.compile(optimizer, loss, metrics=["accuracy"], run_eagerly=config.run_eagerly)
+    progress = [
+        keras.callbacks.BackupAndRestore(str(fold_dir / "backup_full")),
+        keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
+    ]
+    done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
+    epochs_run += len(done.epoch)
+    seconds = time.perf_counter() - started
+    atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
+    val_probabilities = model.predict(val_data, verbose=0)
+    oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
+    test_probabilities = (
+        model.predict(make_dataset(data.test_paths, None, size, batch), verbose=0) if data.test_paths else np.zeros((0, NUM_CLASSES))
+    )
+    atomic.write_csv(fold_dir / OOF_FILE, oof)
+    atomic.write_csv(fold_dir / TEST_FILE, probability_frame(data.test_names, test_probabilities))
+    history = _history(fold_dir, data.fold)
+    atomic.write_csv(fold_dir / HISTORY_FILE, history)
+    val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean())
+    summary = {
+        "fold": data.fold,
+        "epochs": len(history),  # over both stages, including epochs run before a resume
+        "val_accuracy": val_accuracy,
+        "seconds": seconds,
+        "images_per_second": len(data.train_paths) * max(1, epochs_run) / seconds,  # this session's epochs
+    }
+    atomic.write_json(fold_dir / DONE_FILE, summary)
+    return summary

@@ -1,0 +1,152 @@
+"""k-fold training of one backbone into its run folder: skips finished folds, resumes a killed one."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from solution.artifacts.runs import RunFolder, assemble, versions
+from solution.core import atomic
+from solution.core.errors import UserError
+from solution.data.dataset import build_index, is_sample
+from solution.data.folds import folds_hash, read_folds
+from solution.models.backbones import get_spec
+from solution.training.accelerate import choose_strategy, set_precision
+from solution.training.fit import FoldData, image_size, train_fold
+from solution.training.latency import measure_latency
+from solution.training.profiles import TrainConfig
+
+RUN_CONFIG_FILE = "run_config.json"
+
+
+def _fold_data(fold: int, table: pd.DataFrame, test_paths: list[str], test_names: list[str]) -> FoldData:
+    train, held_out = table[table.fold != fold], table[table.fold == fold]
+    return FoldData(
+        fold=fold,
+        train_paths=list(train.path),
+        train_labels=train.label.to_numpy(),
+        val_paths=list(held_out.path),
+        val_names=list(held_out.image_path),
+        val_labels=held_out.label.to_numpy(),
+        test_paths=test_paths,
+        test_names=test_names,
+    )
+
+
+def _check_run_config(run: RunFolder, identity: dict) -> None:
+    """Refuse to mix folds trained with different settings or folds in one run folder."""
+    path = run.path / RUN_CONFIG_FILE
+    if path.exists():
+        previous = json.loads(path.read_text())
+        current = json.loads(json.dumps(identity, default=str))
+        changed = sorted(k for k in current if previous.get(k) != current[k])
+        if changed:
+            raise UserError(
+                f"{run.path} holds a run with other {', '.join(changed)}; pass another --runs folder, or delete that folder to start over"
+            )
+    else:
+        atomic.write_json(path, identity)
+
+
+def format_summary(summaries: list[dict]) -> str:
+    lines = [f"{'fold':>4}  {'epochs':>6}  {'val acc':>7}  {'seconds':>8}  {'img/s':>7}"]
+    for s in summaries:
+        lines.append(f"{s['fold']:>4}  {s['epochs']:>6}  {s['val_accuracy']:>7.3f}  {s['seconds']:>8.1f}  {s['images_per_second']:>7.1f}")
+    return "\n".join(lines)
+
+
+def train_backbone(
+    data_dir: Path,
+    backbone: str,
+    config: TrainConfig,
+    runs_root: Path,
+    folds: Sequence[int] | None = None,
+    cache_dir: Path | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train `backbone` on each requested fold (default: all) and assemble its run folder; return meta.json's content."""
+    spec = get_spec(backbone)
+    config = config.for_backbone(backbone)
+    size = image_size(spec, config)
+    index = build_index(Path(data_dir), cache_dir)
+    fold_table = read_folds(data_dir)
+    usable = index.train.assign(path=index.source_paths(index.train))[["image_path", "path", "label"]]
+    table = fold_table.merge(usable, on="image_path", how="left")
+    if table.path.isna().any():
+        stale = table[table.path.isna()].image_path.iloc[0]
+        raise UserError(f"{Path(data_dir) / 'folds.csv'} lists {stale}, which is not a usable image now; re-run `make folds`")
+    table["label"] = table.label.astype(int)
+    all_folds = sorted(int(f) for f in table.fold.unique())
+    requested = sorted(set(folds)) if folds else all_folds
+    unknown = set(requested) - set(all_folds)
+    if unknown:
+        raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
+    strategy, device = choose_strategy()
+    precision = set_precision(config.mixed_precision, device)
+    run = RunFolder(Path(runs_root) / backbone)
+    identity = {
+        "backbone": backbone,
+        "image_size": size,
+        "folds_hash": folds_hash(data_dir),
+        "config": dataclasses.asdict(config),
+    }
+    _check_run_config(run, identity)
+    test = index.test
+    test_paths = index.source_paths(test)
+    test_names = [Path(p).name for p in test.image_path]
+    log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
+    summaries = []
+    for fold in requested:
+        if run.fold_done(fold):
+            log(f"fold {fold}: already done, skipped")
+        else:
+            log(f"fold {fold}: training on {int((table.fold != fold).sum())} images, validating on {int((table.fold == fold).sum())}")
+            train_fold(spec, config, _fold_data(fold, table, test_paths, test_names), run.fold_dir(fold), strategy, callbacks)
+        summaries.append(run.fold_summary(fold))
+    finished = [f for f in all_folds if run.fold_done(f)]
+    models = [run.load_model(fold) for fold in finished]
+    meta = {
+        "backbone": backbone,
+        "family": spec.family,
+        "allowed_by_rules": spec.allowed,
+        "profile": config.profile,
+        "weights": config.weights,
+        "image_size": size,
+        "seed": config.seed,
+        "k": len(all_folds),
+        "complete": finished == all_folds,
+        "folds_hash": identity["folds_hash"],
+        "data": str(Path(data_dir).resolve()),
+        "trained_on_sample": is_sample(data_dir),
+        "parameters": int(models[0].count_params()),
+        "device": device,
+        "precision": precision,
+        **measure_latency(models, size, config.latency_repeats).as_meta(),
+        "versions": versions(),
+        "config": identity["config"],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    meta = assemble(run, finished, meta)
+    log(format_summary(summaries))
+    log(
+        f"{backbone}: OOF accuracy {meta['oof_accuracy']:.4f} (folds {','.join(map(str, finished))}, "
+        f"std {meta['oof_accuracy_std']:.4f}), {meta['latency_ms']:.1f} ms/image, run folder {run.path}"
+    )
+    return meta
+
+
+def folds_argument(text: str | None) -> list[int] | None:
+    """'0,1,3' -> [0, 1, 3]; None or '' -> None (all folds)."""
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--folds {text}: expected fold numbers like 0,1,2") from None

@@ -1,0 +1,112 @@
+"""Per-image inference latency of a run, the way a submission runs it (the competition allows 330 ms).
+
+A submission averages all k fold models, so the figure is the whole path for one image: JPEG
+bytes -> decode -> resize -> every fold model -> their mean, at batch 1, on the CPU, in
+float32 (a run trained under mixed precision on a GPU is timed as a float32 copy). The path
+through one fold model is recorded too: that is what the demo's exported model costs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from solution.training.pipeline import prepare_image
+
+REFERENCE_SIDE = 370  # px: the competition's median image size
+LATENCY_DEVICE = "/CPU:0"
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Milliseconds per image, medians of repeated single-image runs."""
+
+    total_ms: float  # decode + resize + every fold model + mean: what the run costs a submission
+    single_model_ms: float  # decode + resize + one fold model: what an exported fold costs
+    decode_resize_ms: float
+    models: int
+
+    def as_meta(self) -> dict:
+        """The meta.json fields (latency_ms is what blends and budgets read)."""
+        return {
+            "latency_ms": self.total_ms,
+            "single_model_latency_ms": self.single_model_ms,
+            "decode_resize_ms": self.decode_resize_ms,
+            "latency_models": self.models,
+            "latency_device": f"CPU ({os.cpu_count()} cores), float32, batch 1",
+        }
+
+
+def reference_jpeg(side: int = REFERENCE_SIDE) -> bytes:
+    """A photo-like JPEG (smooth shading plus grain) of the competition's median size."""
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(40, 215, side, dtype=np.float32)
+    image = (ramp[None, :, None] + ramp[:, None, None][::-1]) / 2 + rng.normal(0, 12, (side, side, 3))
+    ok, encoded = cv2.imencode(".jpg", np.clip(image, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return encoded.tobytes()
+
+
+def _float32_config(config):
+    """A model config with every mixed-precision dtype policy replaced by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") == "DTypePolicy" and str(config.get("config", {}).get("name", "")).startswith("mixed_"):
+            return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _float32_config(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_config(value) for value in config]
+    return config
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """The model itself when it computes in float32; else a float32 copy with the same weights."""
+    if all(layer.compute_dtype == "float32" for layer in model._flatten_layers(include_self=False)):
+        return model
+    import solution.models.layers  # noqa: F401  (registers the kit's custom layers)
+
+    copy = model.__class__.from_config(_float32_config(model.get_config()))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _median_ms(call: Callable[[], object], repeats: int, warmup: int) -> float:
+    for _ in range(warmup):
+        call()
+    timings = []
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return float(np.median(timings))
+
+
+def measure_latency(models: Sequence[keras.Model], size: int, repeats: int = 30, warmup: int = 3) -> Latency:
+    """Time the submission path for one image through all `models` (the k folds of one run), on the CPU."""
+    jpeg = tf.constant(reference_jpeg())
+    with tf.device(LATENCY_DEVICE):
+        copies = [float32_copy(model) for model in models]
+
+        def decode(data: tf.Tensor) -> tf.Tensor:
+            return tf.cast(prepare_image(tf.io.decode_jpeg(data, channels=3), size), tf.float32)[None]
+
+        def through(chosen: Sequence[keras.Model]) -> Callable[[], object]:
+            @tf.function
+            def forward(data: tf.Tensor) -> tf.Tensor:
+                image = decode(data)
+                return tf.reduce_mean(tf.stack([model(image, training=False) for model in chosen]), axis=0)
+
+            return lambda: forward(jpeg).numpy()
+
+        decoding = tf.function(decode)
+        return Latency(
+            total_ms=_median_ms(through(copies), repeats, warmup),
+            single_model_ms=_median_ms(through(copies[:1]), repeats, warmup),
+            decode_resize_ms=_median_ms(lambda: decoding(jpeg).numpy(), repeats, warmup),
+            models=len(copies),
+        )

@@ -1,0 +1,101 @@
+"""The one tf.data input pipeline, and the one preprocessing function behind it.
+
+`prepare_image` is what training, prediction and the demo all do to an RGB image before
+the model sees it; models take its raw 0-255 output and normalise it themselves (their
+backbone's preprocessing is built in), so nothing can drift between the three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from solution.core.labels import NUM_CLASSES
+from solution.training.profiles import AugmentConfig
+
+
+def prepare_image(image: tf.Tensor | np.ndarray, size: int) -> tf.Tensor:
+    """RGB uint8 image of any size (H, W, 3) -> uint8 (size, size, 3), the model's input."""
+    resized = tf.image.resize(tf.convert_to_tensor(image), (size, size), method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def decode_image(path: tf.Tensor) -> tf.Tensor:
+    """File path -> RGB uint8 (H, W, 3). Files are already normalised by `dataset.build_index`."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def training_order(count: int, seed: int) -> np.ndarray:
+    """A fixed random permutation of the training list, from the fold's seed.
+
+    The index is sorted by path, i.e. class by class; a shuffle buffer of a few thousand over
+    ~40,000 files cannot mix that, so batches would come one class at a time.
+    """
+    return np.random.default_rng(seed).permutation(count)
+
+
+def make_dataset(
+    paths: Sequence[str],
+    labels: Sequence[int] | None,
+    size: int,
+    batch_size: int,
+    training: bool = False,
+    augment: AugmentConfig | None = None,
+    seed: int = 0,
+    cache: bool = False,
+    shuffle_buffer: int = 4096,
+) -> tf.data.Dataset:
+    """Batches of (float32 images in 0-255, one-hot labels), or images only when `labels` is None.
+
+    Training permutes the file list, shuffles each epoch and applies MixUp/CutMix (the per-image
+    augmentation runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order
+    of `paths`. `cache` keeps the resized uint8 images in memory after the first epoch.
+    """
+    autotune = tf.data.AUTOTUNE
+    if training:
+        if labels is None:
+            raise ValueError("training batches need labels")
+        order = training_order(len(paths), seed)
+        paths, labels = [paths[i] for i in order], np.asarray(labels)[order]
+    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+        lambda path: prepare_image(decode_image(path), size), num_parallel_calls=autotune, deterministic=True
+    )
+    if labels is not None:
+        one_hot = tf.one_hot(np.asarray(labels, dtype=np.int32), NUM_CLASSES)
+        data = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(one_hot)))
+    else:
+        data = images
+    if cache:
+        data = data.cache()
+    if training:
+        data = data.shuffle(max(1, min(len(paths), shuffle_buffer)), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(batch_size, drop_remainder=False)
+    to_float = (lambda x, y: (tf.cast(x, tf.float32), y)) if labels is not None else (lambda x: tf.cast(x, tf.float32))
+    data = data.map(to_float, num_parallel_calls=autotune)
+    mixers = _mixers(augment, seed) if training and augment is not None else []
+    if mixers:
+        data = data.map(lambda images, targets: _mix(mixers, images, targets), num_parallel_calls=autotune)
+    return data.prefetch(autotune)
+
+
+def _mixers(config: AugmentConfig, seed: int) -> list[keras.layers.Layer]:
+    """MixUp and CutMix, pinned to float32: under a mixed_float16 policy they would compute in half precision
+    and fail on the pipeline's float32 batches."""
+    mixers: list[keras.layers.Layer] = []
+    if config.mixup:
+        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=seed + 7, dtype="float32"))
+    if config.cutmix:
+        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=seed + 8, dtype="float32"))
+    return mixers
+
+
+def _mix(mixers: list[keras.layers.Layer], images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    for mixer in mixers:
+        mixed = mixer({"images": images, "labels": labels}, training=True)
+        images, labels = mixed["images"], mixed["labels"]
+    return images, tf.cast(labels, tf.float32)

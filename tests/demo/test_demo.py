@@ -1,0 +1,197 @@
+"""The demo: export parity, face detection on a real photo, tracking and smoothing, and the three scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from solution.artifacts.exported_model import INFO_FILE, ExportedModel
+from solution.artifacts.runs import RunFolder
+from solution.core.errors import UserError
+from solution.core.labels import CLASSES
+from solution.core.standins import write_face_photo, write_moving_face_video
+from solution.data.images import read_rgb
+from solution.demo.faces import Box, HaarDetector, crop_rgb, make_detector
+from solution.demo.tracking import Tracker
+from solution.inference import export
+from solution.inference.classifier import Classifier
+from solution.training.pipeline import prepare_image
+from tests.conftest import REPO
+
+ASTRONAUT_FACE = Box(150, 40, 150, 150)  # where Eileen Collins' face is in scikit-image's astronaut photo (512 x 512)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    return write_face_photo(tmp_path_factory.mktemp("photo") / "astronaut.png")
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_runs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo-model")
+    export.export(tiny_runs / "mobilenet_v2", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def moving_face_video(tmp_path_factory) -> Path:
+    """24 frames of 640x480: the astronaut photo sliding right, written with OpenCV's mp4v."""
+    return write_moving_face_video(tmp_path_factory.mktemp("video") / "moving.mp4", 24, fps=12.0, step_px=8)
+
+
+def _script(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "demo" / name), *args], capture_output=True, text=True, cwd=REPO, check=False)
+
+
+def _sample_faces(small_data: Path, count: int = 12) -> list[np.ndarray]:
+    return [read_rgb(p).rgb for p in sorted((small_data / "test_kaggle").glob("*"))[:count]]
+
+
+def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, exported):
+    info = json.loads((exported / INFO_FILE).read_text())
+    assert info["classes"] == list(CLASSES) and info["image_size"] == 32 and info["trained_on_sample"] is True
+    assert info["parity_images"] == 12 and info["parity_max_difference"] <= export.PARITY_TOLERANCE
+    run = RunFolder(tiny_runs / "mobilenet_v2")
+    keras_model = run.load_model(info["fold"])
+    faces = _sample_faces(small_data)
+    lite = Classifier.load(exported).predict(faces)
+    batch = np.stack([prepare_image(face, 32).numpy() for face in faces]).astype(np.float32)
+    reference = np.asarray(keras_model.predict_on_batch(batch))
+    assert lite.shape == (12, 9) and np.allclose(lite.sum(axis=1), 1, atol=1e-5)
+    assert (lite.argmax(1) == reference.argmax(1)).all() and np.abs(lite - reference).max() <= 1e-4
+
+
+def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_within_budget(tiny_runs, tmp_path):
+    meta = RunFolder(tiny_runs / "mobilenet_v2").meta()
+    best = max(meta["fold_accuracy"].values())
+    assert meta["fold_accuracy"][str(export.best_fold(RunFolder(tiny_runs / "mobilenet_v2")))] == best
+    runs = {m: RunFolder(tiny_runs / m).meta() for m in ("mobilenet_v2", "convlstm")}
+    expected = max(runs, key=lambda m: (runs[m]["oof_accuracy"], -runs[m]["single_model_latency_ms"]))  # ties go to the faster run
+    assert export.choose_run(tiny_runs).name == expected
+    fastest = min(runs, key=lambda m: runs[m]["single_model_latency_ms"])
+    assert export.choose_run(tiny_runs, budget_ms=min(r["single_model_latency_ms"] for r in runs.values())).name == fastest
+    with pytest.raises(UserError, match="no complete run within"):
+        export.choose_run(tiny_runs, budget_ms=0.001)
+
+
+def test_the_classifier_loads_a_run_model_too_and_names_its_labels(tiny_runs, small_data, exported):
+    info = json.loads((exported / INFO_FILE).read_text())
+    classifier = Classifier.load(RunFolder(tiny_runs / "mobilenet_v2").model_path(info["fold"]))
+    assert classifier.labels == CLASSES and classifier.trained_on_sample
+    probabilities = classifier.predict(_sample_faces(small_data, 3))
+    assert np.allclose(probabilities, Classifier.load(exported).predict(_sample_faces(small_data, 3)), atol=1e-4)
+    assert classifier.predict([]).shape == (0, 9)
+
+
+def test_a_missing_model_says_to_run_make_export(tmp_path):
+    with pytest.raises(UserError, match="make export"):
+        Classifier.load(tmp_path / "nothing")
+
+
+def test_haar_finds_the_astronauts_face_and_nothing_in_a_blank_image(photo):
+    frame = cv2.imread(str(photo))
+    faces = HaarDetector().detect(frame)
+    assert len(faces) == 1 and faces[0].iou(ASTRONAUT_FACE) > 0.3, faces
+    assert HaarDetector().detect(np.full((480, 640, 3), 128, np.uint8)) == []
+    crop = crop_rgb(frame, faces[0], 0.15)
+    assert crop.shape[0] > faces[0].h and crop.shape[2] == 3
+
+
+def test_yunet_without_its_model_file_is_one_line_naming_the_fix(tmp_path):
+    with pytest.raises(UserError, match="YuNet model file missing.*--detector haar"):
+        make_detector("yunet", tmp_path / "missing.onnx")
+
+
+def _probabilities(label: str) -> np.ndarray:
+    row = np.full(len(CLASSES), 0.02)
+    row[CLASSES.index(label)] = 1 - 0.02 * (len(CLASSES) - 1)
+    return row
+
+
+def test_a_moving_face_keeps_one_track_and_smoothing_hides_a_one_frame_flip():
+    tracker = Tracker(smoothing=0.6)
+    seen = []
+    for step in range(10):
+        label = "surprise" if step == 5 else "happy"
+        (track,) = tracker.update([Box(100 + 12 * step, 80, 120, 120)], _probabilities(label)[None])
+        seen.append((track.id, CLASSES[int(track.probabilities.argmax())]))
+    assert {track_id for track_id, _ in seen} == {0}
+    assert [emotion for _, emotion in seen] == ["happy"] * 10
+    unsmoothed = Tracker(smoothing=0.0)
+    flips = [CLASSES[int(unsmoothed.update([Box(100, 80, 120, 120)], _probabilities(lab)[None])[0].probabilities.argmax())] for lab in ("happy", "surprise")]
+    assert flips == ["happy", "surprise"], "without smoothing the flip shows"
+
+
+def test_two_faces_keep_their_ids_and_a_face_that_leaves_drops_its_track():
+    tracker = Tracker(max_missed=1)
+    left, right = Box(10, 10, 100, 100), Box(300, 10, 100, 100)
+    first = tracker.update([left, right], np.stack([_probabilities("happy"), _probabilities("sad")]))
+    again = tracker.update([right, left], np.stack([_probabilities("sad"), _probabilities("happy")]))
+    assert [t.id for t in first] == [0, 1] and [t.id for t in again] == [1, 0]
+    tracker.update([left], _probabilities("happy")[None])
+    assert sorted(t.id for t in tracker.tracks) == [0, 1]  # one missed detection is forgiven
+    tracker.update([left], _probabilities("happy")[None])
+    assert [t.id for t in tracker.tracks] == [0]
+    (newcomer,) = [t for t in tracker.update([left, right], np.stack([_probabilities("happy")] * 2)) if t.box == right]
+    assert newcomer.id == 2
+
+
+def test_photo_script_prints_a_json_line_per_face_and_skips_a_broken_file(exported, photo, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    done = _script("photo.py", str(photo), str(broken), "--model", str(exported), "--out", str(tmp_path / "out"), "--bars")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    record = json.loads(line)
+    assert record["emotion"] in CLASSES and Box(*record["box"]).iou(ASTRONAUT_FACE) > 0.3
+    assert abs(sum(record["probabilities"].values()) - 1) < 1e-3
+    assert cv2.imread(record["annotated"]).shape == (512, 512, 3)
+    assert "broken.jpg: skipped" in done.stderr and done.stderr.count("trained on the synthetic sample") == 1
+
+
+def test_video_script_keeps_every_frame_and_writes_a_row_per_frame(exported, moving_face_video, tmp_path):
+    out = tmp_path / "annotated.mp4"
+    done = _script("video.py", str(moving_face_video), "--model", str(exported), "--out", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    capture = cv2.VideoCapture(str(out))
+    frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    assert (frames, size) == (24, (640, 480))
+    table = pd.read_csv(out.with_suffix(".csv"))
+    assert sorted(table.frame.unique()) == list(range(24)) and list(table.columns[-9:]) == list(CLASSES)
+    assert table.track.notna().mean() > 0.8 and table.track.dropna().nunique() == 1, "one face, one track"
+
+
+def test_camera_script_runs_headless_on_a_video_file(exported, moving_face_video, tmp_path):
+    record = tmp_path / "recorded.mp4"
+    done = _script(
+        "camera.py", "--source", str(moving_face_video), "--no-window", "--max-frames", "20", "--model", str(exported), "--record", str(record)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "camera: 20 frames" in done.stdout
+    assert int(cv2.VideoCapture(str(record)).get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+
+
+def test_camera_script_without_a_camera_is_one_line_and_exit_2(exported):
+    done = _script("camera.py", "--source", "99", "--no-window", "--model", str(exported))
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2 and len(errors) == 1 and "no camera at --source 99" in errors[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_scripts_without_an_exported_model_say_to_run_make_export(tmp_path, photo):
+    done = _script("photo.py", str(photo), "--model", str(tmp_path / "none"))
+    assert done.returncode == 2 and "make export" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_recurrent_backbone_exports_with_a_static_batch(tiny_runs, tmp_path):
+    model = export.export(tiny_runs / "convlstm", tmp_path)
+    assert model.backbone == "convlstm" and model.parity_max_difference <= export.PARITY_TOLERANCE
+    assert ExportedModel.read(tmp_path) == model, "model.json reads back as what export wrote"

@@ -1,0 +1,169 @@
+"""Ensembling on constructed OOF tables, run folders, recipes, and the latency budget."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from solution.artifacts.runs import probability_frame
+from solution.core import atomic
+from solution.core.errors import UserError
+from solution.core.labels import CLASSES, NUM_CLASSES
+from solution.ensembling import blends, ensemble
+
+N = 600
+
+
+def _confident(truth: np.ndarray, right: np.ndarray, rng: np.random.Generator, wrong: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities that put 0.7 on the true class where `right`, else on a wrong class (random unless given)."""
+    if wrong is None:
+        wrong = (truth + rng.integers(1, NUM_CLASSES, len(truth))) % NUM_CLASSES
+    chosen = np.where(right, truth, wrong)
+    probabilities = np.full((len(truth), NUM_CLASSES), 0.3 / (NUM_CLASSES - 1))
+    probabilities[np.arange(len(truth)), chosen] = 0.7
+    return probabilities
+
+
+def _members(oof: list[np.ndarray], truth: np.ndarray, latency: list[float]) -> ensemble.Members:
+    return ensemble.Members(
+        names=[f"run{i}" for i in range(len(oof))],
+        oof=np.stack(oof),
+        test=np.stack(oof)[:, :10],
+        latency_ms=np.array(latency, dtype=float),
+        truth=truth,
+        folds=np.arange(len(truth)) % 5,
+        image_paths=[f"train/x/{i}.jpg" for i in range(len(truth))],
+        test_names=[f"{i}.jpg" for i in range(10)],
+    )
+
+
+@pytest.fixture
+def truth():
+    return np.random.default_rng(0).integers(0, NUM_CLASSES, N)
+
+
+def test_greedy_beats_the_best_single_when_members_complement_each_other(truth):
+    rng = np.random.default_rng(1)
+    thirds = np.arange(N) % 3
+    # Each run is right on two thirds of the images, a different two thirds each: majority voting fixes all.
+    oof = [_confident(truth, thirds != k, rng) for k in range(3)]
+    weights = ensemble.greedy_weights(np.stack(oof), truth, np.array([10.0, 10.0, 10.0]), 330)
+    blended, _ = ensemble.score(ensemble.blend(np.stack(oof), weights), truth)
+    best_single = max(ensemble.score(o, truth)[0] for o in oof)
+    assert blended > best_single + 0.2
+    assert np.isclose(weights.sum(), 1.0) and (weights > 0).sum() == 3
+
+
+def test_greedy_picks_the_single_best_when_the_others_add_nothing(truth):
+    rng = np.random.default_rng(2)
+    wrong = (truth + rng.integers(1, NUM_CLASSES, N)) % NUM_CLASSES  # every run makes the same mistakes
+    strong_right = rng.random(N) < 0.8
+    strong = _confident(truth, strong_right, rng, wrong)
+    # The weaker runs are right only where the strong one is, and wrong the same way: they cannot help.
+    weak = [_confident(truth, strong_right & (rng.random(N) < 0.4), rng, wrong) for _ in range(2)]
+    oof = np.stack([weak[0], strong, weak[1]])
+    weights = ensemble.greedy_weights(oof, truth, np.array([5.0, 5.0, 5.0]), 330)
+    assert weights.tolist() == [0.0, 1.0, 0.0]
+
+
+def test_a_tight_budget_keeps_the_fast_weak_run(truth):
+    rng = np.random.default_rng(3)
+    fast_weak = _confident(truth, rng.random(N) < 0.5, rng)
+    slow_strong = _confident(truth, rng.random(N) < 0.8, rng)
+    oof, latency = np.stack([fast_weak, slow_strong]), np.array([20.0, 400.0])
+    for selector in ensemble.SELECTORS.values():
+        weights = selector(oof, truth, latency, 330)
+        assert weights.tolist() == [1.0, 0.0]
+        assert ensemble.cost_ms(weights, latency) <= 330
+        assert selector(oof, truth, latency, 1000)[1] > 0, "with room, the strong run is used"
+
+
+def test_optimised_weights_are_non_negative_and_sum_to_one(truth):
+    rng = np.random.default_rng(4)
+    oof = np.stack([_confident(truth, rng.random(N) < p, rng) for p in (0.4, 0.6, 0.7)])
+    weights = ensemble.optimised_weights(oof, truth, np.array([1.0, 1.0, 1.0]), 330)
+    assert np.isclose(weights.sum(), 1.0) and (weights >= 0).all()
+    _, blended_loss = ensemble.score(ensemble.blend(oof, weights), truth)
+    assert blended_loss <= min(ensemble.score(o, truth)[1] for o in oof) + 1e-9
+
+
+def test_cross_validated_score_is_reported_beside_the_training_score(truth):
+    rng = np.random.default_rng(5)
+    members = _members([_confident(truth, rng.random(N) < p, rng) for p in (0.5, 0.6)], truth, [10, 10])
+    chosen, results = ensemble.choose(members, "auto", 330)
+    assert {r.method for r in results} == {"mean", "greedy", "weights"}
+    assert chosen.cv_accuracy == max(r.cv_accuracy for r in results)
+    assert 0 < chosen.cv_accuracy <= 1 and chosen.cv_accuracy <= chosen.oof_accuracy + 0.05
+
+
+def test_no_run_within_the_budget_is_a_clear_error(truth):
+    rng = np.random.default_rng(6)
+    oof = np.stack([_confident(truth, rng.random(N) < 0.5, rng)])
+    with pytest.raises(UserError, match="budget"):
+        ensemble.greedy_weights(oof, truth, np.array([500.0]), 330)
+
+
+def _write_run(root, name, truth, probabilities, latency, folds_hash="abc", complete=True):
+    run = root / name
+    paths = [f"train/x/{i}.jpg" for i in range(len(truth))]
+    oof = probability_frame(paths, probabilities, fold=np.arange(len(truth)) % 5, emotion=np.asarray(CLASSES)[truth])
+    atomic.write_csv(run / "oof.csv", oof[["image_path", "fold", "emotion", *CLASSES]])
+    atomic.write_csv(run / "test.csv", probability_frame([f"{i}.jpg" for i in range(12)], probabilities[:12]))
+    meta = {"backbone": name, "complete": complete, "folds_hash": folds_hash, "latency_ms": latency, "folds_trained": [0, 1, 2, 3, 4]}
+    atomic.write_json(run / "meta.json", meta)
+    return run
+
+
+def test_make_blend_writes_report_recipe_and_remakes_it(tmp_path, truth):
+    rng = np.random.default_rng(7)
+    thirds = np.arange(N) % 3
+    runs = [_write_run(tmp_path / "runs", f"net{k}", truth, _confident(truth, thirds != k, rng), 30.0 + k) for k in range(3)]
+    report = blends.make_blend(blends.find_runs(tmp_path / "runs"), "trio", tmp_path / "ensembles", 330, "greedy")
+    folder = tmp_path / "ensembles" / "trio"
+    saved = json.loads((folder / "report.json").read_text())
+    assert saved["method"] == "greedy" and saved["cv_accuracy"] > saved["best_single"]["oof_accuracy"]
+    assert abs(sum(m["weight"] for m in saved["members"]) - 1) < 1e-9
+    assert saved["latency_ms"] == pytest.approx(sum(m["latency_ms"] for m in saved["members"]))
+    assert (folder / "accuracy_vs_latency.png").stat().st_size > 1000
+    assert "cross-validated blend accuracy" in (folder / "report.md").read_text()
+    test = pd.read_csv(folder / "test.csv")
+    recipe = yaml.safe_load((tmp_path / "ensembles" / "trio.yaml").read_text())
+    assert [r["path"] for r in recipe["runs"]] == [str(r) for r in runs]
+    (folder / "test.csv").unlink()
+    remade = blends.remake_blend(tmp_path / "ensembles" / "trio.yaml", tmp_path / "ensembles")
+    pd.testing.assert_frame_equal(pd.read_csv(folder / "test.csv"), test)
+    assert remade["oof_accuracy"] == pytest.approx(report["oof_accuracy"])
+
+
+def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):
+    rng = np.random.default_rng(8)
+    probabilities = _confident(truth, rng.random(N) < 0.5, rng)
+    first = _write_run(tmp_path, "a", truth, probabilities, 10, folds_hash="one")
+    other = _write_run(tmp_path, "b", truth, probabilities, 10, folds_hash="two")
+    with pytest.raises(UserError, match="different folds"):
+        ensemble.load_members([first, other])
+    partial = _write_run(tmp_path, "c", truth, probabilities, 10, complete=False)
+    with pytest.raises(UserError, match="finish the run"):
+        ensemble.load_members([first, partial])
+
+
+def test_latency_is_remeasured_into_meta(tiny_runs, tmp_path):
+    import shutil
+
+    from solution.training import remeasure
+
+    run = tmp_path / "convlstm"
+    shutil.copytree(tiny_runs / "convlstm", run)
+    meta = json.loads((run / "meta.json").read_text())
+    meta["latency_ms"] = -1.0
+    (run / "meta.json").write_text(json.dumps(meta))
+    measured = remeasure.remeasure([run], repeats=3)
+    saved = json.loads((run / "meta.json").read_text())
+    assert measured == {"convlstm": saved["latency_ms"]} and saved["latency_ms"] > 0
+    assert saved["latency_models"] == 3, "every fold model of the run is on the timed path"
+    assert saved["latency_ms"] > saved["single_model_latency_ms"] > saved["decode_resize_ms"] > 0
+    assert saved["latency_device"].startswith("CPU") and saved["oof_accuracy"] == meta["oof_accuracy"]

@@ -1,0 +1,143 @@
+"""Submission files, the validator, `submit` with a fake kaggle client, and the sample end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solution.artifacts.runs import probability_frame
+from solution.core.errors import UserError
+from solution.core.labels import CLASSES
+from solution.ensembling import blends, submission
+from tests import fake_kaggle
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def data(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pd.DataFrame({"image_path": [f"{n}.jpg" for n in range(6)], "emotion": "neutral"}).to_csv(folder / "sample_submission.csv", index=False)
+    return folder
+
+
+def _valid_rows() -> list[str]:
+    return [f"{n}.jpg,{CLASSES[n]}" for n in range(6)]
+
+
+def _write(path, header: str, rows: list[str]):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_write_submission_orders_rows_like_the_sample_and_validates(data, tmp_path):
+    probabilities = np.eye(len(CLASSES))[[3, 1, 4, 1, 5, 0]]
+    shuffled = probability_frame([f"{n}.jpg" for n in (5, 4, 3, 2, 1, 0)], probabilities[::-1])
+    out = submission.write_submission(shuffled, data, tmp_path / "sub.csv")
+    written = pd.read_csv(out)
+    assert list(written.columns) == ["image_path", "emotion"]
+    assert list(written.image_path) == [f"{n}.jpg" for n in range(6)]
+    assert list(written.emotion) == [CLASSES[i] for i in (3, 1, 4, 1, 5, 0)]
+    assert submission.validate(out, data) == []
+
+
+def test_predictions_missing_a_test_image_are_refused(data, tmp_path):
+    partial = probability_frame([f"{n}.jpg" for n in range(5)], np.full((5, len(CLASSES)), 1 / len(CLASSES)))
+    with pytest.raises(UserError, match="lack 1 test image"):
+        submission.write_submission(partial, data, tmp_path / "sub.csv")
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "problem"),
+    [
+        ("id,label", _valid_rows(), "header is id,label"),
+        ("image_path,emotion", _valid_rows()[:-1], "missing row for 5.jpg"),
+        ("image_path,emotion", [*_valid_rows(), "6.jpg,happy"], "6.jpg is not a test image"),
+        ("image_path,emotion", [*_valid_rows(), "2.jpg,happy"], "2.jpg repeated"),
+        ("image_path,emotion", [*_valid_rows()[:-1], "5.jpg,bored"], "label 'bored'"),
+        ("image_path,emotion", [*_valid_rows()[:-1], "5.jpg"], "expected 2 fields"),
+    ],
+)
+def test_the_validator_rejects_each_kind_of_broken_csv(data, tmp_path, header, rows, problem):
+    problems = submission.validate(_write(tmp_path / "bad.csv", header, rows), data)
+    assert any(problem in line for line in problems), problems
+
+
+def test_the_validate_command_prints_a_few_problems_and_counts_the_rest(data, tmp_path):
+    bad = _write(tmp_path / "bad.csv", "image_path,emotion", [f"{n}.jpg,bored" for n in range(6)] + ["9.jpg,happy"] * 3)
+    finished = run_cli("validate", str(bad), "--data", str(data))
+    assert finished.returncode == 1
+    lines = finished.stderr.strip().splitlines()
+    assert len(lines) == 6 and lines[-1].endswith("more problem(s)")
+    good = _write(tmp_path / "good.csv", "image_path,emotion", _valid_rows())
+    assert run_cli("validate", str(good), "--data", str(data)).returncode == 0
+
+
+@pytest.fixture
+def fake(fake_kaggle_client):
+    return fake_kaggle_client
+
+
+def test_submit_validates_uploads_and_logs(data, tmp_path, fake):
+    good = _write(tmp_path / "blend.csv", "image_path,emotion", _valid_rows())
+    submission.submit(good, data, "blend: CV accuracy 0.6000", 0.6, tmp_path / "log.csv")
+    assert fake_kaggle.calls(fake) == [
+        ["competitions", "submit", "-c", "skillbox-computer-vision-project", "-f", str(good), "-m", "blend: CV accuracy 0.6000"]
+    ]
+    log = pd.read_csv(tmp_path / "log.csv")
+    assert list(log.columns) == submission.LOG_COLUMNS and log.cv_accuracy.iloc[0] == pytest.approx(0.6)
+    submission.submit(good, data, "again", None, tmp_path / "log.csv")
+    assert len(pd.read_csv(tmp_path / "log.csv")) == 2
+
+
+def test_an_invalid_file_is_never_uploaded(data, tmp_path, fake):
+    bad = _write(tmp_path / "bad.csv", "image_path,emotion", _valid_rows()[:3])
+    with pytest.raises(UserError, match="not uploaded"):
+        submission.submit(bad, data, "x", None, tmp_path / "log.csv")
+    assert fake_kaggle.calls(fake) == [] and not (tmp_path / "log.csv").exists()
+
+
+def test_predictions_for_the_synthetic_sample_are_never_uploaded(small_data, tmp_path, fake):
+    rows = [f"{name},happy" for name in pd.read_csv(small_data / "sample_submission.csv").image_path]
+    good = _write(tmp_path / "blend.csv", "image_path,emotion", rows)
+    assert submission.validate(good, small_data) == []
+    with pytest.raises(UserError, match="synthetic sample"):
+        submission.submit(good, small_data, "x", None, tmp_path / "log.csv")
+    assert fake_kaggle.calls(fake) == []
+
+
+def test_no_credentials_or_no_network_keep_the_csv_and_log_nothing(data, tmp_path, fake, monkeypatch):
+    good = _write(tmp_path / "blend.csv", "image_path,emotion", _valid_rows())
+    monkeypatch.setenv("FAKE_KAGGLE_FAIL", "ConnectionError: Max retries exceeded")
+    with pytest.raises(UserError, match="no network"):
+        submission.submit(good, data, "x", None, tmp_path / "log.csv")
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN", "KAGGLE_CONFIG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "nobody"))
+    with pytest.raises(UserError, match="kaggle.json"):
+        submission.submit(good, data, "x", None, tmp_path / "log.csv")
+    assert good.exists() and not (tmp_path / "log.csv").exists()
+
+
+def test_sample_end_to_end_two_runs_blend_submission_valid(small_data, tiny_runs, tmp_path):
+    report = blends.make_blend(blends.find_runs(tiny_runs), "pair", tmp_path / "ensembles", 330, "auto")
+    assert report["latency_ms"] <= 330 and 0 <= report["cv_accuracy"] <= 1
+    out = tmp_path / "pair.csv"
+    submission.write_submission(pd.read_csv(tmp_path / "ensembles" / "pair" / "test.csv"), small_data, out)
+    assert submission.validate(out, small_data) == []
+    assert len(pd.read_csv(out)) == len(pd.read_csv(small_data / "sample_submission.csv"))
+    finished = run_cli(
+        "submission",
+        "--ensemble",
+        "pair",
+        "--ensembles",
+        str(tmp_path / "ensembles"),
+        "--data",
+        str(small_data),
+        "--out",
+        str(tmp_path / "cli.csv"),
+    )
+    assert finished.returncode == 0, finished.stderr[-1500:]
+    assert "sample test accuracy" in finished.stdout
+    assert run_cli("validate", str(tmp_path / "cli.csv"), "--data", str(small_data)).returncode == 0

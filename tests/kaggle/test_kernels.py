@@ -1,0 +1,252 @@
+"""Kaggle kernels: generated folders and metadata, the package wheel, input discovery, and push/status/pull with a fake client."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from solution.artifacts.runs import RunFolder
+from solution.core.errors import UserError
+from solution.core.kaggle_cli import username
+from solution.kaggle import kernel_client, kernel_package, kernel_runtime, kernels
+from tests import fake_kaggle
+from tests.conftest import REPO, run_cli
+
+CONFIG = dataclasses.replace(kernels.load_config(), images_dataset="someone/emotion-faces")
+
+
+@pytest.fixture
+def written(tmp_path) -> Path:
+    kernels.write_kernels(CONFIG, "me", tmp_path)
+    return tmp_path
+
+
+def test_one_training_kernel_per_backbone_of_the_profile_and_an_ensemble():
+    names = [k.name for k in kernels.all_kernels(CONFIG)]
+    backbones = [k.backbone for k in kernels.all_kernels(CONFIG) if k.backbone]
+    assert backbones == list(kernels.load_profile(CONFIG.profile).backbones)
+    assert names[-1] == "ensemble" and "train-mobilenet-v2" in names
+
+
+def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
+    for folder in sorted(p for p in written.iterdir()):
+        assert kernels.check_metadata(folder) == []
+        meta = json.loads((folder / kernels.METADATA_FILE).read_text())
+        assert all(isinstance(meta[key], bool) for key in kernels.BOOLEAN_KEYS)
+        assert meta["id"].startswith("me/") and meta["competition_sources"] == ["skillbox-computer-vision-project"]
+    ensemble = json.loads((written / "ensemble" / kernels.METADATA_FILE).read_text())
+    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]
+    assert ensemble["kernel_sources"] == [f"me/emotion-{k.name}" for k in training]
+    assert ensemble["dataset_sources"] == ["me/emotion-kit"] and ensemble["enable_gpu"] is False
+    mobilenet = json.loads((written / "train-mobilenet-v2" / kernels.METADATA_FILE).read_text())
+    assert mobilenet["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and mobilenet["enable_gpu"] is True
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"title": "Emo"}, "shorter than 5"),
+        ({"title": "Another title"}, "does not resolve"),
+        ({"id": "emotion-ensemble"}, "not owner/slug"),
+        ({"id": "me/Emotion_Ensemble"}, "lowercase"),
+        ({"code_file": "missing.py"}, "code_file"),
+        ({"enable_internet": None}, "missing key 'enable_internet'"),
+        ({"is_private": "true"}, "must be true or false"),
+        ({"docker_image_pinning_type": "newest"}, "docker_image_pinning_type"),
+        ({"machine_shape": "NvidiaA100"}, "machine_shape"),
+        ({"dataset_sources": ["faces"]}, "dataset source 'faces'"),
+        ({"kernel_sources": ["me/a/b/c"]}, "kernel source"),
+        ({"kernel_type": "notebook"}, "kernel_type script"),
+    ],
+)
+def test_each_rule_break_is_reported_with_the_file(written, change, expected):
+    path = written / "ensemble" / kernels.METADATA_FILE
+    meta = json.loads(path.read_text())
+    meta.update(change)
+    meta = {k: v for k, v in meta.items() if v is not None}
+    path.write_text(json.dumps(meta))
+    problems = kernels.check_metadata(written / "ensemble")
+    assert len(problems) >= 1 and all(p.startswith(str(path)) for p in problems)
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_committed_scripts_are_up_to_date_and_hold_no_user_name():
+    assert kernels.stale_scripts(kernels.load_config()) == []
+    for kernel in kernels.all_kernels(kernels.load_config()):
+        text = (REPO / "kernels" / kernel.name / kernels.SCRIPT_FILE).read_text()
+        assert "from solution.kaggle.kernel_runtime import main" in text and "me/" not in text
+
+
+def test_a_config_change_makes_the_scripts_stale(written):
+    changed = dataclasses.replace(CONFIG, slug_prefix="faces")
+    assert len(kernels.stale_scripts(changed, written)) == len(kernels.all_kernels(CONFIG))
+    (written / "train-old").mkdir()
+    (written / "train-old" / kernels.SCRIPT_FILE).write_text("")
+    assert any("train-old" in p and "delete" in p for p in kernels.stale_scripts(CONFIG, written))
+
+
+def test_no_images_dataset_is_one_line_naming_the_setting(tmp_path):
+    with pytest.raises(UserError, match="images_dataset"):
+        kernels.write_kernels(dataclasses.replace(CONFIG, images_dataset=""), "me", tmp_path)
+
+
+def test_the_user_name_comes_from_the_environment_or_kaggle_json(tmp_path):
+    assert username({"KAGGLE_USERNAME": "alice", "HOME": str(tmp_path)}) == "alice"
+    (tmp_path / ".kaggle").mkdir()
+    (tmp_path / ".kaggle" / "kaggle.json").write_text('{"username": "bob", "key": "k"}')
+    assert username({"HOME": str(tmp_path)}) == "bob"
+    assert username({"HOME": str(tmp_path / "nobody")}) is None
+
+
+def test_the_cli_without_a_user_name_says_how_to_set_it(tmp_path):
+    env = {"HOME": str(tmp_path), "KAGGLE_USERNAME": "", "IMAGES": "someone/faces"}
+    done = run_cli("kernels", env=env)
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "KAGGLE_USERNAME" in done.stderr
+
+
+def test_the_wheel_carries_the_package_and_imports_from_sys_path(tmp_path):
+    wheel = kernel_package.build_wheel(tmp_path / "dataset")
+    assert not (REPO / "build").exists() and not (REPO / "solution.egg-info").exists()
+    code = (
+        f"import sys; sys.path.insert(0, {str(wheel)!r}); import solution, solution.kaggle.kernel_runtime; "
+        "from solution.training.profiles import load_profile; print(solution.__file__); print(load_profile('kaggle').backbones[0])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    assert done.stdout.splitlines() == [f"{wheel}/solution/__init__.py", "mobilenet_v2"]
+
+
+def test_the_package_dataset_is_created_once_then_versioned(tmp_path, fake_kaggle_client, monkeypatch):
+    first = kernel_package.upload(CONFIG, "me", tmp_path / "package")
+    assert first.startswith("created dataset me/emotion-kit")
+    meta = json.loads((tmp_path / "package" / kernel_package.DATASET_METADATA).read_text())
+    assert meta["id"] == "me/emotion-kit" and list((tmp_path / "package").glob("solution-*.whl"))
+    monkeypatch.setenv("FAKE_KAGGLE_DATASETS", "me/emotion-kit")
+    assert kernel_package.upload(CONFIG, "me", tmp_path / "package").startswith("new version")
+    calls = fake_kaggle.calls(fake_kaggle_client)
+    assert [c[:2] for c in calls] == [["datasets", "status"], ["datasets", "create"], ["datasets", "status"], ["datasets", "version"]]
+    assert calls[1] == ["datasets", "create", "-p", str(tmp_path / "package"), "--quiet"]
+
+
+def _kaggle_tree(root: Path, sample_dir: Path) -> Path:
+    """/kaggle/input as Kaggle mounts it: the competition's CSVs and a nested images dataset."""
+    competition = root / "skillbox-computer-vision-project"
+    competition.mkdir(parents=True)
+    for name in ("train.csv", "sample_submission.csv"):
+        shutil.copy(sample_dir / name, competition / name)
+    images = root / "emotion-faces" / "faces"
+    shutil.copytree(sample_dir / "train", images / "train")
+    shutil.copytree(sample_dir / "test_kaggle", images / "test_kaggle")
+    (root / "emotion-kit").mkdir()
+    return root
+
+
+def test_inputs_are_found_and_staged_writable_with_linked_images(tmp_path, sample_dir):
+    root = _kaggle_tree(tmp_path / "input", sample_dir)
+    assert kernel_runtime.find_competition_files((root,)) == root / "skillbox-computer-vision-project"
+    assert kernel_runtime.find_images((root,)) == root / "emotion-faces" / "faces"
+    data = kernel_runtime.stage_data((root,), tmp_path / "scratch")
+    assert (data / "train").is_symlink() and (data / "train.csv").is_file() and not (data / "train.csv").is_symlink()
+    from solution.data.dataset import build_index
+
+    index = build_index(data, tmp_path / "scratch" / "cache")
+    assert len(index.train) == len(pd.read_csv(sample_dir / "train.csv")) and len(index.test) == 18
+
+
+def test_missing_inputs_name_what_to_attach(tmp_path):
+    (tmp_path / "input").mkdir()
+    with pytest.raises(UserError, match="competition_sources"):
+        kernel_runtime.find_competition_files((tmp_path / "input",))
+    with pytest.raises(UserError, match="images dataset"):
+        kernel_runtime.find_images((tmp_path / "input",))
+    with pytest.raises(UserError, match="kernel_sources"):
+        kernel_runtime.find_run_folders((tmp_path / "input",))
+
+
+def test_a_kernel_script_off_kaggle_without_local_says_so(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(REPO / "kernels" / "ensemble" / kernels.SCRIPT_FILE)], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 2 and "pass --local" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_push_runs_the_client_on_the_kernel_folder(written, fake_kaggle_client):
+    line = kernel_client.push(written / "train-mobilenet-v2")
+    assert "successfully pushed" in line and "me/emotion-train-mobilenet-v2" in line
+    assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(written / "train-mobilenet-v2")]]
+
+
+def test_a_push_error_printed_with_exit_code_0_is_still_an_error(written, fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("FAKE_KAGGLE_PUSH_ERROR", "Notebook not found")
+    with pytest.raises(UserError, match="Kernel push error: Notebook not found"):
+        kernel_client.push(written / "ensemble")
+
+
+def test_status_reads_the_state_and_the_failure_message(fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("FAKE_KAGGLE_STATES", json.dumps({"me/a-kernel": "error", "me/b-kernel": "running"}))
+    failed, running = kernel_client.status("me/a-kernel"), kernel_client.status("me/b-kernel")
+    assert (failed.state, running.state, kernel_client.status("me/c-kernel").complete) == ("error", "running", True)
+    assert "memory" in failed.message and running.message == ""
+    assert fake_kaggle.calls(fake_kaggle_client)[0] == ["kernels", "status", "me/a-kernel"]
+
+
+def _serve_output(tmp_path: Path, tiny_runs: Path, backbone: str, slug: str) -> Path:
+    outputs = tmp_path / "kaggle-outputs"
+    shutil.copytree(tiny_runs / backbone, outputs / slug / backbone)
+    return outputs
+
+
+def test_pull_turns_a_kernel_output_into_a_run_folder_the_ensemble_reads(tmp_path, tiny_runs, fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(_serve_output(tmp_path, tiny_runs, "mobilenet_v2", "emotion-train-mobilenet-v2")))
+    runs = tmp_path / "runs"
+    done = run_cli("pull", "mobilenet_v2", "--runs", str(runs))
+    assert done.returncode == 0, done.stderr
+    assert fake_kaggle.calls(fake_kaggle_client)[:1] == [["kernels", "status", "me/emotion-train-mobilenet-v2"]]
+    output_call = fake_kaggle.calls(fake_kaggle_client)[1]
+    assert output_call[:3] == ["kernels", "output", "me/emotion-train-mobilenet-v2"] and "-p" in output_call
+    pulled = RunFolder(runs / "mobilenet_v2")
+    assert pulled.meta() == RunFolder(tiny_runs / "mobilenet_v2").meta()
+    assert pulled.oof().equals(RunFolder(tiny_runs / "mobilenet_v2").oof())
+    assert sorted(p.name for p in runs.iterdir()) == ["mobilenet_v2"]
+    from solution.ensembling import blends
+
+    assert blends.make_blend([runs / "mobilenet_v2"], "pulled", tmp_path / "ensembles")["members"][0]["run"] == "mobilenet_v2"
+
+
+def test_an_incomplete_output_keeps_the_existing_run(tmp_path, tiny_runs, fake_kaggle_client, monkeypatch):
+    outputs = _serve_output(tmp_path, tiny_runs, "mobilenet_v2", "emotion-train-mobilenet-v2")
+    (outputs / "emotion-train-mobilenet-v2" / "mobilenet_v2" / "fold_1" / "done.json").unlink()
+    monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(outputs))
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_runs / "mobilenet_v2", runs / "mobilenet_v2")
+    before = (runs / "mobilenet_v2" / "meta.json").read_text()
+    with pytest.raises(UserError, match="output incomplete"):
+        kernel_client.pull("me/emotion-train-mobilenet-v2", "mobilenet_v2", runs)
+    assert (runs / "mobilenet_v2" / "meta.json").read_text() == before and (runs / "mobilenet_v2" / "fold_1" / "done.json").exists()
+    assert sorted(p.name for p in runs.iterdir()) == ["mobilenet_v2"]
+
+
+def test_pull_all_reports_failed_and_running_kernels_and_exits_1(tmp_path, fake_kaggle_client, monkeypatch):
+    states = {f"me/emotion-{k.name}": "running" for k in kernels.all_kernels(CONFIG)}
+    states["me/emotion-train-convlstm"] = "error"
+    monkeypatch.setenv("FAKE_KAGGLE_STATES", json.dumps(states))
+    done = run_cli("pull", "--runs", str(tmp_path / "runs"))
+    assert done.returncode == 1
+    assert "emotion-train-convlstm failed on Kaggle" in done.stdout and "make push BACKBONE=convlstm" in done.stdout
+    assert "emotion-train-mobilenet-v2 is running" in done.stdout
+    assert all(call[:2] == ["kernels", "status"] for call in fake_kaggle.calls(fake_kaggle_client))
+
+
+def test_the_push_command_writes_metadata_then_pushes(tmp_path, fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    done = run_cli("push", "ensemble", "--kernels-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(tmp_path / "ensemble")]]
+    meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
+    assert meta["id"] == "me/emotion-ensemble"

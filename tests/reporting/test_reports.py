@@ -1,0 +1,122 @@
+"""`bench` and `report`: their files' structure, and that every number comes from a measurement or a run folder."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from solution.artifacts.runs import RunFolder
+from solution.ensembling import blends
+from solution.reporting import bench, report
+from tests.conftest import run_cli
+
+TINY_BENCH = bench.BenchConfig(
+    backbones=("mobilenet_v2",),
+    size=32,
+    repeats=2,
+    warmup=1,
+    throughput_batch=4,
+    train_size=32,
+    train_batch=4,
+    train_steps=2,
+    pipeline_images=18,
+    face_size=32,
+    augment_size=32,
+    video_frames=6,
+    video_repeats=1,
+)
+
+
+@pytest.fixture(scope="module")
+def ensembles(tiny_runs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ensembles")
+    blends.make_blend(blends.find_runs(tiny_runs), "tiny-blend", out)
+    return out
+
+
+def test_median_ms_times_the_call_after_warm_up():
+    calls = []
+    measured = bench.Bench(bench.BenchConfig(repeats=3, warmup=2), log=lambda line: None).median_ms(lambda: calls.append(time.sleep(0.01)))
+    assert len(calls) == 5 and 9 < measured < 60
+
+
+def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles, tmp_path, monkeypatch):
+    timings = itertools.count(start=10, step=10)
+    returned = []
+
+    def fake_median(self, call, repeats=None):
+        call()  # the measured code still runs once
+        returned.append(float(next(timings)))
+        return returned[-1]
+
+    monkeypatch.setattr(bench.Bench, "median_ms", fake_median)
+    content = bench.run(TINY_BENCH, tmp_path, "python -m solution bench (test)", ensembles, log=lambda line: None)
+    saved = json.loads((tmp_path / bench.BENCH_JSON).read_text())
+    assert saved["results"] == content["results"] and saved["machine"]["cores"] >= 1 and "tensorflow" in saved["machine"]["versions"]
+    groups = {r["group"].split(",")[0].split(" @")[0] for r in saved["results"]}
+    assert groups == {"inference mobilenet_v2", "training", "augmentation", "input pipeline", "demo", "ensemble"}
+    by_name = {r["name"]: r for r in saved["results"]}
+    ms = [r["value"] for r in saved["results"] if r["unit"] == "ms" and r["group"] != "ensemble"]
+    assert set(ms) <= set(returned), "every time is a measurement"
+    for result in saved["results"]:
+        if result["ratio"] is not None:
+            base = by_name.get(result["baseline"])
+            if base is not None:
+                expected = base["value"] / result["value"] if result["unit"] == "ms" else result["value"] / base["value"]
+                assert result["ratio"] == pytest.approx(expected)
+    assert by_name["competition budget per image"]["value"] == 330.0
+    markdown = (tmp_path / bench.BENCH_MD).read_text()
+    assert markdown.count("\n| ") == len(saved["results"]) + 2  # header, separator, one row per measurement
+    assert all(f"{r['value']:.2f} {r['unit']}" in markdown for r in saved["results"])
+
+
+def test_the_report_table_comes_from_the_run_folders_blends_and_log(tiny_runs, ensembles, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_runs, runs)
+    meta_path = runs / "convlstm" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["oof_accuracy"] = 0.98765
+    meta_path.write_text(json.dumps(meta))
+    log = tmp_path / "log.csv"
+    pd.DataFrame([{"time": "t", "file": "submissions/tiny-blend.csv", "message": "m", "cv_accuracy": "0.5", "public_score": "0.61234", "private_score": ""}]).to_csv(
+        log, index=False
+    )
+    out = tmp_path / "reports"
+    tables = report.write_report(runs, ensembles, log, out)
+    index = (out / report.INDEX_MD).read_text()
+    rows = [line for line in tables["table"].splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows[0].startswith("| convlstm") and "0.9877" in rows[0], "sorted by OOF accuracy, read from meta.json"
+    mobilenet = RunFolder(runs / "mobilenet_v2").meta()
+    assert f"{mobilenet['parameters']:,}" in index and f"{mobilenet['oof_accuracy']:.4f}" in index
+    blend = json.loads((ensembles / "tiny-blend" / "report.json").read_text())
+    assert f"{blend['cv_accuracy']:.4f}" in index and "0.61234" in index
+    for png in ("confusion-run.png", "confusion-blend.png", "curves-run.png", "accuracy-vs-latency.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG" and f"({png})" in index
+
+
+def test_confusion_and_per_class_scores_match_the_oof_predictions(tiny_runs):
+    oof = RunFolder(tiny_runs / "mobilenet_v2").oof()
+    matrix = report.confusion(oof)
+    assert np.allclose(matrix.sum(axis=1), 1)
+    predicted = oof[list(report.CLASSES)].to_numpy().argmax(axis=1)
+    truth = oof.emotion.map(report.CLASS_INDEX).to_numpy()
+    table = report.per_class(oof)
+    assert table.support.sum() == len(oof)
+    happy = report.CLASS_INDEX["happy"]
+    assert table.recall[happy] == pytest.approx(((predicted == happy) & (truth == happy)).sum() / (truth == happy).sum())
+    assert matrix[happy, happy] == pytest.approx(table.recall[happy])
+
+
+def test_report_cli_prints_the_table_and_says_what_is_missing(tiny_runs, tmp_path):
+    done = run_cli("report", "--runs", str(tiny_runs), "--ensembles", str(tmp_path / "none"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "| mobilenet_v2 |" in done.stdout and "| convlstm |" in done.stdout
+    empty = run_cli("report", "--runs", str(tmp_path / "no-runs"), "--out", str(tmp_path / "out"))
+    assert empty.returncode == 2 and "train first" in empty.stderr

@@ -1,0 +1,39 @@
+"""Latency as a submission pays it: decode, resize and every fold model, on the CPU, in float32."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from solution.models import backbones
+from solution.training import latency
+
+
+def test_a_mixed_precision_model_is_timed_as_a_float32_copy_with_the_same_predictions():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = backbones.build_model(backbones.get_spec("mobilenet_v2"), 32, "none")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert mixed.get_layer("backbone").compute_dtype == "float16"
+    copy = latency.float32_copy(mixed)
+    assert all(layer.compute_dtype == "float32" for layer in copy._flatten_layers(include_self=False))
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
+    assert np.abs(copy(images).numpy() - mixed(images).numpy().astype(np.float32)).max() < 1e-2
+    plain = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    assert latency.float32_copy(plain) is plain
+
+
+def test_every_fold_model_is_on_the_timed_path():
+    models = [backbones.build_model(backbones.get_spec("mobilenet_v2"), 64, "none") for _ in range(3)]
+    measured = latency.measure_latency(models, 64, repeats=5, warmup=2)
+    assert measured.models == 3
+    assert measured.total_ms > measured.single_model_ms > measured.decode_resize_ms > 0
+    meta = measured.as_meta()
+    assert meta["latency_ms"] == measured.total_ms and meta["latency_device"].startswith("CPU")
+
+
+def test_the_reference_image_is_a_jpeg_of_the_competitions_median_size():
+    image = tf.io.decode_jpeg(latency.reference_jpeg())
+    assert tuple(image.shape) == (latency.REFERENCE_SIDE, latency.REFERENCE_SIDE, 3)
