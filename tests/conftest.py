@@ -11,6 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from solution.artifacts.runs import RunMeta  # noqa: E402
 from solution.data import sample  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +70,18 @@ def tiny_runs(small_data, tmp_path_factory) -> Path:
         config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs})
         kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
     return root
+
+
+def run_meta(**changes) -> RunMeta:
+    """A complete RunMeta for tests that need a run folder's meta.json without training."""
+    facts = dict(
+        backbone="mobilenet_v2", family="mobilenet", allowed_by_rules=True, profile="smoke", weights="none", image_size=64, seed=42,
+        k=5, complete=True, folds_hash="abc", data="/data", trained_on_sample=True, parameters=2_000_000, device="CPU",
+        precision="float32", latency_ms=40.0, latency_device="CPU", versions={"keras": "3"}, config={"epochs": 2}, created="now",
+        folds_trained=[0, 1, 2, 3, 4], fold_accuracy={"0": 0.5}, oof_accuracy=0.58, oof_accuracy_std=0.09, oof_log_loss=1.2,
+        train_seconds=60.0, train_images_per_second=100.0, single_model_latency_ms=9.0, decode_resize_ms=1.0, latency_models=5,
+    )  # fmt: skip
+    return RunMeta(**{**facts, **changes})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,67 @@ from solution.core.labels import CLASS_INDEX, CLASSES
 
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """meta.json: what a run is and how it scored. Built by `assemble`, read by everything downstream."""
+
+    backbone: str
+    family: str
+    allowed_by_rules: bool
+    profile: str
+    weights: str
+    image_size: int
+    seed: int
+    k: int
+    complete: bool
+    folds_hash: str
+    data: str
+    trained_on_sample: bool
+    parameters: int
+    device: str
+    precision: str
+    latency_ms: float  # the submission path per image: decode, resize, every fold model (training.latency)
+    latency_device: str
+    versions: dict
+    config: dict
+    created: str
+    folds_trained: list[int]
+    fold_accuracy: dict[str, float]
+    oof_accuracy: float
+    oof_accuracy_std: float
+    oof_log_loss: float
+    train_seconds: float
+    train_images_per_second: float
+    # Runs measured before the whole-path latency recorded one fold model's latency as latency_ms.
+    single_model_latency_ms: float | None = None
+    decode_resize_ms: float | None = None
+    latency_models: int = 1
+
+    @property
+    def one_model_latency_ms(self) -> float:
+        """What one exported fold model costs per image."""
+        return self.single_model_latency_ms if self.single_model_latency_ms is not None else self.latency_ms
+
+    def write(self, folder: Path) -> Path:
+        return atomic.write_json(Path(folder) / META_FILE, asdict(self))
+
+    @classmethod
+    def read(cls, path: Path) -> RunMeta:
+        """meta.json at `path`; a missing, corrupt or incomplete file is one line naming it and the fix."""
+        if not path.exists():
+            raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
+        try:
+            content = json.loads(path.read_text())
+        except (ValueError, UnicodeDecodeError) as error:
+            raise UserError(f"{path}: not readable JSON ({error}); re-run `make train` (or `make pull`) for this run") from None
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        missing = [name for name in required if name not in content] if isinstance(content, dict) else required
+        if missing:
+            raise UserError(f"{path}: no {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; not a complete meta.json of this kit (re-run `make train`)")
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in content.items() if key in known})
 
 
 @dataclass(frozen=True)
@@ -61,18 +122,15 @@ class RunFolder:
         if missing:
             return f"no {', '.join(missing)}"
         meta = self.meta()
-        if not meta.get("complete"):
-            return "only folds " + ", ".join(map(str, meta.get("folds_trained", []))) + " are finished"
-        for fold in meta["folds_trained"]:
+        if not meta.complete:
+            return "only folds " + ", ".join(map(str, meta.folds_trained)) + " are finished"
+        for fold in meta.folds_trained:
             if not self.fold_done(fold) or not self.model_path(fold).is_file():
                 return f"fold_{fold} has no {DONE_FILE} or {KERAS_MODEL_FILE}"
         return None
 
-    def meta(self) -> dict:
-        path = self.path / META_FILE
-        if not path.exists():
-            raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
-        return json.loads(path.read_text())
+    def meta(self) -> RunMeta:
+        return RunMeta.read(self.path / META_FILE)
 
     def oof(self) -> pd.DataFrame:
         return _read_table(self.path / OOF_FILE)
@@ -180,8 +238,8 @@ def versions() -> dict[str, str]:
     }
 
 
-def assemble(run: RunFolder, folds: list[int], meta: dict) -> dict:
-    """Combine finished folds into oof.csv, test.csv, history.csv and meta.json; return the meta."""
+def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
+    """Combine finished folds into oof.csv, test.csv, history.csv and meta.json (`facts` plus the scores); return the meta."""
     oof = pd.concat([_read_table(run.fold_dir(f) / OOF_FILE) for f in folds], ignore_index=True)
     oof = oof.sort_values("image_path").reset_index(drop=True)
     tests = [_read_table(run.fold_dir(f) / TEST_FILE) for f in folds]
@@ -190,18 +248,18 @@ def assemble(run: RunFolder, folds: list[int], meta: dict) -> dict:
     history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
     summaries = [run.fold_summary(f) for f in folds]
     oof_accuracy, oof_log_loss = score_table(oof)
-    meta = {
-        **meta,
-        "folds_trained": folds,
-        "fold_accuracy": {str(s["fold"]): s["val_accuracy"] for s in summaries},
-        "oof_accuracy": oof_accuracy,
-        "oof_accuracy_std": float(np.std([s["val_accuracy"] for s in summaries])),
-        "oof_log_loss": oof_log_loss,
-        "train_seconds": float(sum(s["seconds"] for s in summaries)),
-        "train_images_per_second": float(np.mean([s["images_per_second"] for s in summaries])),
-    }
+    meta = RunMeta(
+        **facts,
+        folds_trained=folds,
+        fold_accuracy={str(s["fold"]): s["val_accuracy"] for s in summaries},
+        oof_accuracy=oof_accuracy,
+        oof_accuracy_std=float(np.std([s["val_accuracy"] for s in summaries])),
+        oof_log_loss=oof_log_loss,
+        train_seconds=float(sum(s["seconds"] for s in summaries)),
+        train_images_per_second=float(np.mean([s["images_per_second"] for s in summaries])),
+    )
     atomic.write_csv(run.path / OOF_FILE, oof)
     atomic.write_csv(run.path / TEST_FILE, test)
     atomic.write_csv(run.path / HISTORY_FILE, history)
-    atomic.write_json(run.path / META_FILE, meta)
+    meta.write(run.path)
     return meta

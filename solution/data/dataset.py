@@ -33,6 +33,7 @@ SUBMISSION_CSV = "sample_submission.csv"
 INDEX_FILE = "index.csv"
 PROBLEMS_FILE = "problems.csv"
 SAMPLE_MARKER = "SAMPLE.txt"  # written by `sample.generate`: the folder holds synthetic faces
+SAMPLE_TEST_LABELS = "test_labels.csv"  # the sample's true test labels (real competition data has none)
 INDEX_COLUMNS = [
     "image_path",
     "split",

@@ -21,7 +21,7 @@ from PIL import Image
 
 from solution.core import atomic
 from solution.core.labels import CLASSES
-from solution.data.dataset import SAMPLE_MARKER
+from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS
 
 
 @dataclass(frozen=True)
@@ -279,7 +279,7 @@ def generate(out: Path, config: SampleConfig = SampleConfig()) -> dict:
     submission = pd.DataFrame({"image_path": [row["image_path"] for row in test_rows], "emotion": CLASSES[5]})
     atomic.write_csv(out / "sample_submission.csv", submission)
     # The true test labels exist only for the sample: they let `make all` score a submission.
-    atomic.write_csv(out / "test_labels.csv", pd.DataFrame(test_rows))
+    atomic.write_csv(out / SAMPLE_TEST_LABELS, pd.DataFrame(test_rows))
     atomic.write_text(out / SAMPLE_MARKER, f"Synthetic sample data set made by `python -m solution sample`: {config}\n")
     return {
         "out": str(out),

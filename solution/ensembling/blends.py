@@ -17,14 +17,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
+from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore  # noqa: E402
 from solution.artifacts.runs import probability_frame, run_folders, score  # noqa: E402
 from solution.core import atomic  # noqa: E402
 from solution.core.config import COMPETITION  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
 from solution.core.labels import CLASSES  # noqa: E402
 from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
-
-REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
 
 
 def find_runs(root: Path) -> list[Path]:
@@ -48,23 +47,23 @@ def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path
     plt.close(figure)
 
 
-def _report_markdown(name: str, report: dict, results: list[BlendResult], table: pd.DataFrame) -> str:
-    members = "\n".join(f"| {m['run']} | {m['weight']:.3f} | {m['oof_accuracy']:.4f} | {m['latency_ms']:.1f} |" for m in report["members"])
+def _report_markdown(report: BlendReport, table: pd.DataFrame) -> str:
+    members = "\n".join(f"| {m.run} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |" for m in report.members)
     methods = "\n".join(
-        f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in results
+        f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in report.methods
     )
     trade = "\n".join(
         f"| {row.budget_ms:.1f} | {row.latency_ms:.1f} | {row.oof_accuracy:.4f} | {row.members} |" for row in table.itertuples()
     )
-    return f"""# Blend `{name}`
+    return f"""# Blend `{report.name}`
 
-Method **{report["method"]}** (the best cross-validated accuracy among the methods tried; ties go to the faster blend), latency
-{report["latency_ms"]:.1f} ms per image against a budget of {report["budget_ms"]:.0f} ms.
+Method **{report.method}** (the best cross-validated accuracy among the methods tried; ties go to the faster blend), latency
+{report.latency_ms:.1f} ms per image against a budget of {report.budget_ms:.0f} ms.
 
-- blend OOF accuracy (selection's own training score): {report["oof_accuracy"]:.4f}
-- cross-validated blend accuracy (chosen on the other folds, scored on the held-out one): {report["cv_accuracy"]:.4f}
-- best single run: {report["best_single"]["run"]} at {report["best_single"]["oof_accuracy"]:.4f}
-- selection took {report["selection_seconds"]:.2f} s
+- blend OOF accuracy (selection's own training score): {report.oof_accuracy:.4f}
+- cross-validated blend accuracy (chosen on the other folds, scored on the held-out one): {report.cv_accuracy:.4f}
+- best single run: {report.best_single.run} at {report.best_single.oof_accuracy:.4f}
+- selection took {report.selection_seconds:.2f} s
 
 ## Members
 
@@ -97,43 +96,28 @@ def _write(
     results: list[BlendResult],
     budget_ms: float,
     seconds: float,
-) -> dict:
+) -> BlendReport:
     folder = out_root / name
     singles = [score(members.oof[i], members.truth)[0] for i in range(len(members.names))]
     best = int(np.argmax(singles))
-    report = {
-        "name": name,
-        "method": chosen.method,
-        "budget_ms": budget_ms,
-        "latency_ms": chosen.latency_ms,
-        "oof_accuracy": chosen.oof_accuracy,
-        "oof_log_loss": chosen.oof_log_loss,
-        "cv_accuracy": chosen.cv_accuracy,
-        "selection_seconds": seconds,
-        "best_single": {"run": members.names[best], "oof_accuracy": singles[best]},
-        "members": [
-            {
-                "run": members.names[i],
-                "path": str(run_dirs[i]),
-                "weight": float(chosen.weights[i]),
-                "oof_accuracy": singles[i],
-                "latency_ms": float(members.latency_ms[i]),
-            }
+    report = BlendReport(
+        name=name,
+        method=chosen.method,
+        budget_ms=budget_ms,
+        latency_ms=chosen.latency_ms,
+        oof_accuracy=chosen.oof_accuracy,
+        oof_log_loss=chosen.oof_log_loss,
+        cv_accuracy=chosen.cv_accuracy,
+        selection_seconds=seconds,
+        best_single=BestSingle(members.names[best], singles[best]),
+        members=tuple(
+            BlendMember(members.names[i], str(run_dirs[i]), float(chosen.weights[i]), singles[i], float(members.latency_ms[i]))
             for i in range(len(members.names))
             if chosen.weights[i] > 0
-        ],
-        "methods": [
-            {
-                "method": r.method,
-                "oof_accuracy": r.oof_accuracy,
-                "cv_accuracy": r.cv_accuracy,
-                "oof_log_loss": r.oof_log_loss,
-                "latency_ms": r.latency_ms,
-            }
-            for r in results
-        ],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+        ),
+        methods=tuple(MethodScore(r.method, r.oof_accuracy, r.cv_accuracy, r.oof_log_loss, r.latency_ms) for r in results),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
     budgets = [*np.cumsum(np.sort(members.latency_ms)), budget_ms]
     table = trade_off(members, budgets)
     _plot(table, chosen, budget_ms, folder / PLOT)
@@ -142,8 +126,8 @@ def _write(
         members.image_paths, blend(members.oof, chosen.weights), fold=members.folds, emotion=np.asarray(CLASSES)[members.truth]
     )
     atomic.write_csv(folder / "oof.csv", oof)
-    atomic.write_json(folder / REPORT_JSON, report)
-    atomic.write_text(folder / REPORT_MD, _report_markdown(name, report, results, table))
+    report.write(folder)
+    atomic.write_text(folder / REPORT_MD, _report_markdown(report, table))
     recipe = {
         "name": name,
         "method": chosen.method,
@@ -155,7 +139,7 @@ def _write(
     return report
 
 
-def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto") -> dict:
+def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto") -> BlendReport:
     """Select a blend of `run_dirs` within the budget and write ensembles/NAME/ and NAME.yaml."""
     members = load_members(run_dirs)
     started = time.perf_counter()
@@ -163,7 +147,7 @@ def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float
     return _write(name, out_root, members, run_dirs, chosen, results, budget_ms, time.perf_counter() - started)
 
 
-def remake_blend(recipe_path: Path, out_root: Path) -> dict:
+def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     """Re-make a blend from its recipe alone: the same runs and weights, no selection."""
     recipe_path = Path(recipe_path)
     if not recipe_path.exists():

@@ -47,12 +47,12 @@ def load_members(run_dirs: list[Path]) -> Members:
     for path in run_dirs:
         run = RunFolder(Path(path))
         meta = run.meta()
-        if not meta.get("complete"):
-            raise UserError(f"{path}: only folds {meta.get('folds_trained')} are trained; finish the run (`make train`) before blending")
+        if not meta.complete:
+            raise UserError(f"{path}: only folds {meta.folds_trained} are trained; finish the run (`make train`) before blending")
         metas.append(meta)
         oofs.append(run.oof().sort_values("image_path").reset_index(drop=True))
         tests.append(run.test())
-    hashes = {m["folds_hash"] for m in metas}
+    hashes = {m.folds_hash for m in metas}
     if len(hashes) > 1:
         raise UserError(f"the runs were trained on different folds.csv files ({', '.join(sorted(hashes))}); blend runs of one data set")
     reference = oofs[0]
@@ -60,10 +60,10 @@ def load_members(run_dirs: list[Path]) -> Members:
         if list(oof.image_path) != list(reference.image_path) or list(test.image_path) != list(tests[0].image_path):
             raise UserError(f"{path}: its oof.csv or test.csv covers other images than {run_dirs[0]}; re-train it on the same data")
     return Members(
-        names=[m["backbone"] for m in metas],
+        names=[m.backbone for m in metas],
         oof=np.stack([o[list(CLASSES)].to_numpy() for o in oofs]),
         test=np.stack([t[list(CLASSES)].to_numpy() for t in tests]),
-        latency_ms=np.array([float(m["latency_ms"]) for m in metas]),
+        latency_ms=np.array([float(m.latency_ms) for m in metas]),
         truth=reference.emotion.map(CLASS_INDEX).to_numpy(),
         folds=reference.fold.to_numpy(),
         image_paths=list(reference.image_path),

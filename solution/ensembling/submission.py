@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solution.artifacts.blend_folder import REPORT_JSON, BlendReport
+from solution.artifacts.runs import META_FILE, RunFolder
 from solution.core import atomic
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import KaggleCli
 from solution.core.labels import CLASSES
-from solution.data.dataset import SUBMISSION_CSV, is_sample
+from solution.data.dataset import SAMPLE_TEST_LABELS, SUBMISSION_CSV, is_sample
 
 HEADER = ["image_path", "emotion"]
 LOG_COLUMNS = ["time", "file", "message", "cv_accuracy", "public_score", "private_score"]
@@ -107,3 +109,23 @@ def submit(file: Path, data_dir: Path, message: str, cv_accuracy: float | None, 
     output = (cli or KaggleCli()).run("competitions", "submit", "-c", COMPETITION.slug, "-f", str(file), "-m", message)
     append_log(log_path, file, message, cv_accuracy)
     return output.strip().splitlines()[-1] if output.strip() else "submitted"
+
+
+def sample_test_accuracy(submission_csv: Path, data_dir: Path) -> float | None:
+    """Accuracy of a submission against the synthetic sample's true test labels; None for real data (no labels)."""
+    labels = Path(data_dir) / SAMPLE_TEST_LABELS
+    if not labels.exists():
+        return None
+    truth = pd.read_csv(labels).set_index("image_path").emotion
+    written = pd.read_csv(submission_csv).set_index("image_path").emotion
+    return float((written == truth.loc[written.index]).mean())
+
+
+def cross_validated_score(name: str, ensembles: Path, runs: Path) -> float | None:
+    """The CV accuracy behind a submission named after a blend (its cross-validated accuracy) or a run (its OOF accuracy)."""
+    report, run = Path(ensembles) / name / REPORT_JSON, RunFolder(Path(runs) / name)
+    if report.exists():
+        return BlendReport.read(report).cv_accuracy
+    if (run.path / META_FILE).exists():
+        return run.meta().oof_accuracy
+    return None

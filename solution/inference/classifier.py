@@ -76,7 +76,7 @@ class Classifier:
             raise UserError(f"{path}: no model there; run `make export` (or pass --model PATH to a .tflite or .keras file)")
         if path.suffix == ".keras":
             run = RunFolder(path.parent.parent)  # RUN/fold_<k>/model.keras
-            on_sample = (run.path / META_FILE).exists() and bool(run.meta().get("trained_on_sample"))
+            on_sample = (run.path / META_FILE).exists() and run.meta().trained_on_sample
             return cls(KerasBackend(path), trained_on_sample=on_sample)
         if path.suffix != ".tflite":
             raise UserError(f"{path}: not a .tflite or .keras model; pass the folder `make export` wrote (demo/model)")

@@ -31,9 +31,8 @@ def choose_run(runs_root: Path, budget_ms: float = COMPETITION.max_latency_ms) -
     candidates = []
     for run in run_folders(runs_root):
         meta = run.meta()
-        cost = meta.get("single_model_latency_ms", meta.get("latency_ms", float("inf")))
-        if meta.get("complete") and cost <= budget_ms:
-            candidates.append((meta["oof_accuracy"], -cost, run.path))
+        if meta.complete and meta.one_model_latency_ms <= budget_ms:
+            candidates.append((meta.oof_accuracy, -meta.one_model_latency_ms, run.path))
     if not candidates:
         raise UserError(f"{runs_root}: no complete run within {budget_ms:.0f} ms/image; train one first (`make train`)")
     return max(candidates)[2]
@@ -41,7 +40,7 @@ def choose_run(runs_root: Path, budget_ms: float = COMPETITION.max_latency_ms) -
 
 def best_fold(run: RunFolder) -> int:
     """The fold whose model scored best on its held-out images (ties: the lowest fold)."""
-    accuracy = run.meta()["fold_accuracy"]
+    accuracy = run.meta().fold_accuracy
     return int(min(accuracy, key=lambda fold: (-accuracy[fold], int(fold))))
 
 
@@ -70,7 +69,7 @@ def test_images(run: RunFolder, size: int, limit: int = 32) -> np.ndarray | None
     from solution.data.images import BadImage, read_rgb
     from solution.training.pipeline import prepare_image
 
-    folder = Path(run.meta().get("data", "")) / TEST_DIR
+    folder = Path(run.meta().data) / TEST_DIR
     images = []
     for path in sorted(folder.glob("*"))[:limit] if folder.is_dir() else []:
         try:
@@ -100,12 +99,12 @@ def export(run_path: Path, out: Path, fold: int | None = None, check_images: np.
         raise UserError(f"{run.path}: the TFLite model differs from Keras by {difference:.2e}; not exported (report this with your versions)")
     exported = ExportedModel(
         image_size=size,
-        backbone=meta["backbone"],
+        backbone=meta.backbone,
         run=str(run.path.resolve()),
         fold=fold,
-        oof_accuracy=meta["oof_accuracy"],
-        fold_accuracy=meta["fold_accuracy"][str(fold)],
-        trained_on_sample=bool(meta.get("trained_on_sample")),
+        oof_accuracy=meta.oof_accuracy,
+        fold_accuracy=meta.fold_accuracy[str(fold)],
+        trained_on_sample=meta.trained_on_sample,
         parity_max_difference=difference,
         parity_images=len(check_images),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError, exit_code
-from solution.data.dataset import SAMPLE_MARKER, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 
 KAGGLE_INPUT, KAGGLE_WORKING = Path("/kaggle/input"), Path("/kaggle/working")
-SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, "test_labels.csv")  # copied into the staged data folder
+SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, SAMPLE_TEST_LABELS)  # copied into the staged data folder
 SEARCH_DEPTH = 4
 SKIPPED_FOLDERS = {TRAIN_DIR, TEST_DIR, "cache", "eda"}
 SUBMISSION_FILE = "submission.csv"
@@ -128,7 +128,7 @@ def train(args: argparse.Namespace, where: Places) -> None:
     profile = args.local_profile if args.local else args.profile
     config = profiles.load_profile(profile, {**profiles.parse_settings(args.set or []), "seed": str(args.seed)})
     meta = kfold.train_backbone(data, args.backbone, config, where.output, cache_dir=cache)
-    print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta['oof_accuracy']:.4f}")
+    print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta.oof_accuracy:.4f}")
 
 
 def ensemble(args: argparse.Namespace, where: Places) -> None:
@@ -140,8 +140,7 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
     data = stage_data(where.data_roots, where.scratch)
     report = blends.make_blend(runs, BLEND_NAME, where.output / "ensembles", args.budget_ms, args.method)
     out = submission.write_submission(pd.read_csv(where.output / "ensembles" / BLEND_NAME / "test.csv"), data, where.output / SUBMISSION_FILE)
-    members = ", ".join(f"{m['run']} x{m['weight']:.2f}" for m in report["members"])
-    print(f"kernel {args.name}: {report['method']} blend of {members}, cross-validated accuracy {report['cv_accuracy']:.4f}")
+    print(f"kernel {args.name}: {report.method} blend of {report.describe_members()}, cross-validated accuracy {report.cv_accuracy:.4f}")
     print(f"kernel {args.name}: submission {out}")
 
 

@@ -7,7 +7,6 @@ Writes reports/bench.json and reports/bench.md.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import tempfile
@@ -280,22 +279,23 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
 
 def ensemble_latency(bench: Bench, ensembles: Path) -> None:
     """The newest blend's members re-timed here (decode, resize, every fold model), summed, against the per-image budget."""
+    from solution.artifacts.blend_folder import BlendReport, blend_reports
     from solution.artifacts.runs import RunFolder
     from solution.training.latency import measure_latency
 
-    reports = sorted(ensembles.glob("*/report.json"), key=lambda p: p.stat().st_mtime)
+    reports = blend_reports(ensembles)
     if not reports:
         bench.log(f"bench: no blend under {ensembles}; skipping the ensemble latency (`make ensemble` first)")
         return
-    report = json.loads(reports[-1].read_text())
+    report = BlendReport.read(reports[-1])
     budget = bench.add("ensemble", "competition budget per image", COMPETITION.max_latency_ms, "ms")
     total = 0.0
-    for member in report["members"]:
-        run = RunFolder(Path(member["path"]))
+    for member in report.members:
+        run = RunFolder(Path(member.path))
         meta = run.meta()
-        models = [run.load_model(fold) for fold in meta["folds_trained"]]
-        total += measure_latency(models, int(meta["image_size"]), bench.config.repeats).total_ms
-    bench.add("ensemble", f"blend {report['name']} ({len(report['members'])} member(s), every fold), batch 1", total, "ms", budget)
+        models = [run.load_model(fold) for fold in meta.folds_trained]
+        total += measure_latency(models, meta.image_size, bench.config.repeats).total_ms
+    bench.add("ensemble", f"blend {report.name} ({len(report.members)} member(s), every fold), batch 1", total, "ms", budget)
 
 
 def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float) -> str:

@@ -8,7 +8,6 @@ report.json or submissions/log.csv.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from solution.artifacts.blend_folder import BlendReport, blend_reports  # noqa: E402
 from solution.artifacts.runs import RunFolder, run_folders  # noqa: E402
 from solution.core import atomic  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
@@ -43,18 +43,18 @@ def run_rows(runs_root: Path, scores: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for run in run_folders(runs_root):
         meta = run.meta()
-        score = scores.get(meta["backbone"], {})
+        score = scores.get(meta.backbone, {})
         rows.append(
             {
-                "name": meta["backbone"],
+                "name": meta.backbone,
                 "kind": "run",
-                "allowed": "yes" if meta.get("allowed_by_rules") else "no",
-                "parameters": meta.get("parameters"),
-                "image_size": meta.get("image_size"),
-                "oof_accuracy": meta["oof_accuracy"],
-                "oof_std": meta.get("oof_accuracy_std"),
-                "latency_ms": meta.get("latency_ms"),
-                "train_minutes": meta.get("train_seconds", 0) / 60,
+                "allowed": "yes" if meta.allowed_by_rules else "no",
+                "parameters": meta.parameters,
+                "image_size": meta.image_size,
+                "oof_accuracy": meta.oof_accuracy,
+                "oof_std": meta.oof_accuracy_std,
+                "latency_ms": meta.latency_ms,
+                "train_minutes": meta.train_seconds / 60,
                 "public": score.get("public", ""),
                 "private": score.get("private", ""),
                 "path": str(run.path),
@@ -65,17 +65,16 @@ def run_rows(runs_root: Path, scores: dict[str, dict]) -> pd.DataFrame:
 
 def blend_rows(ensembles: Path, scores: dict[str, dict]) -> pd.DataFrame:
     rows = []
-    for report_path in sorted(Path(ensembles).glob("*/report.json")):
-        report = json.loads(report_path.read_text())
-        score = scores.get(report["name"], {})
-        members = " + ".join(f"{m['run']} x{m['weight']:.2f}" for m in report["members"])
+    for report_path in sorted(blend_reports(ensembles)):
+        report = BlendReport.read(report_path)
+        score = scores.get(report.name, {})
         rows.append(
             {
-                "name": report["name"],
-                "kind": f"blend ({report['method']}: {members})",
-                "oof_accuracy": report["oof_accuracy"],
-                "cv_accuracy": report["cv_accuracy"],
-                "latency_ms": report["latency_ms"],
+                "name": report.name,
+                "kind": f"blend ({report.method}: {report.describe_members(' + ')})",
+                "oof_accuracy": report.oof_accuracy,
+                "cv_accuracy": report.cv_accuracy,
+                "latency_ms": report.latency_ms,
                 "public": score.get("public", ""),
                 "private": score.get("private", ""),
                 "path": str(report_path.parent),

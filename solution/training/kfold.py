@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from solution.artifacts.runs import RunFolder, assemble, versions
+from solution.artifacts.runs import RunFolder, RunMeta, assemble, versions
 from solution.core import atomic
 from solution.core.errors import UserError
 from solution.data.dataset import build_index, is_sample
@@ -70,8 +70,8 @@ def train_backbone(
     cache_dir: Path | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log: Callable[[str], None] = print,
-) -> dict:
-    """Train `backbone` on each requested fold (default: all) and assemble its run folder; return meta.json's content."""
+) -> RunMeta:
+    """Train `backbone` on each requested fold (default: all) and assemble its run folder; return its meta.json."""
     spec = get_spec(backbone)
     config = config.for_backbone(backbone)
     size = image_size(spec, config)
@@ -112,7 +112,7 @@ def train_backbone(
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]
-    meta = {
+    facts = {
         "backbone": backbone,
         "family": spec.family,
         "allowed_by_rules": spec.allowed,
@@ -133,11 +133,11 @@ def train_backbone(
         "config": identity["config"],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    meta = assemble(run, finished, meta)
+    meta = assemble(run, finished, facts)
     log(format_summary(summaries))
     log(
-        f"{backbone}: OOF accuracy {meta['oof_accuracy']:.4f} (folds {','.join(map(str, finished))}, "
-        f"std {meta['oof_accuracy_std']:.4f}), {meta['latency_ms']:.1f} ms/image, run folder {run.path}"
+        f"{backbone}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
+        f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, run folder {run.path}"
     )
     return meta
 

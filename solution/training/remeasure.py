@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from solution.artifacts.runs import META_FILE, RunFolder
-from solution.core import atomic
+from solution.artifacts.runs import RunFolder
 from solution.training.latency import measure_latency
 
 
@@ -15,8 +15,8 @@ def remeasure(run_dirs: list[Path], repeats: int = 30) -> dict[str, float]:
     for path in run_dirs:
         run = RunFolder(Path(path))
         meta = run.meta()
-        models = [run.load_model(fold) for fold in meta["folds_trained"]]
-        meta.update(measure_latency(models, int(meta["image_size"]), repeats).as_meta())
-        atomic.write_json(run.path / META_FILE, meta)
-        measured[meta["backbone"]] = meta["latency_ms"]
+        models = [run.load_model(fold) for fold in meta.folds_trained]
+        meta = replace(meta, **measure_latency(models, meta.image_size, repeats).as_meta())
+        meta.write(run.path)
+        measured[meta.backbone] = meta.latency_ms
     return measured

@@ -70,13 +70,13 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
 
 def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_within_budget(tiny_runs, tmp_path):
     meta = RunFolder(tiny_runs / "mobilenet_v2").meta()
-    best = max(meta["fold_accuracy"].values())
-    assert meta["fold_accuracy"][str(export.best_fold(RunFolder(tiny_runs / "mobilenet_v2")))] == best
+    best = max(meta.fold_accuracy.values())
+    assert meta.fold_accuracy[str(export.best_fold(RunFolder(tiny_runs / "mobilenet_v2")))] == best
     runs = {m: RunFolder(tiny_runs / m).meta() for m in ("mobilenet_v2", "convlstm")}
-    expected = max(runs, key=lambda m: (runs[m]["oof_accuracy"], -runs[m]["single_model_latency_ms"]))  # ties go to the faster run
+    expected = max(runs, key=lambda m: (runs[m].oof_accuracy, -runs[m].single_model_latency_ms))  # ties go to the faster run
     assert export.choose_run(tiny_runs).name == expected
-    fastest = min(runs, key=lambda m: runs[m]["single_model_latency_ms"])
-    assert export.choose_run(tiny_runs, budget_ms=min(r["single_model_latency_ms"] for r in runs.values())).name == fastest
+    fastest = min(runs, key=lambda m: runs[m].single_model_latency_ms)
+    assert export.choose_run(tiny_runs, budget_ms=min(r.single_model_latency_ms for r in runs.values())).name == fastest
     with pytest.raises(UserError, match="no complete run within"):
         export.choose_run(tiny_runs, budget_ms=0.001)
 

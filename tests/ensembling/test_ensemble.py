@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from solution.artifacts.blend_folder import BlendReport
 from solution.artifacts.runs import probability_frame
 from solution.core import atomic
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.ensembling import blends, ensemble
+from tests.conftest import run_meta
 
 N = 600
 
@@ -113,8 +115,7 @@ def _write_run(root, name, truth, probabilities, latency, folds_hash="abc", comp
     oof = probability_frame(paths, probabilities, fold=np.arange(len(truth)) % 5, emotion=np.asarray(CLASSES)[truth])
     atomic.write_csv(run / "oof.csv", oof[["image_path", "fold", "emotion", *CLASSES]])
     atomic.write_csv(run / "test.csv", probability_frame([f"{i}.jpg" for i in range(12)], probabilities[:12]))
-    meta = {"backbone": name, "complete": complete, "folds_hash": folds_hash, "latency_ms": latency, "folds_trained": [0, 1, 2, 3, 4]}
-    atomic.write_json(run / "meta.json", meta)
+    run_meta(backbone=name, complete=complete, folds_hash=folds_hash, latency_ms=latency, single_model_latency_ms=None).write(run)
     return run
 
 
@@ -125,6 +126,7 @@ def test_make_blend_writes_report_recipe_and_remakes_it(tmp_path, truth):
     report = blends.make_blend(blends.find_runs(tmp_path / "runs"), "trio", tmp_path / "ensembles", 330, "greedy")
     folder = tmp_path / "ensembles" / "trio"
     saved = json.loads((folder / "report.json").read_text())
+    assert BlendReport.read(folder / "report.json") == report, "report.json reads back as the blend that wrote it"
     assert saved["method"] == "greedy" and saved["cv_accuracy"] > saved["best_single"]["oof_accuracy"]
     assert abs(sum(m["weight"] for m in saved["members"]) - 1) < 1e-9
     assert saved["latency_ms"] == pytest.approx(sum(m["latency_ms"] for m in saved["members"]))
@@ -136,7 +138,7 @@ def test_make_blend_writes_report_recipe_and_remakes_it(tmp_path, truth):
     (folder / "test.csv").unlink()
     remade = blends.remake_blend(tmp_path / "ensembles" / "trio.yaml", tmp_path / "ensembles")
     pd.testing.assert_frame_equal(pd.read_csv(folder / "test.csv"), test)
-    assert remade["oof_accuracy"] == pytest.approx(report["oof_accuracy"])
+    assert remade.oof_accuracy == pytest.approx(report.oof_accuracy)
 
 
 def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):
@@ -167,3 +169,11 @@ def test_latency_is_remeasured_into_meta(tiny_runs, tmp_path):
     assert saved["latency_models"] == 3, "every fold model of the run is on the timed path"
     assert saved["latency_ms"] > saved["single_model_latency_ms"] > saved["decode_resize_ms"] > 0
     assert saved["latency_device"].startswith("CPU") and saved["oof_accuracy"] == meta["oof_accuracy"]
+
+
+def test_a_corrupt_blend_report_is_one_line_naming_it(tmp_path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "report.json").write_text('{"name": "old", "members": []}')
+    with pytest.raises(UserError, match="not a blend report of this kit.*make ensemble") as caught:
+        BlendReport.read(tmp_path / "old" / "report.json")
+    assert str(tmp_path / "old" / "report.json") in str(caught.value)

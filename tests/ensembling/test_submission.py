@@ -11,7 +11,7 @@ from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.ensembling import blends, submission
 from tests import fake_kaggle
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_meta
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_no_credentials_or_no_network_keep_the_csv_and_log_nothing(data, tmp_pat
 
 def test_sample_end_to_end_two_runs_blend_submission_valid(small_data, tiny_runs, tmp_path):
     report = blends.make_blend(blends.find_runs(tiny_runs), "pair", tmp_path / "ensembles", 330, "auto")
-    assert report["latency_ms"] <= 330 and 0 <= report["cv_accuracy"] <= 1
+    assert report.latency_ms <= 330 and 0 <= report.cv_accuracy <= 1
     out = tmp_path / "pair.csv"
     submission.write_submission(pd.read_csv(tmp_path / "ensembles" / "pair" / "test.csv"), small_data, out)
     assert submission.validate(out, small_data) == []
@@ -141,3 +141,25 @@ def test_sample_end_to_end_two_runs_blend_submission_valid(small_data, tiny_runs
     assert finished.returncode == 0, finished.stderr[-1500:]
     assert "sample test accuracy" in finished.stdout
     assert run_cli("validate", str(tmp_path / "cli.csv"), "--data", str(small_data)).returncode == 0
+
+
+def test_sample_test_accuracy_uses_the_true_labels_only_where_they_exist(tmp_path):
+    pd.DataFrame({"image_path": ["0.jpg", "1.jpg", "2.jpg", "3.jpg"], "emotion": ["happy", "sad", "fear", "anger"]}).to_csv(
+        tmp_path / "test_labels.csv", index=False
+    )
+    written = tmp_path / "sub.csv"
+    pd.DataFrame({"image_path": ["0.jpg", "1.jpg", "2.jpg", "3.jpg"], "emotion": ["happy", "sad", "sad", "sad"]}).to_csv(written, index=False)
+    assert submission.sample_test_accuracy(written, tmp_path) == 0.5
+    assert submission.sample_test_accuracy(written, tmp_path / "real-data") is None
+
+
+def test_the_submit_message_score_comes_from_the_blend_else_the_run(tmp_path):
+    from solution.artifacts.blend_folder import BestSingle, BlendReport
+
+    runs, ensembles = tmp_path / "runs", tmp_path / "ensembles"
+    run_meta(backbone="net", oof_accuracy=0.61).write(runs / "net")
+    report = BlendReport("mix", "greedy", 330.0, 20.0, 0.7, 0.9, 0.66, 0.1, BestSingle("net", 0.61), (), (), "now")
+    report.write(ensembles / "mix")
+    assert submission.cross_validated_score("mix", ensembles, runs) == 0.66
+    assert submission.cross_validated_score("net", ensembles, runs) == 0.61
+    assert submission.cross_validated_score("other", ensembles, runs) is None

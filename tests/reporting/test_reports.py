@@ -94,7 +94,7 @@ def test_the_report_table_comes_from_the_run_folders_blends_and_log(tiny_runs, e
     rows = [line for line in tables["table"].splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert rows[0].startswith("| convlstm") and "0.9877" in rows[0], "sorted by OOF accuracy, read from meta.json"
     mobilenet = RunFolder(runs / "mobilenet_v2").meta()
-    assert f"{mobilenet['parameters']:,}" in index and f"{mobilenet['oof_accuracy']:.4f}" in index
+    assert f"{mobilenet.parameters:,}" in index and f"{mobilenet.oof_accuracy:.4f}" in index
     blend = json.loads((ensembles / "tiny-blend" / "report.json").read_text())
     assert f"{blend['cv_accuracy']:.4f}" in index and "0.61234" in index
     for png in ("confusion-run.png", "confusion-blend.png", "curves-run.png", "accuracy-vs-latency.png"):

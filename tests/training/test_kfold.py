@@ -105,17 +105,17 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(small_data, tmp_
     assert {p.name: p.stat().st_mtime_ns for p in (run_dir / "fold_0").iterdir()} == fold0
     resumed = pd.read_csv(run_dir / "fold_1" / "history.csv")
     assert list(resumed.epoch) == [0, 1], "fold 1 continues from its last finished epoch, it does not start over"
-    assert meta["complete"] and len(pd.read_csv(run_dir / "oof.csv")) == len(folds.read_folds(small_data))
+    assert meta.complete and len(pd.read_csv(run_dir / "oof.csv")) == len(folds.read_folds(small_data))
 
 
 @pytest.mark.heavy
 def test_training_selected_folds_then_the_rest(small_data, tmp_path):
     config = _config(epochs="1")
     partial = kfold.train_backbone(small_data, "convlstm", config, tmp_path, folds=[1], log=lambda line: None)
-    assert partial["folds_trained"] == [1] and not partial["complete"]
+    assert partial.folds_trained == [1] and not partial.complete
     assert set(pd.read_csv(tmp_path / "convlstm" / "oof.csv").fold) == {1}
     full = kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lambda line: None)
-    assert full["complete"] and full["folds_trained"] == [0, 1, 2]
+    assert full.complete and full.folds_trained == [0, 1, 2]
 
 
 @pytest.mark.heavy
@@ -159,6 +159,6 @@ def test_the_smoke_recipe_learns_the_sample_clearly_above_chance(tmp_path):
     folds.write_folds(folds.assign_folds(dataset.build_index(data).train, k=5, seed=2), data)
     config = profiles.load_profile("smoke", {"latency_repeats": "3"})
     meta = kfold.train_backbone(data, "mobilenet_v2", config, tmp_path / "runs", folds=[0], log=lambda line: None)
-    assert meta["oof_accuracy"] >= 0.25, f"OOF accuracy {meta['oof_accuracy']:.3f}; chance is {1 / len(CLASSES):.3f}"
+    assert meta.oof_accuracy >= 0.25, f"OOF accuracy {meta.oof_accuracy:.3f}; chance is {1 / len(CLASSES):.3f}"
     history = pd.read_csv(tmp_path / "runs" / "mobilenet_v2" / "history.csv")
     assert history.loss.iloc[-3:].mean() < history.loss.iloc[:3].mean() * 0.8, "training loss must fall"

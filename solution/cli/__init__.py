@@ -1,0 +1,46 @@
+"""`python -m solution <command>`: the kit's command line, one module per command group.
+
+Handlers parse and call the package; each imports what it needs inside itself, so TensorFlow
+loads only for the commands that use it and `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from solution.cli import data, ensembling, inference, kaggle, reporting, training
+from solution.cli.options import Handler
+from solution.core.errors import exit_code
+
+GROUPS = (data, training, ensembling, inference, reporting, kaggle)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    for group in GROUPS:
+        group.register(add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+
+    def run() -> int | None:
+        from solution.artifacts.runs import migrate_legacy_runs  # pandas: imported only once a command runs
+
+        migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
+        return args.handler(args)
+
+    return exit_code(run, "interrupted: finished work is saved; run the same command again to resume")

@@ -1,0 +1,30 @@
+"""Commands for the demo's model: export to TFLite."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from solution.cli.options import Adder, budget_option, runs_option
+from solution.core.config import PATHS
+
+
+def _export(args: argparse.Namespace) -> None:
+    from solution.inference import export
+
+    run = Path(args.run) if args.run else export.choose_run(Path(args.runs), args.budget_ms)
+    model = export.export(run, Path(args.out), args.fold)
+    print(
+        f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px -> "
+        f"{Path(args.out) / export.TFLITE_FILE}; TFLite matches Keras within {model.parity_max_difference:.1e} on {model.parity_images} images"
+    )
+
+
+def register(add: Adder) -> None:
+    """Add this group's commands to the parser."""
+    sub = add("export", _export, "export the final single model to TFLite for the demo (demo/model/), checked against Keras")
+    sub.add_argument("--run", help="the run folder to export (default: the best run in RUNS within --budget-ms)")
+    runs_option(sub, "root of the run folders to choose from")
+    budget_option(sub, "per-image latency budget for the default choice")
+    sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
+    sub.add_argument("--out", default=str(PATHS.demo_model), help=f"output folder (default {PATHS.demo_model})")

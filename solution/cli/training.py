@@ -1,0 +1,60 @@
+"""Commands for the backbone registry, k-fold training, latency."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from solution.cli.options import Adder, runs_option
+from solution.core.errors import UserError
+
+
+def _backbones(args: argparse.Namespace) -> None:
+    from solution.models.backbones import REGISTRY
+
+    print(f"{'name':<18} {'family':<13} {'size':>4}  {'preprocessing':<13} {'allowed':<7}  {'pretrained':<10}  imagenet weights")
+    for spec in REGISTRY.values():
+        print(
+            f"{spec.name:<18} {spec.family:<13} {spec.native_size:>4}  {spec.preprocessing:<13} {'yes' if spec.allowed else 'no':<7}  "
+            f"{'yes' if spec.pretrained else 'scratch':<10}  {spec.weights_source}"
+        )
+
+
+def _train(args: argparse.Namespace) -> None:
+    from solution.training import kfold, profiles
+
+    config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
+    names = list(config.backbones) if args.backbone == "all" else [args.backbone]
+    if not names:
+        raise UserError(f"profile {config.profile} lists no backbones; pass --backbone NAME")
+    folds = kfold.folds_argument(args.folds)
+    for name in names:
+        kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
+
+
+def _latency(args: argparse.Namespace) -> None:
+    from solution.ensembling import blends
+    from solution.training import remeasure
+
+    for backbone, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
+        print(f"latency: {backbone} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
+
+
+def register(add: Adder) -> None:
+    """Add this group's commands to the parser."""
+    add("backbones", _backbones, "list the registered backbones: family, native size, preprocessing, rules, weights")
+
+    sub = add("train", _train, "train a backbone over the folds into RUNS/<backbone>/ (skips finished folds, resumes a killed one)")
+    sub.add_argument("--data", required=True, help="data folder with folds.csv (run `make folds` first)")
+    sub.add_argument("--backbone", required=True, help="a name from `python -m solution backbones`, or all (the profile's list)")
+    sub.add_argument("--profile", default="smoke", help="hyper-parameter profile from solution/training/profiles.yaml (default smoke)")
+    sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
+    runs_option(sub, "root of the run folders")
+    sub.add_argument("--cache", help="where the index and converted images go (default: DATA/cache)")
+    sub.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
+    )
+
+    sub = add("latency", _latency, "re-measure each run's per-image latency on this machine into its meta.json")
+    runs_option(sub, "root of the run folders")
+    sub.add_argument("--repeats", type=int, default=30, help="timed repeats after warm-up (default 30)")
