@@ -81,7 +81,9 @@ class BlendReport:
                 }
             )
         except (ValueError, UnicodeDecodeError, TypeError, KeyError) as error:
-            raise UserError(f"{path}: not a blend report of this kit ({type(error).__name__}: {error}); re-make it with `make ensemble`") from None
+            raise UserError(
+                f"{path}: not a blend report of this kit ({type(error).__name__}: {error}); re-make it with `make ensemble`"
+            ) from None
 
 
 def blend_reports(ensembles: Path) -> list[Path]:

@@ -49,7 +49,9 @@ class ExportedModel:
         try:
             content = json.loads(path.read_text())
             known = {f.name for f in fields(cls)}
-            model = cls(**{key: value for key, value in content.items() if key in known} | {"classes": tuple(content.get("classes", CLASSES))})
+            model = cls(
+                **{key: value for key, value in content.items() if key in known} | {"classes": tuple(content.get("classes", CLASSES))}
+            )
         except (ValueError, TypeError) as error:
             raise UserError(f"{path}: not a model.json of this kit ({error}); re-run `make export`") from None
         if len(model.classes) != len(CLASSES):

@@ -90,7 +90,10 @@ class RunMeta:
         required = [f.name for f in fields(cls) if f.default is MISSING]
         missing = [name for name in required if name not in content] if isinstance(content, dict) else required
         if missing:
-            raise UserError(f"{path}: no {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; not a complete meta.json of this kit (re-run `make train`)")
+            raise UserError(
+                f"{path}: no {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; "
+                "not a complete meta.json of this kit (re-run `make train`)"
+            )
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in content.items() if key in known})
 

@@ -64,7 +64,11 @@ def register(add: Adder) -> None:
     sub.add_argument("--test", type=int, default=90, help="test images (default 90)")
     sub.add_argument("--dirty", action="store_true", help="add bad files (truncated, empty, CMYK, 16-bit, RGBA, EXIF-rotated, duplicates)")
 
-    sub = add("folds", _folds, "validate the data and write DATA/folds.csv (stratified; copies of one picture, byte-identical or near-duplicate, share a fold)")
+    sub = add(
+        "folds",
+        _folds,
+        "validate the data and write DATA/folds.csv (stratified; copies of one picture, byte-identical or near-duplicate, share a fold)",
+    )
     data_options(sub)
     sub.add_argument("--k", type=int, default=5, help="number of folds (default 5)")
 

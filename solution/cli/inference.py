@@ -16,7 +16,8 @@ def _export(args: argparse.Namespace) -> None:
     model = export.export(run, Path(args.out), args.fold)
     print(
         f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px -> "
-        f"{Path(args.out) / export.TFLITE_FILE}; TFLite matches Keras within {model.parity_max_difference:.1e} on {model.parity_images} images"
+        f"{Path(args.out) / export.TFLITE_FILE}; "
+        f"TFLite matches Keras within {model.parity_max_difference:.1e} on {model.parity_images} images"
     )
 
 

@@ -27,7 +27,9 @@ def _username(args: argparse.Namespace) -> str:
 
     user = args.username or kaggle_cli.username()
     if not user:
-        raise UserError("no Kaggle user name: export KAGGLE_USERNAME=<name>, pass --username, or use a ~/.kaggle/kaggle.json with a username")
+        raise UserError(
+            "no Kaggle user name: export KAGGLE_USERNAME=<name>, pass --username, or use a ~/.kaggle/kaggle.json with a username"
+        )
     return user
 
 
@@ -107,7 +109,9 @@ def _pull(args: argparse.Namespace) -> int:
             continue
         left += 1
         if state.state == "error":
-            print(f"pull: {state.slug} failed on Kaggle ({state.message or 'see its log'}); fix it and `make push BACKBONE={kernel.backbone}`")
+            print(
+                f"pull: {state.slug} failed on Kaggle ({state.message or 'see its log'}); fix it and `make push BACKBONE={kernel.backbone}`"
+            )
         else:
             print(f"pull: {state.slug} is {state.state}; pull again when it is complete (`make status`)")
     return 1 if left else 0
@@ -118,7 +122,9 @@ def register(add: Adder) -> None:
     sub = add("kernels", _kernels, "write every kernel's script and kernel-metadata.json from kernels/kernels.yaml")
     kernel_options(sub)
 
-    sub = add("kernels-check", _kernels_check, "check the kernel folders against Kaggle's rules, then run every kernel script here with --local")
+    sub = add(
+        "kernels-check", _kernels_check, "check the kernel folders against Kaggle's rules, then run every kernel script here with --local"
+    )
     sub.add_argument("--images", help=argparse.SUPPRESS)
     sub.add_argument("--no-run", action="store_true", help="check the folders and metadata only")
     sub.add_argument("--work", help="keep the local runs' data and outputs in this folder (default: a temporary one)")
@@ -128,7 +134,9 @@ def register(add: Adder) -> None:
     sub.add_argument("--out", help="where to build the dataset folder (default: a temporary one)")
 
     sub = add("push", _push, "write the kernel folders, then `kaggle kernels push` a kernel (a backbone, ensemble, or all)")
-    sub.add_argument("kernel", help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), or all (every training kernel)")
+    sub.add_argument(
+        "kernel", help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), or all (every training kernel)"
+    )
     kernel_options(sub)
 
     sub = add("status", _status, "show the state of a kernel on Kaggle (a backbone, ensemble, or all)")

@@ -62,7 +62,8 @@ _FAILURES: tuple[tuple[str, str], ...] = (
     ),
     (
         r"\b403\b|forbidden",
-        "Kaggle refused access (HTTP 403): accept the competition rules at https://www.kaggle.com/competitions/{slug}/rules (or check that the dataset is shared with you)",
+        "Kaggle refused access (HTTP 403): accept the competition rules at https://www.kaggle.com/competitions/{slug}/rules "
+        "(or check that the dataset is shared with you)",
     ),
     (r"\b404\b|not found", "Kaggle says not found (HTTP 404): check the competition, dataset or kernel name"),
     (

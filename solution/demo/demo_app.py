@@ -30,12 +30,21 @@ CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "conf
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """--model, --detector and the pipeline's settings, shared by photo.py, video.py and camera.py."""
     defaults = DemoConfig()
-    parser.add_argument("--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)")
+    parser.add_argument(
+        "--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)"
+    )
     parser.add_argument("--detector", default="haar", choices=["haar", "yunet"], help="face detector (default haar, built into OpenCV)")
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
-    parser.add_argument("--detect-every", type=int, default=defaults.detect_every, help=f"detect faces every N frames (default {defaults.detect_every})")
-    parser.add_argument("--smoothing", type=float, default=defaults.smoothing, help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})")
+    parser.add_argument(
+        "--detect-every", type=int, default=defaults.detect_every, help=f"detect faces every N frames (default {defaults.detect_every})"
+    )
+    parser.add_argument(
+        "--smoothing",
+        type=float,
+        default=defaults.smoothing,
+        help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})",
+    )
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
@@ -150,7 +159,12 @@ def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Pa
     atomic.write_with(out, write)
     atomic.write_csv(csv_path, pd.DataFrame(rows, columns=CSV_COLUMNS + list(pipeline.classifier.labels)))
     seconds = time.perf_counter() - started
-    return {"frames": frames, "faces": sum(1 for row in rows if row[2] != ""), "seconds": seconds, "fps": frames / seconds if seconds else 0.0}
+    return {
+        "frames": frames,
+        "faces": sum(1 for row in rows if row[2] != ""),
+        "seconds": seconds,
+        "fps": frames / seconds if seconds else 0.0,
+    }
 
 
 def run_camera(
@@ -201,4 +215,3 @@ def run_camera(
         if window:
             cv2.destroyAllWindows()
     return {"frames": frames, "fps": fps_average}
-

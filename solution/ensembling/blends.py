@@ -139,7 +139,9 @@ def _write(
     return report
 
 
-def make_blend(run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto") -> BlendReport:
+def make_blend(
+    run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto"
+) -> BlendReport:
     """Select a blend of `run_dirs` within the budget and write ensembles/NAME/ and NAME.yaml."""
     members = load_members(run_dirs)
     started = time.perf_counter()

@@ -99,7 +99,8 @@ def submit(file: Path, data_dir: Path, message: str, cv_accuracy: float | None, 
     """Validate, upload with `kaggle competitions submit`, then log; a file that fails validation is never uploaded."""
     if is_sample(data_dir):
         raise UserError(
-            f"{data_dir} is the synthetic sample: its predictions are not for Kaggle; run `make download`, train on DATA=inputs/competition, then submit"
+            f"{data_dir} is the synthetic sample: its predictions are not for Kaggle; "
+            "run `make download`, train on DATA=inputs/competition, then submit"
         )
     problems = validate(file, data_dir)
     if problems:

@@ -96,7 +96,9 @@ def export(run_path: Path, out: Path, fold: int | None = None, check_images: np.
     difference, same_top1 = parity(model, out / TFLITE_FILE, check_images)
     if difference > PARITY_TOLERANCE or not same_top1:
         (out / TFLITE_FILE).unlink()
-        raise UserError(f"{run.path}: the TFLite model differs from Keras by {difference:.2e}; not exported (report this with your versions)")
+        raise UserError(
+            f"{run.path}: the TFLite model differs from Keras by {difference:.2e}; not exported (report this with your versions)"
+        )
     exported = ExportedModel(
         image_size=size,
         backbone=meta.backbone,

@@ -139,7 +139,9 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
     runs = find_run_folders(where.run_roots)
     data = stage_data(where.data_roots, where.scratch)
     report = blends.make_blend(runs, BLEND_NAME, where.output / "ensembles", args.budget_ms, args.method)
-    out = submission.write_submission(pd.read_csv(where.output / "ensembles" / BLEND_NAME / "test.csv"), data, where.output / SUBMISSION_FILE)
+    out = submission.write_submission(
+        pd.read_csv(where.output / "ensembles" / BLEND_NAME / "test.csv"), data, where.output / SUBMISSION_FILE
+    )
     print(f"kernel {args.name}: {report.method} blend of {report.describe_members()}, cross-validated accuracy {report.cv_accuracy:.4f}")
     print(f"kernel {args.name}: submission {out}")
 

@@ -158,7 +158,11 @@ def training(bench: Bench, name: str, reference: Measurement | None) -> Measurem
     images, labels = _images(config.train_batch, config.train_size), np.eye(9)[np.arange(config.train_batch) % 9]
     step_ms = bench.median_ms(lambda: model.train_on_batch(images, labels), config.train_steps)
     return bench.add(
-        f"training @ {config.train_size}px, batch {config.train_batch}", f"{name} train step", config.train_batch * 1000 / step_ms, "images/s", reference
+        f"training @ {config.train_size}px, batch {config.train_batch}",
+        f"{name} train step",
+        config.train_batch * 1000 / step_ms,
+        "images/s",
+        reference,
     )
 
 
@@ -179,7 +183,9 @@ def input_pipeline(bench: Bench, work: Path) -> None:
 
     def opencv_loop() -> None:
         for path in paths:
-            cv2.resize(cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), (config.train_size, config.train_size), interpolation=cv2.INTER_AREA)
+            cv2.resize(
+                cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB), (config.train_size, config.train_size), interpolation=cv2.INTER_AREA
+            )
 
     def tf_data() -> None:
         augment = load_profile("smoke").augment
@@ -188,7 +194,13 @@ def input_pipeline(bench: Bench, work: Path) -> None:
 
     runs = max(2, config.repeats // 5)
     loop = bench.add(group, "Python loop: cv2.imread + resize", len(paths) * 1000 / bench.median_ms(opencv_loop, runs), "images/s")
-    bench.add(group, "tf.data: decode + resize + shuffle + batch (training order)", len(paths) * 1000 / bench.median_ms(tf_data, runs), "images/s", loop)
+    bench.add(
+        group,
+        "tf.data: decode + resize + shuffle + batch (training order)",
+        len(paths) * 1000 / bench.median_ms(tf_data, runs),
+        "images/s",
+        loop,
+    )
 
 
 def _keras_layers_augmenter(seed: int = 1):
@@ -225,8 +237,19 @@ def augmentation(bench: Bench) -> None:
     old = tf.function(lambda batch: old_layers(batch, training=True))
     new = tf.function(lambda batch: new_layer(batch, training=True))
     runs = max(3, config.repeats // 3)
-    baseline = bench.add(group, "Keras layers + RandAugment (the old kaggle stack)", len(images) * 1000 / bench.median_ms(lambda: old(images).numpy(), runs), "images/s")
-    bench.add(group, "FaceAugment (kaggle profile: flip, rotation, scale, shift, colour, erasing)", len(images) * 1000 / bench.median_ms(lambda: new(images).numpy(), runs), "images/s", baseline)
+    baseline = bench.add(
+        group,
+        "Keras layers + RandAugment (the old kaggle stack)",
+        len(images) * 1000 / bench.median_ms(lambda: old(images).numpy(), runs),
+        "images/s",
+    )
+    bench.add(
+        group,
+        "FaceAugment (kaggle profile: flip, rotation, scale, shift, colour, erasing)",
+        len(images) * 1000 / bench.median_ms(lambda: new(images).numpy(), runs),
+        "images/s",
+        baseline,
+    )
 
 
 def demo_pipeline(bench: Bench, work: Path) -> None:
@@ -253,7 +276,9 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     forward = tf.function(lambda images: model(images, training=False))
     keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
-    bench.add(group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras)
+    bench.add(
+        group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras
+    )
 
     video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
 
@@ -300,7 +325,8 @@ def ensemble_latency(bench: Bench, ensembles: Path) -> None:
 
 def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float) -> str:
     rows = "\n".join(
-        f"| {m.group} | {m.name} | {m.value:.2f} {m.unit} | {m.baseline or '-'} | {f'{m.ratio:.2f}x' if m.ratio is not None else '-'} |" for m in results
+        f"| {m.group} | {m.name} | {m.value:.2f} {m.unit} | {m.baseline or '-'} | {f'{m.ratio:.2f}x' if m.ratio is not None else '-'} |"
+        for m in results
     )
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     return f"""# Benchmarks

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from solution.artifacts.blend_folder import BlendReport, blend_reports  # noqa: E402
-from solution.artifacts.runs import RunFolder, run_folders  # noqa: E402
+from solution.artifacts.blend_folder import PLOT, BlendReport, blend_reports  # noqa: E402
+from solution.artifacts.runs import OOF_FILE, RunFolder, run_folders  # noqa: E402
 from solution.core import atomic  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
 from solution.core.labels import CLASS_INDEX, CLASSES  # noqa: E402
@@ -187,9 +187,10 @@ def write_report(runs_root: Path, ensembles: Path, log_path: Path, out: Path) ->
     if not blends.empty:
         chosen = blends.loc[blends.cv_accuracy.idxmax()]
         folder = Path(chosen.path)
-        sections.append(f"## Best blend: {chosen['name']} ({chosen.kind})\n\n" + _details(chosen["name"], pd.read_csv(folder / "oof.csv"), out, "blend"))
-        if (folder / "accuracy_vs_latency.png").exists():
-            shutil.copyfile(folder / "accuracy_vs_latency.png", out / "accuracy-vs-latency.png")
+        details = _details(chosen["name"], pd.read_csv(folder / OOF_FILE), out, "blend")
+        sections.append(f"## Best blend: {chosen['name']} ({chosen.kind})\n\n" + details)
+        if (folder / PLOT).exists():
+            shutil.copyfile(folder / PLOT, out / "accuracy-vs-latency.png")
             sections.append("### Accuracy versus latency\n\n![accuracy versus latency](accuracy-vs-latency.png)\n")
     atomic.write_text(out / INDEX_MD, "\n".join(sections))
     return {"table": table, "runs": runs, "blends": blends}

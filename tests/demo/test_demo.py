@@ -125,7 +125,10 @@ def test_a_moving_face_keeps_one_track_and_smoothing_hides_a_one_frame_flip():
     assert {track_id for track_id, _ in seen} == {0}
     assert [emotion for _, emotion in seen] == ["happy"] * 10
     unsmoothed = Tracker(smoothing=0.0)
-    flips = [CLASSES[int(unsmoothed.update([Box(100, 80, 120, 120)], _probabilities(lab)[None])[0].probabilities.argmax())] for lab in ("happy", "surprise")]
+    flips = [
+        CLASSES[int(unsmoothed.update([Box(100, 80, 120, 120)], _probabilities(lab)[None])[0].probabilities.argmax())]
+        for lab in ("happy", "surprise")
+    ]
     assert flips == ["happy", "surprise"], "without smoothing the flip shows"
 
 
@@ -172,7 +175,16 @@ def test_video_script_keeps_every_frame_and_writes_a_row_per_frame(exported, mov
 def test_camera_script_runs_headless_on_a_video_file(exported, moving_face_video, tmp_path):
     record = tmp_path / "recorded.mp4"
     done = _script(
-        "camera.py", "--source", str(moving_face_video), "--no-window", "--max-frames", "20", "--model", str(exported), "--record", str(record)
+        "camera.py",
+        "--source",
+        str(moving_face_video),
+        "--no-window",
+        "--max-frames",
+        "20",
+        "--model",
+        str(exported),
+        "--record",
+        str(record),
     )
     assert done.returncode == 0, done.stderr
     assert "camera: 20 frames" in done.stdout

@@ -148,7 +148,8 @@ def test_sample_test_accuracy_uses_the_true_labels_only_where_they_exist(tmp_pat
         tmp_path / "test_labels.csv", index=False
     )
     written = tmp_path / "sub.csv"
-    pd.DataFrame({"image_path": ["0.jpg", "1.jpg", "2.jpg", "3.jpg"], "emotion": ["happy", "sad", "sad", "sad"]}).to_csv(written, index=False)
+    predicted = ["happy", "sad", "sad", "sad"]
+    pd.DataFrame({"image_path": ["0.jpg", "1.jpg", "2.jpg", "3.jpg"], "emotion": predicted}).to_csv(written, index=False)
     assert submission.sample_test_accuracy(written, tmp_path) == 0.5
     assert submission.sample_test_accuracy(written, tmp_path / "real-data") is None
 

@@ -171,7 +171,11 @@ def test_missing_inputs_name_what_to_attach(tmp_path):
 
 def test_a_kernel_script_off_kaggle_without_local_says_so(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "kernels" / "ensemble" / kernels.SCRIPT_FILE)], capture_output=True, text=True, cwd=tmp_path, check=False
+        [sys.executable, str(REPO / "kernels" / "ensemble" / kernels.SCRIPT_FILE)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert done.returncode == 2 and "pass --local" in done.stderr and "Traceback" not in done.stderr
 

@@ -85,9 +85,18 @@ def test_the_report_table_comes_from_the_run_folders_blends_and_log(tiny_runs, e
     meta["oof_accuracy"] = 0.98765
     meta_path.write_text(json.dumps(meta))
     log = tmp_path / "log.csv"
-    pd.DataFrame([{"time": "t", "file": "submissions/tiny-blend.csv", "message": "m", "cv_accuracy": "0.5", "public_score": "0.61234", "private_score": ""}]).to_csv(
-        log, index=False
-    )
+    pd.DataFrame(
+        [
+            {
+                "time": "t",
+                "file": "submissions/tiny-blend.csv",
+                "message": "m",
+                "cv_accuracy": "0.5",
+                "public_score": "0.61234",
+                "private_score": "",
+            }
+        ]
+    ).to_csv(log, index=False)
     out = tmp_path / "reports"
     tables = report.write_report(runs, ensembles, log, out)
     index = (out / report.INDEX_MD).read_text()

@@ -64,7 +64,9 @@ def test_training_batches_are_mixed_one_hot_and_in_range(index):
 
 
 def _batch_majority_shares(labels: np.ndarray, batch: int) -> np.ndarray:
-    return np.array([np.bincount(labels[i : i + batch], minlength=9).max() / len(labels[i : i + batch]) for i in range(0, len(labels), batch)])
+    return np.array(
+        [np.bincount(labels[i : i + batch], minlength=9).max() / len(labels[i : i + batch]) for i in range(0, len(labels), batch)]
+    )
 
 
 def test_a_class_sorted_index_becomes_batches_with_the_overall_class_mix():
