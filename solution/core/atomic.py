@@ -12,6 +12,17 @@ from typing import Any
 import pandas as pd
 
 
+def _process_umask() -> int:
+    """The umask, read once at import (os.umask can only be read by setting it, which races with threads later)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files; a written artifact gets what a plain open() would give it.
+FILE_MODE = 0o666 & ~_process_umask()
+
+
 def write_with(path: Path, write: Callable[[Path], None]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it into place."""
     path = Path(path)
@@ -22,6 +33,7 @@ def write_with(path: Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

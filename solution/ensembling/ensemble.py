@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from solution.artifacts.runs import RunFolder, score
+from solution.artifacts.runs import OOF_FILE, RunFolder, RunMeta, score
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
+from solution.data.folds import FOLDS_FILE, folds_hash, read_folds
 
 METHODS = ("mean", "greedy", "weights")
 GREEDY_ROUNDS = 30
@@ -39,6 +40,19 @@ class Members:
     test_names: list[str]
 
 
+def _check_coverage(run: RunFolder, meta: RunMeta, oof: pd.DataFrame) -> None:
+    """Every image of the folds the run was trained on has one OOF prediction (checked where that folds.csv is at hand)."""
+    data = Path(meta.data)
+    if not (data / FOLDS_FILE).exists() or folds_hash(data) != meta.folds_hash:
+        return  # pulled from Kaggle, or the data moved on: nothing here to check against
+    missing = sorted(set(read_folds(data).image_path) - set(oof.image_path))
+    if missing:
+        raise UserError(
+            f"{run.path / OOF_FILE}: no prediction for {len(missing)} training image(s) ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}); re-train the run (`make train`) before blending"
+        )
+
+
 def load_members(run_dirs: list[Path]) -> Members:
     """Read complete run folders and align them; refuse runs made on different folds."""
     if not run_dirs:
@@ -51,6 +65,7 @@ def load_members(run_dirs: list[Path]) -> Members:
             raise UserError(f"{path}: only folds {meta.folds_trained} are trained; finish the run (`make train`) before blending")
         metas.append(meta)
         oofs.append(run.oof().sort_values("image_path").reset_index(drop=True))
+        _check_coverage(run, meta, oofs[-1])
         tests.append(run.test())
     hashes = {m.folds_hash for m in metas}
     if len(hashes) > 1:

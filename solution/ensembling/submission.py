@@ -50,8 +50,11 @@ def validate(path: Path, data_dir: Path) -> list[str]:
     path = Path(path)
     if not path.exists():
         return [f"{path}: file not found"]
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:  # a UTF-8 BOM is fine, as on Kaggle
+            rows = list(csv.reader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        return [f"{path}: not a UTF-8 CSV ({type(error).__name__}); save it as UTF-8 with the header {','.join(HEADER)}"]
     if not rows:
         return [f"{path}: empty file"]
     problems = []

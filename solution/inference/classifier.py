@@ -7,6 +7,7 @@ training used, so the demo sees faces exactly as the model learned them.
 from __future__ import annotations
 
 import functools
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,17 @@ class KerasBackend:
         return np.asarray(self.forward(images.astype(np.float32)))
 
 
+def _open_backend(backend: type[TfliteBackend] | type[KerasBackend], path: Path) -> TfliteBackend | KerasBackend:
+    """The backend over `path`; a file the runtime cannot read is one line naming it, never a deep traceback."""
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras itself would say "File not found"
+        raise UserError(f"{path}: not a readable .keras model (not a zip archive); re-run `make export` or pass another --model")
+    try:
+        return backend(path)
+    except Exception as error:  # LiteRT raises ValueError/RuntimeError, Keras anything from zipfile to h5py errors
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise UserError(f"{path}: not a readable {path.suffix} model ({reason}); re-run `make export` or pass another --model") from None
+
+
 @dataclass
 class Classifier:
     """Emotion probabilities for face crops; `labels` are the class names in probability order."""
@@ -77,13 +89,14 @@ class Classifier:
         if path.suffix == ".keras":
             run = RunFolder(path.parent.parent)  # RUN/fold_<k>/model.keras
             on_sample = (run.path / META_FILE).exists() and run.meta().trained_on_sample
-            return cls(KerasBackend(path), trained_on_sample=on_sample)
+            return cls(_open_backend(KerasBackend, path), trained_on_sample=on_sample)
         if path.suffix != ".tflite":
             raise UserError(f"{path}: not a .tflite or .keras model; pass the folder `make export` wrote (demo/model)")
         exported = ExportedModel.read(path.parent)
+        backend = _open_backend(TfliteBackend, path)
         if exported is None:
-            return cls(TfliteBackend(path))
-        return cls(TfliteBackend(path), tuple(exported.classes), exported.trained_on_sample)
+            return cls(backend)
+        return cls(backend, tuple(exported.classes), exported.trained_on_sample)
 
     @functools.cached_property
     def _prepare(self):

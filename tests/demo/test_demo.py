@@ -207,3 +207,13 @@ def test_a_recurrent_backbone_exports_with_a_static_batch(tiny_runs, tmp_path):
     model = export.export(tiny_runs / "convlstm", tmp_path)
     assert model.backbone == "convlstm" and model.parity_max_difference <= export.PARITY_TOLERANCE
     assert ExportedModel.read(tmp_path) == model, "model.json reads back as what export wrote"
+
+
+@pytest.mark.parametrize("name", ["model.tflite", "model.keras"])
+def test_a_garbage_model_file_is_one_line_naming_it(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"this is not a model" * 10)
+    with pytest.raises(UserError, match="not a readable") as caught:
+        Classifier.load(path)
+    message = str(caught.value)
+    assert str(path) in message and "make export" in message and "not found" not in message.lower() and "\n" not in message

@@ -177,3 +177,19 @@ def test_a_corrupt_blend_report_is_one_line_naming_it(tmp_path):
     with pytest.raises(UserError, match="not a blend report of this kit.*make ensemble") as caught:
         BlendReport.read(tmp_path / "old" / "report.json")
     assert str(tmp_path / "old" / "report.json") in str(caught.value)
+
+
+def test_a_single_run_with_a_short_oof_is_refused_naming_the_missing_rows(tmp_path, truth):
+    from solution.data import folds
+
+    data = tmp_path / "data"
+    paths = [f"train/x/{i}.jpg" for i in range(len(truth))]
+    table = pd.DataFrame({"image_path": paths, "emotion": np.asarray(CLASSES)[truth], "fold": np.arange(len(truth)) % 5, "group": paths})
+    folds.write_folds(table, data)
+    run = _write_run(tmp_path / "runs", "net", truth, _confident(truth, np.ones(len(truth), bool), np.random.default_rng(1)), 30.0)
+    run_meta(backbone="net", folds_hash=folds.folds_hash(data), data=str(data), single_model_latency_ms=None).write(run)
+    assert ensemble.load_members([run]).names == ["net"], "a complete OOF passes"
+    oof = pd.read_csv(run / "oof.csv")
+    oof.drop(index=[3, 7]).to_csv(run / "oof.csv", index=False)
+    with pytest.raises(UserError, match=r"no prediction for 2 training image\(s\) \(train/x/3.jpg, train/x/7.jpg\)"):
+        ensemble.load_members([run])

@@ -164,3 +164,18 @@ def test_the_submit_message_score_comes_from_the_blend_else_the_run(tmp_path):
     assert submission.cross_validated_score("mix", ensembles, runs) == 0.66
     assert submission.cross_validated_score("net", ensembles, runs) == 0.61
     assert submission.cross_validated_score("other", ensembles, runs) is None
+
+
+def test_validate_accepts_a_utf8_bom_with_crlf_and_names_utf16_as_not_utf8(small_data, tmp_path):
+    expected = pd.read_csv(small_data / "sample_submission.csv").image_path
+    text = "image_path,emotion\r\n" + "".join(f"{name},happy\r\n" for name in expected)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert submission.validate(bom, small_data) == []
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(bytes(range(256)) * 4)
+    for path in (utf16, binary):
+        problems = submission.validate(path, small_data)
+        assert len(problems) == 1 and "not a UTF-8 CSV" in problems[0] and str(path) in problems[0]
