@@ -35,14 +35,3 @@ def test_old_run_folders_are_moved_once_and_blends_follow(tmp_path):
 def test_no_old_folder_means_nothing_to_do(tmp_path):
     assert migrate_legacy_runs(Paths(root=tmp_path), print) == []
 
-
-def test_written_artifacts_get_the_usual_file_permissions(tmp_path):
-    import os
-    import stat
-
-    from solution.core import atomic
-
-    path = atomic.write_text(tmp_path / "a.json", "{}")
-    mask = os.umask(0o022)
-    os.umask(mask)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask, "not mkstemp's 0600"
