@@ -13,6 +13,7 @@ import sys
 from solution.cli import data, ensembling, inference, kaggle, reporting, training
 from solution.cli.options import Handler
 from solution.core.errors import exit_code
+from solution.core.quiet import native_stderr_silenced
 
 GROUPS = (data, training, ensembling, inference, reporting, kaggle)
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native start-up log (hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int | None:
         from solution.artifacts.runs import migrate_legacy_runs  # pandas: imported only once a command runs
 
-        migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
-        return args.handler(args)
+        with native_stderr_silenced(enabled=not args.verbose):
+            migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
+            return args.handler(args)
 
     return exit_code(run, "interrupted: finished work is saved; run the same command again to resume")
