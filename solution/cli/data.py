@@ -14,7 +14,7 @@ def _sample(args: argparse.Namespace) -> None:
     from solution.data import sample
 
     config = sample.SampleConfig(per_class=args.per_class, test=args.test, seed=args.seed, dirty=args.dirty)
-    summary = sample.generate(Path(args.out), config)
+    summary = sample.generate(Path(args.out), config, force=args.force)
     print(
         f"sample: {summary['train_images']} training and {summary['test_images']} test images in {summary['out']} ({summary['seconds']} s)"
     )
@@ -63,6 +63,7 @@ def register(add: Adder) -> None:
     sub.add_argument("--per-class", type=int, default=50, help="training images per class (default 50)")
     sub.add_argument("--test", type=int, default=90, help="test images (default 90)")
     sub.add_argument("--dirty", action="store_true", help="add bad files (truncated, empty, CMYK, 16-bit, RGBA, EXIF-rotated, duplicates)")
+    sub.add_argument("--force", action="store_true", help="write into a folder that holds other data (its files may be overwritten)")
 
     sub = add(
         "folds",

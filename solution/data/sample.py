@@ -20,8 +20,9 @@ import pandas as pd
 from PIL import Image
 
 from solution.core import atomic
+from solution.core.errors import UserError
 from solution.core.labels import CLASSES
-from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS
+from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TRAIN_CSV, TRAIN_DIR, is_sample
 
 
 @dataclass(frozen=True)
@@ -254,10 +255,17 @@ def _write_dirty_files(out: Path, config: SampleConfig, train_rows: list[dict]) 
         train_rows.append({"image_path": relative, "emotion": emotion})
 
 
-def generate(out: Path, config: SampleConfig = SampleConfig()) -> dict:
-    """Write the sample data set to `out` in the competition layout; return a summary."""
+def generate(out: Path, config: SampleConfig = SampleConfig(), force: bool = False) -> dict:
+    """Write the sample data set to `out` in the competition layout; return a summary.
+
+    A folder that already holds other data (a train/ folder, train.csv or sample_submission.csv
+    without the sample's marker) is refused unless `force`: the sample would overwrite its files.
+    """
     started = time.perf_counter()
     out = Path(out)
+    holds_data = any((out / name).exists() for name in (TRAIN_DIR, TRAIN_CSV, SUBMISSION_CSV))
+    if holds_data and not is_sample(out) and not force:
+        raise UserError(f"{out} holds data that is not a generated sample; pass another --out, or --force to write the sample over it")
     train_rows: list[dict] = []
     for class_index, emotion in enumerate(CLASSES):
         for n in range(config.per_class):

@@ -10,7 +10,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from solution.core.labels import CLASSES
 from solution.data import dataset, sample
 from solution.data.images import read_rgb
-from tests.conftest import SMALL
+from tests.conftest import SMALL, run_cli
 
 
 def _files(root):
@@ -75,3 +75,18 @@ def test_dirty_adds_each_kind_of_bad_file(dirty_dir):
     listed = set(pd.read_csv(dirty_dir / "train.csv").image_path)
     assert {f"./train/happy/{name}" for name in ("dirty_truncated.jpg", "dirty_empty.jpg")} <= listed
     assert dataset.is_sample(dirty_dir)
+
+
+def test_the_sample_refuses_to_write_over_real_data_unless_forced(tmp_path):
+    real = tmp_path / "competition"
+    (real / "train" / "happy").mkdir(parents=True)
+    (real / "train" / "happy" / "0.jpg").write_bytes(b"a real photo")
+    (real / "train.csv").write_text("image_path,emotion\n./train/happy/0.jpg,happy\n")
+    done = run_cli("sample", "--out", str(real), "--per-class", "1", "--test", "1")
+    assert done.returncode == 2 and "holds data that is not a generated sample" in done.stderr and "--force" in done.stderr
+    assert (real / "train" / "happy" / "0.jpg").read_bytes() == b"a real photo", "nothing was overwritten"
+    assert not (real / "SAMPLE.txt").exists()
+    again = tmp_path / "sample"
+    sample.generate(again, sample.SampleConfig(per_class=1, test=1))
+    assert sample.generate(again, sample.SampleConfig(per_class=1, test=1, seed=2))["train_images"] == 9, "a sample may be regenerated"
+    assert run_cli("sample", "--out", str(real), "--per-class", "1", "--test", "1", "--force").returncode == 0
