@@ -23,7 +23,7 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test test-fast lint all clean \
+.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
 	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
 
 help: ## list the targets
@@ -133,6 +133,13 @@ test-fast: setup ## lint and the tests not marked heavy (a quick check while you
 
 all: eda folds train-all ensemble submission export demo ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission -> export -> demo
 
-clean: ## remove generated data, runs and reports (keeps .venv and downloads)
-	rm -rf $(SAMPLE) reports $(COMPETITION)/cache $(COMPETITION)/eda $(RUNS) ensembles/$(NAME) ensembles/$(NAME).yaml \
-	  demo/model demo/out inputs/demo inputs/kernel-output
+clean: ## remove generated reports, caches, the sample and demo output (never trained runs: see clean-runs)
+	rm -rf -- "$(SAMPLE)" reports "$(COMPETITION)/cache" "$(COMPETITION)/eda" demo/out inputs/demo inputs/kernel-output
+
+clean-runs: ## delete the trained runs in RUNS, the blend NAME and demo/model, after asking (FORCE=1: without asking)
+	@if [ "$(FORCE)" != 1 ]; then \
+	  printf '%s' "delete the trained runs in '$(RUNS)', the blend ensembles/$(NAME) and demo/model? [y/N] "; \
+	  read -r answer || answer=; \
+	  [ "$$answer" = y ] || { echo "kept them (answer y, or pass FORCE=1)"; exit 1; }; \
+	fi
+	rm -rf -- "$(RUNS)" "ensembles/$(NAME)" "ensembles/$(NAME).yaml" demo/model
