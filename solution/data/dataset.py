@@ -88,21 +88,28 @@ def _relative(path: str) -> str:
     return path.replace("\\", "/").removeprefix("./")
 
 
+def read_competition_csv(path: Path, columns: tuple[str, ...] = ("image_path", "emotion")) -> pd.DataFrame:
+    """train.csv or sample_submission.csv as text; an empty, non-UTF-8 or foreign file is one line naming it."""
+    try:
+        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        reason = "empty" if isinstance(error, pd.errors.EmptyDataError) else f"{type(error).__name__}"
+        raise UserError(f"{path}: not a readable UTF-8 CSV ({reason}); re-run `make download`") from None
+    missing = set(columns) - set(table.columns)
+    if missing:
+        raise UserError(
+            f"{path}: missing column(s) {', '.join(sorted(missing))}; expected {','.join(columns)} "
+            "(re-run `make download` or fix the header)"
+        )
+    return table
+
+
 def _listed_train(data_dir: Path) -> pd.DataFrame:
     """(image_path, emotion) of every training image: from train.csv, else the class folders."""
     csv_path = data_dir / TRAIN_CSV
     if csv_path.exists():
-        try:
-            table = pd.read_csv(csv_path)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-            raise UserError(f"{csv_path}: not a readable CSV ({error}); re-run `make download`") from None
-        missing = {"image_path", "emotion"} - set(table.columns)
-        if missing:
-            raise UserError(
-                f"{csv_path}: missing column(s) {', '.join(sorted(missing))}; expected image_path,emotion "
-                "(re-run `make download` or fix the header)"
-            )
-        return pd.DataFrame({"image_path": table.image_path.astype(str).map(_relative), "emotion": table.emotion.astype(str)})
+        table = read_competition_csv(csv_path)
+        return pd.DataFrame({"image_path": table.image_path.map(_relative), "emotion": table.emotion})
     train_dir = data_dir / TRAIN_DIR
     if not train_dir.is_dir():
         raise UserError(
@@ -121,10 +128,7 @@ def _listed_test(data_dir: Path) -> list[str]:
     """Test file names in submission order: sample_submission.csv's, else the folder's, numerically."""
     csv_path = data_dir / SUBMISSION_CSV
     if csv_path.exists():
-        table = pd.read_csv(csv_path)
-        if "image_path" not in table.columns:
-            raise UserError(f"{csv_path}: no image_path column; expected header image_path,emotion (re-run `make download`)")
-        return [_relative(name).split("/")[-1] for name in table.image_path.astype(str)]
+        return [_relative(name).split("/")[-1] for name in read_competition_csv(csv_path, ("image_path",)).image_path]
     test_dir = data_dir / TEST_DIR
     names = [p.name for p in test_dir.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES] if test_dir.is_dir() else []
     return sorted(names, key=lambda name: (len(Path(name).stem), name))

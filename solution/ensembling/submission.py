@@ -16,7 +16,7 @@ from solution.core.config import COMPETITION
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import KaggleCli
 from solution.core.labels import CLASSES
-from solution.data.dataset import SAMPLE_TEST_LABELS, SUBMISSION_CSV, is_sample
+from solution.data.dataset import SAMPLE_TEST_LABELS, SUBMISSION_CSV, is_sample, read_competition_csv
 
 HEADER = ["image_path", "emotion"]
 LOG_COLUMNS = ["time", "file", "message", "cv_accuracy", "public_score", "private_score"]
@@ -27,7 +27,7 @@ def _expected_ids(data_dir: Path) -> list[str]:
     path = Path(data_dir) / SUBMISSION_CSV
     if not path.exists():
         raise UserError(f"{path}: missing; run `make download` (or `make sample`) so submissions can be checked against it")
-    return list(pd.read_csv(path, dtype=str).image_path.map(lambda name: name.split("/")[-1]))
+    return list(read_competition_csv(path, ("image_path",)).image_path.map(lambda name: name.split("/")[-1]))
 
 
 def write_submission(test_probabilities: pd.DataFrame, data_dir: Path, out: Path) -> Path:
@@ -49,12 +49,12 @@ def validate(path: Path, data_dir: Path) -> list[str]:
     """Every problem of a submission CSV against sample_submission.csv, one line each (empty: valid)."""
     path = Path(path)
     if not path.exists():
-        return [f"{path}: file not found"]
+        return ["file not found"]
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:  # a UTF-8 BOM is fine, as on Kaggle
             rows = list(csv.reader(handle))
     except (UnicodeDecodeError, csv.Error) as error:
-        return [f"{path}: not a UTF-8 CSV ({type(error).__name__}); save it as UTF-8 with the header {','.join(HEADER)}"]
+        return [f"not a UTF-8 CSV ({type(error).__name__}); save it as UTF-8 with the header {','.join(HEADER)}"]
     if not rows:
         return [f"{path}: empty file"]
     problems = []

@@ -10,6 +10,7 @@ import pytest
 from solution.core.errors import UserError
 from solution.data import dataset
 from solution.data.images import read_rgb
+from tests.conftest import run_cli
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_unknown_labels_and_missing_files_are_skipped(dirty_copy):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("path,label\nx.jpg,anger\n", "missing column"), ("", "not a readable CSV")],
+    [("path,label\nx.jpg,anger\n", "missing column"), ("", "not a readable UTF-8 CSV")],
 )
 def test_a_wrong_train_csv_is_one_clear_error_naming_the_file(dirty_copy, content, message):
     (dirty_copy / "train.csv").write_text(content)
@@ -124,3 +125,25 @@ def test_format_problems_counts_kinds_and_names_skipped_files(dirty_copy):
     text = dataset.format_problems(dataset.build_index(dirty_copy).problems)
     assert "CMYK -> converted to 8-bit RGB" in text
     assert "skipped: train/happy/dirty_empty.jpg" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(b"", "not a readable UTF-8 CSV (empty)"), (b"\xff\xfe\x00\x01bad", "not a readable UTF-8 CSV")]
+)
+def test_an_empty_or_non_utf8_sample_submission_is_one_line_for_every_command(sample_dir, tmp_path, content, message):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_dir, data, ignore=shutil.ignore_patterns("cache"))
+    (data / "sample_submission.csv").write_bytes(content)
+    submission = tmp_path / "sub.csv"
+    submission.write_text("image_path,emotion\n0.jpg,happy\n")
+    commands = (
+        ["folds", "--data", str(data), "--k", "2"],
+        ["eda", "--data", str(data)],
+        ["validate", str(submission), "--data", str(data)],
+    )
+    for args in commands:
+        done = run_cli(*args)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, args
+        assert message in done.stderr and "sample_submission.csv" in done.stderr, (args, done.stderr)

@@ -178,4 +178,7 @@ def test_validate_accepts_a_utf8_bom_with_crlf_and_names_utf16_as_not_utf8(small
     binary.write_bytes(bytes(range(256)) * 4)
     for path in (utf16, binary):
         problems = submission.validate(path, small_data)
-        assert len(problems) == 1 and "not a UTF-8 CSV" in problems[0] and str(path) in problems[0]
+        assert len(problems) == 1 and "not a UTF-8 CSV" in problems[0]
+        assert submission.format_problems(problems, path).count(str(path)) == 1
+    missing = tmp_path / "nowhere.csv"
+    assert submission.format_problems(submission.validate(missing, small_data), missing) == f"{missing}: file not found"
