@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from solution.core import atomic
 from solution.core.errors import UserError
+from solution.core.labels import CLASSES
 from solution.data.near_duplicates import merge_groups, near_duplicate_pairs
 
 FOLDS_FILE = "folds.csv"
@@ -28,9 +29,17 @@ def assign_folds(train: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.DataFram
         raise UserError(f"--k {k}: need at least 2 folds")
     rows = train.sort_values("image_path").reset_index(drop=True)
     rows["group"] = merge_groups(list(rows.group), near_duplicate_pairs(list(rows.phash)))
-    smallest = rows.groupby("emotion").group.nunique().min() if len(rows) else 0
-    if smallest < k:
-        raise UserError(f"some class has only {smallest} distinct image(s), fewer than k={k} folds; lower K or add data")
+    pictures = rows.groupby("emotion").group.nunique().reindex(list(CLASSES), fill_value=0)
+    empty = [emotion for emotion, count in pictures.items() if count == 0]
+    if empty:
+        raise UserError(
+            f"no usable training images of {', '.join(empty)}: every class needs some (check train/<emotion>/ "
+            "and DATA/cache/problems.csv, or re-run `make download`)"
+        )
+    few = {emotion: count for emotion, count in pictures.items() if count < k}
+    if few:
+        listed = ", ".join(f"{emotion} ({count})" for emotion, count in few.items())
+        raise UserError(f"fewer distinct images than k={k} folds in {listed}; lower K or add data")
     splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     fold = np.full(len(rows), -1, dtype=int)
     for number, (_, held_out) in enumerate(splitter.split(np.zeros(len(rows)), rows.label, rows.group)):

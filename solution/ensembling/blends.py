@@ -7,6 +7,7 @@ weights, so `--recipe` re-makes exactly the same blend without selecting again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -18,7 +19,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore  # noqa: E402
-from solution.artifacts.runs import probability_frame, run_folders, score  # noqa: E402
+from solution.artifacts.runs import META_FILE, probability_frame, run_folders, score  # noqa: E402
 from solution.core import atomic  # noqa: E402
 from solution.core.config import COMPETITION  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
@@ -26,9 +27,11 @@ from solution.core.labels import CLASSES  # noqa: E402
 from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
 
 
-def find_runs(root: Path) -> list[Path]:
-    """Every complete run folder under `root` (folders holding meta.json)."""
+def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
+    """Every run folder under `root` (folders holding meta.json); folders without one are named, not skipped silently."""
     runs = [run.path for run in run_folders(root)]
+    for folder in sorted(p for p in Path(root).iterdir() if p.is_dir() and p not in runs) if Path(root).is_dir() else []:
+        log(f"{folder}: no {META_FILE} (an unfinished run?), left out; finish it with `make train` or move it away")
     if not runs:
         raise UserError(f"{root}: no run folders with meta.json; train first (`make train-all`)")
     return runs

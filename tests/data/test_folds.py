@@ -58,10 +58,16 @@ def test_class_shares_are_within_one_image_of_ideal(sample_dir):
 
 
 def test_too_many_folds_for_the_data_is_a_clear_error(dirty_index):
-    with pytest.raises(UserError, match="fewer than k"):
+    with pytest.raises(UserError, match=r"fewer distinct images than k=50 folds in anger \(\d+\)"):
         folds.assign_folds(dirty_index.train, k=50)
 
 
 def test_reading_missing_folds_says_how_to_make_them(tmp_path):
     with pytest.raises(UserError, match="make folds"):
         folds.read_folds(tmp_path)
+
+
+def test_a_class_without_images_is_named(dirty_index):
+    train = dirty_index.train
+    with pytest.raises(UserError, match="no usable training images of anger, sad: every class needs some"):
+        folds.assign_folds(train[~train.emotion.isin(["anger", "sad"])], k=3)

@@ -193,3 +193,11 @@ def test_a_single_run_with_a_short_oof_is_refused_naming_the_missing_rows(tmp_pa
     oof.drop(index=[3, 7]).to_csv(run / "oof.csv", index=False)
     with pytest.raises(UserError, match=r"no prediction for 2 training image\(s\) \(train/x/3.jpg, train/x/7.jpg\)"):
         ensemble.load_members([run])
+
+
+def test_a_run_folder_without_meta_json_is_named_not_skipped_silently(tmp_path, truth):
+    _write_run(tmp_path / "runs", "done", truth, _confident(truth, np.ones(len(truth), bool), np.random.default_rng(2)), 30.0)
+    (tmp_path / "runs" / "half" / "fold_0").mkdir(parents=True)
+    lines = []
+    assert blends.find_runs(tmp_path / "runs", lines.append) == [tmp_path / "runs" / "done"]
+    assert len(lines) == 1 and "half: no meta.json" in lines[0] and "make train" in lines[0]
