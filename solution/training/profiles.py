@@ -12,6 +12,7 @@ import yaml
 
 from solution.core.errors import UserError
 
+KIND_NAMES = {int: "a whole number", float: "a number", str: "text"}  # for messages: never "expected a int"
 PROFILES_FILE = "profiles.yaml"  # package data: read through importlib.resources, so it also loads from a wheel on sys.path
 
 
@@ -88,7 +89,7 @@ def _coerce(value, kind, key: str):
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise UserError(f"{key}={value}: expected a {kind.__name__}") from None
+        raise UserError(f"{key}={value}: expected {KIND_NAMES.get(kind, kind.__name__)}") from None
 
 
 def apply_overrides(config, overrides: dict, prefix: str = ""):

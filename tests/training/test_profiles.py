@@ -40,7 +40,8 @@ def test_per_backbone_overrides_apply_only_to_their_backbone():
     [
         (["epoch=3"], "unknown setting 'epoch'"),
         (["epochs"], "KEY=VALUE"),
-        (["epochs=many"], "expected a int"),
+        (["epochs=many"], "epochs=many: expected a whole number"),
+        (["lr=fast"], "lr=fast: expected a number"),
         (["cache=maybe"], "true or false"),
     ],
 )
