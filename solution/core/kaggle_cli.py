@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,12 +82,22 @@ def explain_failure(output: str) -> str:
     return f"the kaggle client failed: {last_line(output)}"
 
 
+def default_client() -> str:
+    """$KAGGLE_CLI, else the `kaggle` installed beside this Python (make runs .venv/bin/python without
+    .venv/bin on PATH), else `kaggle` on PATH."""
+    if os.environ.get("KAGGLE_CLI"):
+        return os.environ["KAGGLE_CLI"]
+    beside = Path(sys.executable).parent / ("kaggle.exe" if os.name == "nt" else "kaggle")
+    return str(beside) if beside.is_file() else "kaggle"
+
+
 @dataclass
 class KaggleCli:
-    """Runs `kaggle ...` commands; `executable` defaults to $KAGGLE_CLI or `kaggle` on PATH."""
+    """Runs `kaggle ...` commands with the client `default_client` finds, each bounded by a timeout."""
 
-    executable: str = field(default_factory=lambda: os.environ.get("KAGGLE_CLI", "kaggle"))
+    executable: str = field(default_factory=default_client)
     check_credentials: bool = True
+    timeout_s: float = field(default_factory=lambda: float(os.environ.get("KAGGLE_TIMEOUT_S", 3600)))  # downloads are large
 
     def run(self, *args: str) -> str:
         """Run one kaggle command; return its output or raise `UserError` with one line."""
@@ -94,9 +105,13 @@ class KaggleCli:
             raise UserError(CREDENTIALS_HELP)
         program = shutil.which(self.executable) or self.executable
         try:
-            done = subprocess.run([program, *args], capture_output=True, text=True, check=False)
+            done = subprocess.run([program, *args], capture_output=True, text=True, check=False, timeout=self.timeout_s)
         except FileNotFoundError:
             raise UserError(f"the kaggle client '{self.executable}' is not installed: run `make setup`") from None
+        except subprocess.TimeoutExpired:
+            raise UserError(
+                f"kaggle {' '.join(args[:2])}: no answer within {self.timeout_s:.0f} s (network?); try again, or raise KAGGLE_TIMEOUT_S"
+            ) from None
         output = done.stdout + done.stderr
         if done.returncode != 0:
             raise UserError(f"kaggle {' '.join(args[:2])}: {explain_failure(output)}")
