@@ -119,6 +119,7 @@ def test_missing_kaggle_executable_says_run_setup(tmp_path, monkeypatch):
 
 def test_the_real_client_is_the_default_and_is_installed(monkeypatch):
     monkeypatch.delenv("KAGGLE_CLI", raising=False)
-    assert KaggleCli().executable == "kaggle"
-    # requirements.txt installs the CLI beside the interpreter; `make` runs it from .venv/bin.
+    # requirements.txt installs the CLI beside the interpreter, and that one is used even when
+    # .venv/bin is not on PATH (make runs .venv/bin/python).
     assert (Path(sys.executable).parent / "kaggle").is_file()
+    assert KaggleCli().executable == str(Path(sys.executable).parent / "kaggle")
