@@ -306,7 +306,7 @@ def ensemble_latency(bench: Bench, ensembles: Path) -> None:
     """The newest blend's members re-timed here (decode, resize, every fold model), summed, against the per-image budget."""
     from solution.artifacts.blend_folder import BlendReport, blend_reports
     from solution.artifacts.runs import RunFolder
-    from solution.training.latency import measure_latency
+    from solution.training.latency import measure_run
 
     reports = blend_reports(ensembles)
     if not reports:
@@ -316,10 +316,7 @@ def ensemble_latency(bench: Bench, ensembles: Path) -> None:
     budget = bench.add("ensemble", "competition budget per image", COMPETITION.max_latency_ms, "ms")
     total = 0.0
     for member in report.members:
-        run = RunFolder(Path(member.path))
-        meta = run.meta()
-        models = [run.load_model(fold) for fold in meta.folds_trained]
-        total += measure_latency(models, meta.image_size, bench.config.repeats).total_ms
+        total += measure_run(RunFolder(Path(member.path)), bench.config.repeats).total_ms
     bench.add("ensemble", f"blend {report.name} ({len(report.members)} member(s), every fold), batch 1", total, "ms", budget)
 
 

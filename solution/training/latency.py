@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from solution.artifacts.runs import RunFolder
 from solution.training.pipeline import prepare_image
 
 REFERENCE_SIDE = 370  # px: the competition's median image size
@@ -110,3 +111,9 @@ def measure_latency(models: Sequence[keras.Model], size: int, repeats: int = 30,
             decode_resize_ms=_median_ms(lambda: decoding(jpeg).numpy(), repeats, warmup),
             models=len(copies),
         )
+
+
+def measure_run(run: RunFolder, repeats: int = 30) -> Latency:
+    """Re-time a finished run folder's submission path: every fold model it trained, at its image size."""
+    meta = run.meta()
+    return measure_latency([run.load_model(fold) for fold in meta.folds_trained], meta.image_size, repeats)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from solution.artifacts.runs import RunFolder
-from solution.training.latency import measure_latency
+from solution.training.latency import measure_run
 
 
 def remeasure(run_dirs: list[Path], repeats: int = 30) -> dict[str, float]:
@@ -14,9 +14,7 @@ def remeasure(run_dirs: list[Path], repeats: int = 30) -> dict[str, float]:
     measured = {}
     for path in run_dirs:
         run = RunFolder(Path(path))
-        meta = run.meta()
-        models = [run.load_model(fold) for fold in meta.folds_trained]
-        meta = replace(meta, **measure_latency(models, meta.image_size, repeats).as_meta())
+        meta = replace(run.meta(), **measure_run(run, repeats).as_meta())
         meta.write(run.path)
         measured[meta.backbone] = meta.latency_ms
     return measured
