@@ -27,6 +27,7 @@ import pandas as pd
 
 from solution.core import atomic
 from solution.core.config import PATHS, Paths
+from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 
@@ -188,9 +189,7 @@ def load_keras_model(path: Path):
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise UserError(f"{path}: missing; the run is incomplete (re-run `make train` to finish it)")
-    table = pd.read_csv(path)
+    table = read_table(path, "the run is incomplete or damaged (re-run `make train` to finish it)")
     missing = [c for c in CLASSES if c not in table.columns]
     if missing:
         raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")

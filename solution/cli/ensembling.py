@@ -30,20 +30,17 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 
 def _submission(args: argparse.Namespace) -> None:
-    import pandas as pd
-
-    from solution.core.config import PATHS
+    from solution.core.documents import read_table
     from solution.ensembling import submission
 
     if bool(args.ensemble) == bool(args.run):
         raise UserError("pass exactly one of --ensemble NAME or --run RUNDIR")
     source = Path(args.ensembles) / args.ensemble / "test.csv" if args.ensemble else Path(args.run) / "test.csv"
-    if not source.exists():
-        raise UserError(f"{source}: missing; make the blend (`make ensemble`) or finish the run (`make train`) first")
+    probabilities = read_table(source, "make the blend (`make ensemble`) or finish the run (`make train`) first")
     name = args.ensemble or Path(args.run).name
     out = Path(args.out) if args.out else PATHS.submissions / f"{name}.csv"
     data = _data_dir(args)
-    submission.write_submission(pd.read_csv(source), data, out)
+    submission.write_submission(probabilities, data, out)
     print(f"submission: {out} (valid against {data / 'sample_submission.csv'})")
     accuracy = submission.sample_test_accuracy(out, data)
     if accuracy is not None:
@@ -52,7 +49,6 @@ def _submission(args: argparse.Namespace) -> None:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     """--data, else what the Makefile's DATA would be: the competition data when present, else the sample."""
-    from solution.core.config import PATHS
 
     return Path(args.data) if args.data else PATHS.default_data()
 
@@ -70,7 +66,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> None:
-    from solution.core.config import PATHS
     from solution.ensembling import submission
 
     file = Path(args.file)

@@ -18,7 +18,6 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from solution.core.config import PATHS
     from solution.reporting import report
 
     out = Path(args.out)

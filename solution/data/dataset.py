@@ -21,6 +21,7 @@ import pandas as pd
 from PIL import Image
 
 from solution.core import atomic
+from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
@@ -90,11 +91,7 @@ def _relative(path: str) -> str:
 
 def read_competition_csv(path: Path, columns: tuple[str, ...] = ("image_path", "emotion")) -> pd.DataFrame:
     """train.csv or sample_submission.csv as text; an empty, non-UTF-8 or foreign file is one line naming it."""
-    try:
-        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        reason = "empty" if isinstance(error, pd.errors.EmptyDataError) else f"{type(error).__name__}"
-        raise UserError(f"{path}: not a readable UTF-8 CSV ({reason}); re-run `make download`") from None
+    table = read_table(path, "re-run `make download`", dtype=str, encoding="utf-8-sig", keep_default_na=False)
     missing = set(columns) - set(table.columns)
     if missing:
         raise UserError(

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
 from solution.core import atomic
+from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.data.near_duplicates import merge_groups, near_duplicate_pairs
@@ -55,7 +56,7 @@ def read_folds(data_dir: Path) -> pd.DataFrame:
     path = Path(data_dir) / FOLDS_FILE
     if not path.exists():
         raise UserError(f"{path}: no folds yet; run `make folds` (python -m solution folds --data {data_dir})")
-    folds = pd.read_csv(path, dtype={"group": str})
+    folds = read_table(path, "delete it and run `make folds`", dtype={"group": str})
     if list(folds.columns) != FOLD_COLUMNS:
         raise UserError(f"{path}: expected columns {','.join(FOLD_COLUMNS)}; delete it and run `make folds`")
     return folds

@@ -22,6 +22,7 @@ from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMe
 from solution.artifacts.runs import META_FILE, probability_frame, run_folders, score  # noqa: E402
 from solution.core import atomic  # noqa: E402
 from solution.core.config import COMPETITION  # noqa: E402
+from solution.core.documents import read_yaml  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
 from solution.core.labels import CLASSES  # noqa: E402
 from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
@@ -157,12 +158,12 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     recipe_path = Path(recipe_path)
     if not recipe_path.exists():
         raise UserError(f"{recipe_path}: recipe not found; make the blend first (`make ensemble`)")
-    recipe = yaml.safe_load(recipe_path.read_text())
+    recipe = read_yaml(recipe_path, "re-make it with `make ensemble`")
     try:
         run_dirs = [Path(run["path"]) for run in recipe["runs"]]
         weights = np.array([float(run["weight"]) for run in recipe["runs"]])
         name, budget_ms = recipe["name"], float(recipe["budget_ms"])
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(
             f"{recipe_path}: not a blend recipe ({error}); expected name, method, budget_ms and runs with path and weight"
         ) from None

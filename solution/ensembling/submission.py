@@ -13,6 +13,7 @@ from solution.artifacts.blend_folder import REPORT_JSON, BlendReport
 from solution.artifacts.runs import META_FILE, RunFolder
 from solution.core import atomic
 from solution.core.config import COMPETITION
+from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import KaggleCli
 from solution.core.labels import CLASSES
@@ -88,7 +89,8 @@ def format_problems(problems: list[str], path: Path) -> str:
 
 
 def append_log(log_path: Path, file: Path, message: str, cv_accuracy: float | None) -> None:
-    log = pd.read_csv(log_path, dtype=str) if Path(log_path).exists() else pd.DataFrame(columns=LOG_COLUMNS)
+    fix = "repair it or move it aside (a new log is started)"
+    log = read_table(log_path, fix, dtype=str) if Path(log_path).exists() else pd.DataFrame(columns=LOG_COLUMNS)
     row = {
         "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         "file": str(file),

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
+from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.training.profiles import load_profile
 
@@ -82,7 +81,9 @@ def load_config(path: Path | None = None) -> KernelsConfig:
     path = path or PATHS.kernels / CONFIG_FILE
     if not path.exists():
         raise UserError(f"{path}: missing; restore it from git (`git checkout {path}`)")
-    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    values = read_yaml(path, f"fix it or restore it with `git checkout {path}`") or {}
+    if not isinstance(values, dict):
+        raise UserError(f"{path}: expected KEY: VALUE lines; fix it or restore it with `git checkout {path}`")
     known = {f.name for f in dataclasses.fields(KernelsConfig)}
     unknown = sorted(set(values) - known)
     if unknown:

@@ -22,6 +22,7 @@ import pandas as pd  # noqa: E402
 from solution.artifacts.blend_folder import PLOT, BlendReport, blend_reports  # noqa: E402
 from solution.artifacts.runs import OOF_FILE, RunFolder, run_folders  # noqa: E402
 from solution.core import atomic  # noqa: E402
+from solution.core.documents import read_table  # noqa: E402
 from solution.core.errors import UserError  # noqa: E402
 from solution.core.labels import CLASS_INDEX, CLASSES  # noqa: E402
 
@@ -32,7 +33,7 @@ def _scores(log_path: Path) -> dict[str, dict]:
     """name -> the latest public/private scores the user recorded in submissions/log.csv."""
     if not log_path.exists():
         return {}
-    log = pd.read_csv(log_path, dtype=str).fillna("")
+    log = read_table(log_path, "repair it or move it aside", dtype=str).fillna("")
     scores = {}
     for row in log.itertuples():
         scores[Path(row.file).stem] = {"public": row.public_score, "private": row.private_score}

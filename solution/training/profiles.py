@@ -7,9 +7,9 @@ import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
+from pathlib import Path
 
-import yaml
-
+from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 
 KIND_NAMES = {int: "a whole number", float: "a number", str: "text"}  # for messages: never "expected a int"
@@ -125,7 +125,13 @@ def parse_settings(pairs: list[str]) -> dict[str, str]:
 
 
 def available_profiles() -> dict[str, dict]:
-    return yaml.safe_load(resources.files(__package__).joinpath(PROFILES_FILE).read_text(encoding="utf-8"))
+    """Every profile of profiles.yaml; a broken edit of it is one line naming the file."""
+    resource = resources.files(__package__).joinpath(PROFILES_FILE)
+    fix = "fix the edit or restore it with `git checkout solution/training/profiles.yaml`"
+    profiles = read_yaml(Path(str(resource)), fix, text=resource.read_text(encoding="utf-8"))
+    if not isinstance(profiles, dict) or not all(isinstance(v, dict) for v in profiles.values()):
+        raise UserError(f"{resource}: expected profile names mapping to settings; {fix}")
+    return profiles
 
 
 def load_profile(name: str, settings: dict | None = None) -> TrainConfig:

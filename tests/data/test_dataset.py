@@ -104,7 +104,7 @@ def test_unknown_labels_and_missing_files_are_skipped(dirty_copy):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("path,label\nx.jpg,anger\n", "missing column"), ("", "not a readable UTF-8 CSV")],
+    [("path,label\nx.jpg,anger\n", "missing column"), ("", "train.csv: empty; re-run `make download`")],
 )
 def test_a_wrong_train_csv_is_one_clear_error_naming_the_file(dirty_copy, content, message):
     (dirty_copy / "train.csv").write_text(content)
@@ -128,7 +128,7 @@ def test_format_problems_counts_kinds_and_names_skipped_files(dirty_copy):
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(b"", "not a readable UTF-8 CSV (empty)"), (b"\xff\xfe\x00\x01bad", "not a readable UTF-8 CSV")]
+    ("content", "message"), [(b"", "sample_submission.csv: empty; re-run `make download`"), (b"\xff\xfe\x00\x01bad", "not a readable UTF-8 CSV")]
 )
 def test_an_empty_or_non_utf8_sample_submission_is_one_line_for_every_command(sample_dir, tmp_path, content, message):
     import shutil

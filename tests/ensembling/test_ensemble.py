@@ -201,3 +201,23 @@ def test_a_run_folder_without_meta_json_is_named_not_skipped_silently(tmp_path, 
     lines = []
     assert blends.find_runs(tmp_path / "runs", lines.append) == [tmp_path / "runs" / "done"]
     assert len(lines) == 1 and "half: no meta.json" in lines[0] and "make train" in lines[0]
+
+
+def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
+    run = _write_run(tmp_path / "runs", "net", truth, _confident(truth, np.ones(len(truth), bool), np.random.default_rng(3)), 30.0)
+    (run / "oof.csv").write_text("")
+    with pytest.raises(UserError, match=r"oof.csv: empty; .*make train") as caught:
+        ensemble.load_members([run])
+    assert str(run / "oof.csv") in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("name: trio\nruns: [unclosed\n", r"not valid YAML at line \d"), ("- just\n- a list\n", "not a blend recipe"), ("", "not a blend recipe")],
+)
+def test_a_corrupt_recipe_is_one_line_naming_it(tmp_path, content, message):
+    recipe = tmp_path / "trio.yaml"
+    recipe.write_text(content)
+    with pytest.raises(UserError, match=message) as caught:
+        blends.remake_blend(recipe, tmp_path)
+    assert str(recipe) in str(caught.value) and "\n" not in str(caught.value)
