@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-frames", type=int, help="stop after N frames")
     parser.add_argument("--record", help="also write the annotated stream to this .mp4 file")
     parser.add_argument("--snapshots", default="demo/out", help="folder for the s key's snapshots (default demo/out)")
-    demo_app.add_common_arguments(parser)
+    demo_app.add_common_arguments(parser, stream=True)
     args = parser.parse_args(argv)
     pipeline = demo_app.load_pipeline(args)
     Path(args.snapshots).mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo/photo.py", description=__doc__)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders of images")
     parser.add_argument("--out", default="demo/out", help="folder for the annotated images (default demo/out)")
-    demo_app.add_common_arguments(parser)
+    demo_app.add_common_arguments(parser, stream=False)
     args = parser.parse_args(argv)
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731  stdout carries only the JSON lines
     pipeline = demo_app.load_pipeline(args, log=say)

@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="annotated video, mp4 (default demo/out/<input>_emotions.mp4)")
     parser.add_argument("--csv", help="per-frame CSV (default: the output video's name with .csv)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    demo_app.add_common_arguments(parser)
+    demo_app.add_common_arguments(parser, stream=True)
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else Path("demo/out") / f"{Path(args.input).stem}_emotions.mp4"
     csv_path = Path(args.csv) if args.csv else out.with_suffix(".csv")

@@ -77,7 +77,9 @@ def decode_bytes(data: bytes, suffix: str = ".jpg") -> DecodedImage:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except UnidentifiedImageError:  # its message names an in-memory buffer, not the file
+        raise BadImage("corrupt, or not an image format Pillow reads") from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise BadImage(f"cannot decode ({error})") from None
     notes: list[str] = []
     if image.format != "JPEG" and suffix.lower() in _JPEG_SUFFIXES:
@@ -96,4 +98,8 @@ def decode_bytes(data: bytes, suffix: str = ".jpg") -> DecodedImage:
 def read_rgb(path: Path) -> DecodedImage:
     """Read an image file as 8-bit RGB; raise `BadImage` naming what is wrong."""
     path = Path(path)
-    return decode_bytes(path.read_bytes(), path.suffix)
+    try:
+        data = path.read_bytes()
+    except OSError as error:  # strerror alone: the caller names the file, so the message does not repeat the path
+        raise BadImage(f"cannot read it ({error.strerror or type(error).__name__})") from None
+    return decode_bytes(data, path.suffix)

@@ -15,8 +15,9 @@ import pandas as pd
 from solution.core import atomic
 from solution.core.config import PATHS
 from solution.core.errors import UserError, exit_code
+from solution.core.quiet import native_stderr_silenced
 from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
-from solution.demo.face_pipeline import DemoConfig, Face, FacePipeline
+from solution.demo.face_pipeline import PHOTO_DEFAULTS, STREAM_DEFAULTS, DemoConfig, Face, FacePipeline
 from solution.demo.faces import make_detector
 from solution.inference.classifier import Classifier
 
@@ -27,9 +28,10 @@ SAMPLE_WARNING = (
 CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "confidence"]
 
 
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """--model, --detector and the pipeline's settings, shared by photo.py, video.py and camera.py."""
-    defaults = DemoConfig()
+def add_common_arguments(parser: argparse.ArgumentParser, stream: bool) -> None:
+    """--model, --detector and the detection settings of photo.py, video.py and camera.py; a stream (video,
+    camera) also gets the settings that only mean something from frame to frame (--detect-every, --smoothing)."""
+    defaults = STREAM_DEFAULTS if stream else PHOTO_DEFAULTS
     parser.add_argument(
         "--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)"
     )
@@ -37,29 +39,68 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
     parser.add_argument(
-        "--detect-every", type=int, default=defaults.detect_every, help=f"detect faces every N frames (default {defaults.detect_every})"
+        "--detect-width",
+        type=positive_int,
+        default=defaults.detect_width,
+        help=f"detect on a copy scaled down to this width in pixels; larger finds smaller faces, slower (default {defaults.detect_width})",
     )
     parser.add_argument(
-        "--smoothing",
-        type=float,
-        default=defaults.smoothing,
-        help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})",
+        "--min-face",
+        type=share,
+        default=defaults.min_face,
+        help=f"smallest face to find, as a share of the image's shorter side, 0-1 (default {defaults.min_face})",
     )
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's and OpenCV's native start-up messages")
+    if stream:
+        parser.add_argument(
+            "--detect-every",
+            type=positive_int,
+            default=defaults.detect_every,
+            help=f"detect faces every N frames (default {defaults.detect_every})",
+        )
+        parser.add_argument(
+            "--smoothing",
+            type=share,
+            default=defaults.smoothing,
+            help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})",
+        )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def share(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
     classifier = Classifier.load(Path(args.model))
     if classifier.trained_on_sample:
         log(SAMPLE_WARNING)
-    config = DemoConfig(detect_every=args.detect_every, smoothing=args.smoothing, bars=args.bars)
-    detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width)
+    stream = {name: getattr(args, name) for name in ("detect_every", "smoothing") if hasattr(args, name)}
+    config = DemoConfig(detect_width=args.detect_width, min_face=args.min_face, bars=args.bars, **stream)
+    detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width, config.min_face)
     return FacePipeline(classifier, detector, config)
 
 
 def run_script(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
-    """Run a demo script's main: a UserError is one line on stderr and exit code 2; Ctrl+C stops quietly."""
+    """Run a demo script's main: a UserError is one line on stderr and exit code 2; Ctrl+C stops quietly;
+    TensorFlow Lite's and OpenCV's native start-up lines are hidden unless --verbose."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return exit_code(lambda: main(argv))
+    verbose = "--verbose" in (sys.argv[1:] if argv is None else argv)
+    with native_stderr_silenced(enabled=not verbose):
+        return exit_code(lambda: main(argv))
 
 
 def image_files(paths: list[str]) -> list[Path]:
@@ -73,6 +114,8 @@ def image_files(paths: list[str]) -> list[Path]:
             files.append(path)
         else:
             raise UserError(f"{path}: no such file or folder; pass image files or folders of images")
+    if not files:
+        raise UserError(f"{' '.join(paths)}: no image files ({', '.join(IMAGE_SUFFIXES)}) there; pass photos or folders of photos")
     return files
 
 
@@ -81,7 +124,7 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
     for file in files:
         try:
             rgb = read_rgb(file).rgb
-        except (BadImage, OSError) as error:
+        except BadImage as error:
             warn(f"{file}: skipped, not a readable image ({error})")
             continue
         frame = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
@@ -128,8 +171,15 @@ def _csv_rows(frame_index: int, seconds: float, faces: list[Face], labels: tuple
     return rows
 
 
-def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True) -> dict:
-    """Write the annotated video (same size, frame count and rate) and the per-frame CSV; return counts."""
+def _warn(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def annotate_video(
+    pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True, warn: Callable[[str], None] = _warn
+) -> dict:
+    """Write the annotated video (same size, frame count and rate) and the per-frame CSV; return counts.
+    A file that stops before the frame count its header announces (truncated, damaged) is said so, not passed off as whole."""
     from tqdm import tqdm
 
     capture = _open_capture(str(source))
@@ -157,6 +207,14 @@ def annotate_video(pipeline: FacePipeline, source: Path, out: Path, csv_path: Pa
         capture.release()
 
     atomic.write_with(out, write)
+    if frames == 0:
+        out.unlink()
+        raise UserError(f"{source}: no frame could be read (empty, damaged or an unsupported codec); check that it plays")
+    if total and frames < total - 1:
+        warn(
+            f"{source}: stopped after {frames} of the {total} frames its header announces (truncated or damaged?); "
+            f"the output covers those {frames}"
+        )
     atomic.write_csv(csv_path, pd.DataFrame(rows, columns=CSV_COLUMNS + list(pipeline.classifier.labels)))
     seconds = time.perf_counter() - started
     return {

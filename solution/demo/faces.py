@@ -61,6 +61,11 @@ def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:
     return [Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale), float(score)) for x, y, w, h, score in boxes]
 
 
+def _min_side(image: np.ndarray, min_face: float) -> int:
+    """The smallest face side worth reporting, in the detector's pixels (never below 16: nothing smaller is a face)."""
+    return max(16, int(min(image.shape[:2]) * min_face))
+
+
 class HaarDetector:
     """Frontal faces with the Haar cascade that opencv-python ships (no download)."""
 
@@ -70,11 +75,13 @@ class HaarDetector:
         if self.cascade.empty():
             raise UserError(f"{path}: OpenCV's Haar cascade is missing; reinstall opencv-python<5 (`make setup`)")
         self.detect_width, self.min_face, self.neighbours, self.scale_step = detect_width, min_face, neighbours, scale_step
+        # Local (CLAHE) rather than global histogram equalisation: a large flat background does not wash the faces out.
+        self.contrast = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
         small, scale = _downscaled(frame_bgr, self.detect_width)
-        gray = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-        side = max(16, int(min(gray.shape) * self.min_face))
+        gray = self.contrast.apply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
+        side = _min_side(gray, self.min_face)
         found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_step, minNeighbors=self.neighbours, minSize=(side, side))
         return _scaled_back([(x, y, w, h, 1.0) for x, y, w, h in found], scale)
 
@@ -82,26 +89,27 @@ class HaarDetector:
 class YunetDetector:
     """OpenCV's YuNet face detector (cv2.FaceDetectorYN): better on turned and small faces; needs its .onnx file."""
 
-    def __init__(self, model_path: Path | None = None, detect_width: int = 400, threshold: float = 0.7):
+    def __init__(self, model_path: Path | None = None, detect_width: int = 400, min_face: float = 0.15, threshold: float = 0.7):
         path = Path(model_path) if model_path else PATHS.inputs / "models" / YUNET_FILE
         if not path.is_file():
             raise UserError(f"{path}: YuNet model file missing; download {YUNET_URL} there, or use --detector haar")
         self.detector = cv2.FaceDetectorYN.create(str(path), "", (detect_width, detect_width), threshold)
-        self.detect_width = detect_width
+        self.detect_width, self.min_face = detect_width, min_face
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
         small, scale = _downscaled(frame_bgr, self.detect_width)
         self.detector.setInputSize((small.shape[1], small.shape[0]))
         _, faces = self.detector.detect(small)
-        rows = [] if faces is None else [(x, y, w, h, row[-1]) for row in faces for x, y, w, h in [row[:4]]]
+        side = _min_side(small, self.min_face)
+        rows = [] if faces is None else [(x, y, w, h, row[-1]) for row in faces for x, y, w, h in [row[:4]] if min(w, h) >= side]
         return _scaled_back(rows, scale)
 
 
-def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400) -> FaceDetector:
+def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400, min_face: float = 0.15) -> FaceDetector:
     if name == "haar":
-        return HaarDetector(detect_width)
+        return HaarDetector(detect_width, min_face)
     if name == "yunet":
-        return YunetDetector(yunet_model, detect_width)
+        return YunetDetector(yunet_model, detect_width, min_face)
     raise UserError(f"--detector {name}: expected haar or yunet")
 
 

@@ -145,7 +145,12 @@ _apps = keras.applications
 def _spec(name: str, family: str, size: int, preprocessing: str, build: Builder, weights_source: str = "keras", **facts) -> BackboneSpec:
     """A registry entry; `facts` override allowed=True, pretrained=True and options=()."""
     return BackboneSpec(
-        name=name, family=family, native_size=size, preprocessing=preprocessing, build=build, weights_source=weights_source,
+        name=name,
+        family=family,
+        native_size=size,
+        preprocessing=preprocessing,
+        build=build,
+        weights_source=weights_source,
         **{"allowed": True, "pretrained": True, **facts},
     )
 

@@ -34,4 +34,3 @@ def test_old_run_folders_are_moved_once_and_blends_follow(tmp_path):
 
 def test_no_old_folder_means_nothing_to_do(tmp_path):
     assert migrate_legacy_runs(Paths(root=tmp_path), print) == []
-

@@ -10,7 +10,11 @@ from solution.core.errors import UserError
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"", "empty; fix it"), (b"a,b\n1,\"2\n", "not a readable UTF-8 CSV"), ("a,b\n\u00e9,1\n".encode("utf-16"), "not a readable UTF-8 CSV")],
+    [
+        (b"", "empty; fix it"),
+        (b'a,b\n1,"2\n', "not a readable UTF-8 CSV"),
+        ("a,b\n\u00e9,1\n".encode("utf-16"), "not a readable UTF-8 CSV"),
+    ],
 )
 def test_a_broken_table_names_the_file_and_the_fix(tmp_path, content, message):
     path = tmp_path / "table.csv"

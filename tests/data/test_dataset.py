@@ -128,7 +128,8 @@ def test_format_problems_counts_kinds_and_names_skipped_files(dirty_copy):
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(b"", "sample_submission.csv: empty; re-run `make download`"), (b"\xff\xfe\x00\x01bad", "not a readable UTF-8 CSV")]
+    ("content", "message"),
+    [(b"", "sample_submission.csv: empty; re-run `make download`"), (b"\xff\xfe\x00\x01bad", "not a readable UTF-8 CSV")],
 )
 def test_an_empty_or_non_utf8_sample_submission_is_one_line_for_every_command(sample_dir, tmp_path, content, message):
     import shutil

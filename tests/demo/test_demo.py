@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,70 @@ def test_a_garbage_model_file_is_one_line_naming_it(tmp_path, name):
         Classifier.load(path)
     message = str(caught.value)
     assert str(path) in message and "make export" in message and "not found" not in message.lower() and "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def group_photo(tmp_path_factory) -> Path:
+    """A 2400x1600 photo with three small people (the astronaut portrait at 512 px: faces about 150 px wide, 6% of the height)."""
+    from skimage import data
+
+    portrait = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    canvas = np.full((1600, 2400, 3), 110, np.uint8)
+    for x, y in ((150, 200), (1000, 900), (1800, 300)):
+        canvas[y : y + 512, x : x + 512] = portrait
+    path = tmp_path_factory.mktemp("group") / "group.jpg"
+    cv2.imwrite(str(path), canvas)
+    return path
+
+
+def test_photo_finds_small_faces_in_a_large_photo_and_its_detection_options_work(exported, group_photo, tmp_path):
+    found = _script("photo.py", str(group_photo), "--model", str(exported), "--out", str(tmp_path / "a"))
+    assert found.returncode == 0, found.stderr
+    assert len(found.stdout.splitlines()) == 3, "every small face of the group photo is found with photo.py's defaults"
+    coarse = _script(
+        "photo.py", str(group_photo), "--model", str(exported), "--out", str(tmp_path / "b"), "--detect-width", "400", "--min-face", "0.15"
+    )
+    assert coarse.returncode == 0 and coarse.stdout == "" and "no face found" in coarse.stderr, "a webcam's settings miss them"
+    wrong = _script("photo.py", str(group_photo), "--model", str(exported), "--min-face", "2")
+    assert wrong.returncode == 2 and "expected a number from 0 to 1, got '2'" in wrong.stderr
+
+
+def test_frame_to_frame_options_are_offered_only_to_streams():
+    photo_help, video_help, camera_help = (_script(name, "--help").stdout for name in ("photo.py", "video.py", "camera.py"))
+    for option in ("--detect-every", "--smoothing"):
+        assert option not in photo_help and option in video_help and option in camera_help
+    for option in ("--detect-width", "--min-face", "--verbose", "--detector"):
+        assert option in photo_help and option in video_help and option in camera_help
+
+
+def test_demo_scripts_hide_native_start_up_noise_unless_verbose(exported, photo, tmp_path):
+    quiet = _script("photo.py", str(photo), "--model", str(exported), "--out", str(tmp_path))
+    assert quiet.returncode == 0 and quiet.stderr.splitlines()[0].startswith("note: this model was trained")
+    assert all(line.startswith(("note:", "photo:")) for line in quiet.stderr.splitlines()), quiet.stderr
+    verbose = _script("photo.py", str(photo), "--model", str(exported), "--out", str(tmp_path), "--verbose")
+    assert "TensorFlow Lite" in verbose.stderr, "--verbose lets the native lines through"
+
+
+def test_a_truncated_video_says_where_it_stopped(exported, tmp_path):
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 12.0, (320, 240))
+    for index in range(30):
+        writer.write(np.random.default_rng(index).integers(0, 255, (240, 320, 3), dtype=np.uint8))
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    done = _script("video.py", str(cut), "--model", str(exported), "--out", str(tmp_path / "cut.mp4"), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"cut.avi: stopped after \d+ of the 30 frames its header announces \(truncated", done.stderr), done.stderr
+    complete = _script("video.py", str(whole), "--model", str(exported), "--out", str(tmp_path / "whole.mp4"), "--no-progress")
+    assert complete.returncode == 0 and "stopped after" not in complete.stderr
+
+
+def test_unreadable_photos_are_named_without_object_reprs(exported, tmp_path):
+    (tmp_path / "garbage.jpg").write_bytes(b"garbage" * 20)
+    (tmp_path / "empty").mkdir()
+    done = _script("photo.py", str(tmp_path / "garbage.jpg"), "--model", str(exported), "--out", str(tmp_path / "out"))
+    (line,) = [line for line in done.stderr.splitlines() if "garbage.jpg" in line]
+    assert "skipped, not a readable image" in line and " at 0x" not in line and line.count(str(tmp_path)) == 1
+    nothing = _script("photo.py", str(tmp_path / "empty"), "--model", str(exported))
+    assert nothing.returncode == 2 and "empty: no image files" in nothing.stderr

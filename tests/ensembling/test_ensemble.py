@@ -213,7 +213,11 @@ def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("name: trio\nruns: [unclosed\n", r"not valid YAML at line \d"), ("- just\n- a list\n", "not a blend recipe"), ("", "not a blend recipe")],
+    [
+        ("name: trio\nruns: [unclosed\n", r"not valid YAML at line \d"),
+        ("- just\n- a list\n", "not a blend recipe"),
+        ("", "not a blend recipe"),
+    ],
 )
 def test_a_corrupt_recipe_is_one_line_naming_it(tmp_path, content, message):
     recipe = tmp_path / "trio.yaml"
