@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from solution.cli.options import Adder, data_options
@@ -44,7 +45,11 @@ def _folds(args: argparse.Namespace) -> None:
 def _eda(args: argparse.Namespace) -> None:
     from solution.data import eda
 
-    report = eda.write_report(_index(args.data, args.cache), seed=args.seed)
+    index = _index(args.data, args.cache)
+    warning = eda.emptiness_warning(index)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    report = eda.write_report(index, seed=args.seed)
     print(f"eda: {report}")
 
 

@@ -222,7 +222,7 @@ def build_index(data_dir: Path, cache_dir: Path | None = None, workers: int | No
     jobs = [(path, "train") for path in listed.image_path] + [(f"{TEST_DIR}/{name}", "test") for name in test_names]
     with ThreadPoolExecutor(workers or min(8, (os.cpu_count() or 1) + 2)) as pool:
         rows = list(pool.map(lambda job: _check_file(data_dir, cache_dir, job[0], job[1], previous.get(job[0])), jobs))
-    images = pd.DataFrame(rows)
+    images = pd.DataFrame(rows).reindex(columns=INDEX_COLUMNS)
     problems.extend(images.loc[images.problem.fillna("") != "", PROBLEM_COLUMNS].to_dict("records"))
     emotions = dict(zip(listed.image_path, listed.emotion, strict=True))
     images["emotion"] = images.image_path.map(emotions).fillna("")
@@ -237,12 +237,18 @@ def build_index(data_dir: Path, cache_dir: Path | None = None, workers: int | No
     return DataIndex(data_dir, images, problem_table, problems_path)
 
 
+def problem_summary(problems: pd.DataFrame) -> pd.DataFrame:
+    """One row per kind of problem (its text without the per-file details in brackets) and action: files, an example."""
+    kinds = problems.assign(kind=problems.problem.str.replace(r"\s*\(.*", "", regex=True))
+    summary = kinds.groupby(["kind", "action"], sort=True).agg(files=("image_path", "nunique"), example=("image_path", "first"))
+    return summary.reset_index()[["kind", "action", "files", "example"]]
+
+
 def format_problems(problems: pd.DataFrame, limit: int = 10) -> str:
     """A summary for the terminal: counts per kind of problem, then the skipped files by name."""
     if problems.empty:
         return "no problems found"
-    kinds = problems.problem.str.replace(r"\s*\(.*", "", regex=True) + " -> " + problems.action
-    lines = [f"{count:6d}  {kind}" for kind, count in kinds.value_counts().sort_index().items()]
+    lines = [f"{row.files:6d}  {row.kind} -> {row.action}" for row in problem_summary(problems).itertuples()]
     skipped = problems[problems.action == "skipped"]
     lines += [f"  skipped: {row.image_path}: {row.problem}" for row in skipped.head(limit).itertuples()]
     if len(skipped) > limit:

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from solution.core import atomic  # noqa: E402
-from solution.core.labels import CLASSES  # noqa: E402
-from solution.data.dataset import DataIndex  # noqa: E402
-from solution.data.images import BadImage, read_rgb  # noqa: E402
-from solution.data.near_duplicates import MAX_DISTANCE, near_duplicate_pairs  # noqa: E402
+from solution.core import atomic
+from solution.core.labels import CLASSES
+from solution.core.plots import plt, save_png
+from solution.data.dataset import PROBLEMS_FILE, DataIndex, problem_summary
+from solution.data.images import BadImage, read_rgb
+from solution.data.near_duplicates import MAX_DISTANCE, near_duplicate_pairs
 
 EXAMPLES_PER_CLASS = 6
 NEAR_DUPLICATES_FILE = "near_duplicates.csv"
-
-
-def _save(figure: plt.Figure, path: Path) -> str:
-    atomic.write_with(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(figure)
-    return path.name
 
 
 def _class_counts_plot(counts: pd.Series, out: Path) -> str:
@@ -33,20 +24,25 @@ def _class_counts_plot(counts: pd.Series, out: Path) -> str:
     axis.set_ylabel("training images")
     axis.set_title("Images per class")
     axis.tick_params(axis="x", rotation=30)
-    return _save(figure, out / "class_counts.png")
+    return save_png(figure, out / "class_counts.png")
 
 
-def _sizes_plot(images: pd.DataFrame, out: Path) -> str:
+def sizes_figure(readable: pd.DataFrame) -> plt.Figure:
+    """Sizes span 133-4,689 px and train is ten times test: log-spaced bins, each split as a share of itself, outlines
+    not bars, so both splits stay visible and comparable."""
     figure, axis = plt.subplots(figsize=(8, 3.5))
-    readable = images[images.width > 0]
+    sides = np.sqrt(readable.width * readable.height)
+    bins = np.geomspace(sides.min() / 1.1, sides.max() * 1.1, 41)
     for split, rows in readable.groupby("split"):
-        axis.hist(np.sqrt(rows.width * rows.height), bins=40, alpha=0.6, label=split)
+        split_sides = np.sqrt(rows.width * rows.height)
+        weights = np.full(len(split_sides), 1 / len(split_sides))
+        axis.hist(split_sides, bins=bins, weights=weights, histtype="step", linewidth=1.8, label=f"{split} ({len(rows)} images)")
     axis.set_xscale("log")
     axis.set_xlabel("image size, sqrt(width x height) in px (log scale)")
-    axis.set_ylabel("images")
+    axis.set_ylabel("share of the split's images")
     axis.legend()
     axis.set_title("Image sizes")
-    return _save(figure, out / "image_sizes.png")
+    return figure
 
 
 def _examples_plot(index: DataIndex, out: Path, seed: int) -> str:
@@ -65,7 +61,7 @@ def _examples_plot(index: DataIndex, out: Path, seed: int) -> str:
                 except BadImage:
                     continue
         axes[row, 0].set_title(emotion, fontsize=9, loc="left")
-    return _save(figure, out / "examples.png")
+    return save_png(figure, out / "examples.png")
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -90,27 +86,58 @@ def near_duplicate_table(train: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def emptiness_warning(index: DataIndex) -> str | None:
+    """What to tell the user when there is nothing to explore: the report would be all zeros."""
+    if len(index.train):
+        return None
+    found = int((index.images.split == "train").sum())
+    what = f"all {found} training images are unreadable or missing (see the problems)" if found else "no training images found"
+    return f"{index.data_dir}: {what}; the EDA report is empty: check DATA, or run `make download` / `make sample`"
+
+
+def _sizes_line(readable: pd.DataFrame) -> str:
+    if readable.empty:
+        return "- image size: no readable image"
+    sides = np.sqrt(readable.width * readable.height)
+    return f"- image size (sqrt of area): min {sides.min():.0f} px, median {sides.median():.0f} px, max {sides.max():.0f} px"
+
+
+def _problems_section(problems: pd.DataFrame) -> list[str]:
+    if problems.empty:
+        return ["None."]
+    summary = problem_summary(problems)
+    return [
+        f"{len(problems)} problem(s) in {problems.image_path.nunique()} file(s), by kind; every file is listed in "
+        f"[{PROBLEMS_FILE}]({PROBLEMS_FILE}).",
+        "",
+        _markdown_table(summary.rename(columns={"example": "for example"})),
+    ]
+
+
 def write_report(index: DataIndex, out: Path | None = None, seed: int = 0) -> Path:
-    """Write `eda/report.md` and its PNG plots; return the report's path."""
+    """Write `eda/report.md`, its PNG plots, problems.csv and near_duplicates.csv; return the report's path."""
     out = Path(out) if out else index.data_dir / "eda"
     out.mkdir(parents=True, exist_ok=True)
     images, train = index.images, index.train
     counts = train.emotion.value_counts().reindex(CLASSES, fill_value=0)
     readable = images[images.width > 0]
-    sides = np.sqrt(readable.width * readable.height)
     duplicates = train[train.duplicated("group", keep=False)]
     conflicts = duplicates.groupby("group").emotion.nunique()
     near = near_duplicate_table(train)
     atomic.write_csv(out / NEAR_DUPLICATES_FILE, near)
     problems = index.problems
-    plots = [_class_counts_plot(counts, out), _sizes_plot(images, out), _examples_plot(index, out, seed)]
+    atomic.write_csv(out / PROBLEMS_FILE, problems)
+    sizes = [f"![image sizes]({save_png(sizes_figure(readable), out / 'image_sizes.png')})"] if len(readable) else ["No readable image."]
+    examples = [f"![examples]({_examples_plot(index, out, seed)})"] if len(train) else ["No usable training image."]
+    warning = emptiness_warning(index)
     lines = [
         f"# EDA: `{index.data_dir}`",
         "",
+        *([f"> **Warning:** {warning}", ""] if warning else []),
         f"- training images usable: {len(train)} of {int((images.split == 'train').sum())} found",
         f"- test images: {int((images.split == 'test').sum())}",
-        f"- image size (sqrt of area): min {sides.min():.0f} px, median {sides.median():.0f} px, max {sides.max():.0f} px",
-        f"- square images: {(readable.width == readable.height).mean():.1%}",
+        _sizes_line(readable),
+        f"- square images: {(readable.width == readable.height).mean() if len(readable) else 0:.1%}",
         f"- duplicate groups (byte-identical files): {duplicates.group.nunique()} holding {len(duplicates)} files; "
         f"with conflicting labels: {int((conflicts > 1).sum())}",
         f"- near-duplicate pairs (resized or re-encoded copies, perceptual hashes at most {MAX_DISTANCE} bits apart; "
@@ -125,19 +152,19 @@ def write_report(index: DataIndex, out: Path | None = None, seed: int = 0) -> Pa
             pd.DataFrame({"emotion": counts.index, "images": counts.values, "share": (counts / max(1, counts.sum())).round(3).values})
         ),
         "",
-        f"![class counts]({plots[0]})",
+        f"![class counts]({_class_counts_plot(counts, out)})",
         "",
         "## Image sizes",
         "",
-        f"![image sizes]({plots[1]})",
+        *sizes,
         "",
         "## Examples per class",
         "",
-        f"![examples]({plots[2]})",
+        *examples,
         "",
         "## Problems",
         "",
-        _markdown_table(problems) if len(problems) else "None.",
+        *_problems_section(problems),
         "",
     ]
     return atomic.write_text(out / "report.md", "\n".join(lines))

@@ -10,22 +10,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import yaml
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-
-from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore  # noqa: E402
-from solution.artifacts.runs import META_FILE, probability_frame, run_folders, score  # noqa: E402
-from solution.core import atomic  # noqa: E402
-from solution.core.config import COMPETITION  # noqa: E402
-from solution.core.documents import read_yaml  # noqa: E402
-from solution.core.errors import UserError  # noqa: E402
-from solution.core.labels import CLASSES  # noqa: E402
-from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off  # noqa: E402
+from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore
+from solution.artifacts.runs import META_FILE, probability_frame, run_folders, score
+from solution.core import atomic
+from solution.core.config import COMPETITION
+from solution.core.documents import read_yaml
+from solution.core.errors import UserError
+from solution.core.labels import CLASSES
+from solution.core.plots import plt, save_png
+from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off
 
 
 def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
@@ -47,8 +44,7 @@ def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path
     axis.set_ylabel("OOF accuracy")
     axis.legend(fontsize=8)
     axis.set_title("Accuracy vs inference time")
-    atomic.write_with(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def _report_markdown(report: BlendReport, table: pd.DataFrame) -> str:

@@ -12,19 +12,16 @@ import shutil
 import time
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from solution.artifacts.blend_folder import PLOT, BlendReport, blend_reports  # noqa: E402
-from solution.artifacts.runs import OOF_FILE, RunFolder, run_folders  # noqa: E402
-from solution.core import atomic  # noqa: E402
-from solution.core.documents import read_table  # noqa: E402
-from solution.core.errors import UserError  # noqa: E402
-from solution.core.labels import CLASS_INDEX, CLASSES  # noqa: E402
+from solution.artifacts.blend_folder import PLOT, BlendReport, blend_reports
+from solution.artifacts.runs import OOF_FILE, RunFolder, run_folders
+from solution.core import atomic
+from solution.core.documents import read_table
+from solution.core.errors import UserError
+from solution.core.labels import CLASS_INDEX, CLASSES
+from solution.core.plots import plt, save_png
 
 INDEX_MD = "index.md"
 
@@ -124,11 +121,6 @@ def per_class(oof: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"class": CLASSES, "precision": precision, "recall": recall, "f1": f1, "support": support})
 
 
-def _save(figure, path: Path) -> None:
-    atomic.write_with(path, lambda tmp: figure.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(figure)
-
-
 def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
     figure, axis = plt.subplots(figsize=(6.5, 5.5))
     image = axis.imshow(matrix, cmap="Blues", vmin=0, vmax=1)
@@ -140,7 +132,7 @@ def plot_confusion(matrix: np.ndarray, title: str, path: Path) -> None:
     axis.set_ylabel("true")
     axis.set_title(title)
     figure.colorbar(image, ax=axis, fraction=0.046)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def plot_curves(history: pd.DataFrame, title: str, path: Path) -> None:
@@ -155,7 +147,7 @@ def plot_curves(history: pd.DataFrame, title: str, path: Path) -> None:
         axis.set_xlabel("epoch (both stages)")
         axis.legend(fontsize=7)
     figure.suptitle(title)
-    _save(figure, path)
+    save_png(figure, path)
 
 
 def _details(name: str, oof: pd.DataFrame, out: Path, slug: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO, run_cli
@@ -37,6 +38,24 @@ def test_sample_then_eda_writes_a_report_with_plots(tmp_path):
         assert f"({plot})" in text
     assert "dirty_truncated.jpg" in text and "conflicting labels" in text
     assert "skipped: train/happy/dirty_empty.jpg" in report.stdout
+    assert "| grayscale | converted to 8-bit RGB |" in text, "problems are summarised by kind"
+    listed = pd.read_csv(data / "eda" / "problems.csv")
+    grayscale = listed[listed.problem == "grayscale"]
+    assert len(grayscale) > 1 and not any(path in text for path in grayscale.image_path[1:]), "the full list is in problems.csv"
+    assert "findfont" not in report.stderr and report.stderr == "", report.stderr
+
+
+@pytest.mark.parametrize("layout", ["empty class folders", "train.csv of missing files"])
+def test_eda_on_zero_images_warns_and_writes_an_empty_report(tmp_path, layout):
+    data = tmp_path / "data"
+    (data / "train" / "anger").mkdir(parents=True)
+    if layout == "train.csv of missing files":
+        (data / "train.csv").write_text("image_path,emotion\n./train/anger/0.jpg,anger\n")
+    done = run_cli("eda", "--data", str(data))
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    (warning,) = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
+    assert str(data) in warning and "EDA report is empty" in warning and "make download" in warning
+    assert "**Warning:**" in (data / "eda" / "report.md").read_text()
 
 
 def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -148,3 +149,21 @@ def test_an_empty_or_non_utf8_sample_submission_is_one_line_for_every_command(sa
         done = run_cli(*args)
         assert done.returncode != 0 and "Traceback" not in done.stderr, args
         assert message in done.stderr and "sample_submission.csv" in done.stderr, (args, done.stderr)
+
+
+def test_the_size_plot_has_log_bins_and_each_split_sums_to_one():
+    from solution.data.eda import sizes_figure
+
+    sides = {"train": [150, 200, 370, 370, 800, 4689] * 10, "test": [300, 370, 400]}
+    readable = pd.DataFrame([{"split": split, "width": side, "height": side} for split, values in sides.items() for side in values])
+    figure = sizes_figure(readable)
+    (axis,) = figure.axes
+    assert axis.get_xscale() == "log" and "share" in axis.get_ylabel()
+    outlines = axis.patches
+    assert len(outlines) == 2, "one outline per split, so the small test split is not hidden behind train's bars"
+    for patch in outlines:
+        xs, heights = patch.get_xy()[:, 0], patch.get_xy()[:, 1]
+        edges = np.unique(xs)
+        ratios = edges[1:] / edges[:-1]
+        assert np.allclose(ratios, ratios[0], rtol=1e-6), "bins are evenly spaced on the log axis"
+        assert heights.max() <= 1 and heights[1::2].sum() == pytest.approx(1, abs=0.01), "normalised to its split"
