@@ -23,7 +23,7 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready download sample eda folds train train-all backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
+.PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
 	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
 
 help: ## list the targets
@@ -42,49 +42,48 @@ setup: .venv/.installed ## create .venv and install the pinned requirements
 lock: .venv/.installed ## re-pin constraints.txt from what .venv holds now
 	{ sed -n '1,3p' constraints.txt; .venv/bin/pip freeze --exclude-editable; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
-$(SAMPLE)/train.csv: | .venv/.installed
-	$(PYTHON) -m solution sample --out $(SAMPLE)
+# Path variables are quoted in every recipe and never used as make targets, so DATA="my data" or RUNS="my runs" work.
+data-ready: | .venv/.installed
+	@if [ "$(DATA)" = "$(SAMPLE)" ] && [ ! -f "$(SAMPLE)/train.csv" ]; then $(PYTHON) -m solution sample --out "$(SAMPLE)"; fi
 
-data-ready: $(if $(filter $(SAMPLE),$(DATA)),$(SAMPLE)/train.csv) | .venv/.installed
+folds-ready: data-ready
+	@[ -f "$(DATA)/folds.csv" ] || $(PYTHON) -m solution folds --data "$(DATA)" --k $(K) --seed $(SEED)
 
 download: setup ## competition files via the kaggle client + images from IMAGES into inputs/competition
-	$(PYTHON) -m solution download --out $(COMPETITION) $(if $(IMAGES),--images $(IMAGES))
+	$(PYTHON) -m solution download --out "$(COMPETITION)" $(if $(IMAGES),--images "$(IMAGES)")
 
 sample: setup ## (re)generate the embedded synthetic data set in inputs/sample
-	$(PYTHON) -m solution sample --out $(SAMPLE)
+	$(PYTHON) -m solution sample --out "$(SAMPLE)"
 
 eda: data-ready ## validate DATA and write its EDA report to DATA/eda/
-	$(PYTHON) -m solution eda --data $(DATA) --seed $(SEED)
+	$(PYTHON) -m solution eda --data "$(DATA)" --seed $(SEED)
 
 folds: data-ready ## validate DATA and write DATA/folds.csv (K folds, SEED)
-	$(PYTHON) -m solution folds --data $(DATA) --k $(K) --seed $(SEED)
-
-$(DATA)/folds.csv: | data-ready
-	$(PYTHON) -m solution folds --data $(DATA) --k $(K) --seed $(SEED)
+	$(PYTHON) -m solution folds --data "$(DATA)" --k $(K) --seed $(SEED)
 
 backbones: setup ## list the registered backbones
 	$(PYTHON) -m solution backbones
 
-train: $(DATA)/folds.csv ## train BACKBONE over every fold into RUNS/<backbone>/ (PROFILE)
-	$(PYTHON) -m solution train --data $(DATA) --backbone $(BACKBONE) --profile $(PROFILE) --runs $(RUNS) --set seed=$(SEED)
+train: folds-ready ## train BACKBONE over every fold into RUNS/<backbone>/ (PROFILE)
+	$(PYTHON) -m solution train --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
 
-train-all: $(DATA)/folds.csv ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
-	$(PYTHON) -m solution train --data $(DATA) --backbone all --profile $(PROFILE) --runs $(RUNS) --set seed=$(SEED)
+train-all: folds-ready ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
+	$(PYTHON) -m solution train --data "$(DATA)" --backbone all --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
 
 latency: setup ## re-measure each run's per-image latency on this machine
-	$(PYTHON) -m solution latency --runs $(RUNS)
+	$(PYTHON) -m solution latency --runs "$(RUNS)"
 
 ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD)
-	$(PYTHON) -m solution ensemble --runs $(RUNS) --name $(NAME) $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --method $(METHOD)
+	$(PYTHON) -m solution ensemble --runs "$(RUNS)" --name "$(NAME)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --method $(METHOD)
 
 submission: setup ## write and validate submissions/NAME.csv from the blend NAME
-	$(PYTHON) -m solution submission --ensemble $(NAME) --data $(DATA)
+	$(PYTHON) -m solution submission --ensemble "$(NAME)" --data "$(DATA)"
 
 submit: submission ## validate and upload submissions/NAME.csv to Kaggle, logged in submissions/log.csv
-	$(PYTHON) -m solution submit submissions/$(NAME).csv --data $(DATA)
+	$(PYTHON) -m solution submit "submissions/$(NAME).csv" --data "$(DATA)"
 
 kernels: setup ## write kernels/<name>/kernel.py and kernel-metadata.json from kernels/kernels.yaml (IMAGES=owner/name)
-	$(PYTHON) -m solution kernels $(if $(IMAGES),--images $(IMAGES))
+	$(PYTHON) -m solution kernels $(if $(IMAGES),--images "$(IMAGES)")
 
 kernels-check: setup ## check the kernel folders against Kaggle's rules, then run every kernel script here with --local
 	$(PYTHON) -m solution kernels-check
@@ -93,31 +92,29 @@ kernels-dataset: setup ## upload the kit's wheel as the Kaggle dataset every ker
 	$(PYTHON) -m solution kernels-dataset
 
 push: setup ## push BACKBONE's training kernel to Kaggle (BACKBONE=ensemble: the ensemble kernel)
-	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images $(IMAGES))
+	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)")
 
 push-all: setup ## push every training kernel to Kaggle (they run in parallel there)
-	$(PYTHON) -m solution push all $(if $(IMAGES),--images $(IMAGES))
+	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)")
 
 status: setup ## show the state of every kernel on Kaggle
 	$(PYTHON) -m solution status all
 
 pull: setup ## download every finished training kernel's run folder into RUNS/<backbone>/
-	$(PYTHON) -m solution pull all --runs $(RUNS)
+	$(PYTHON) -m solution pull all --runs "$(RUNS)"
 
 export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json)
-	$(PYTHON) -m solution export --runs $(RUNS) $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --out demo/model
+	$(PYTHON) -m solution export --runs "$(RUNS)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --out demo/model
 
-$(DEMO_PHOTO): | .venv/.installed
-	$(PYTHON) -c "from solution.core.standins import write_face_photo; write_face_photo('$(DEMO_PHOTO)')"
-
-demo: $(DEMO_PHOTO) ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
-	$(PYTHON) demo/photo.py $(DEMO_PHOTO) --out demo/out --bars
+demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
+	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"
+	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars
 
 bench: setup ## measure speeds into reports/bench.md and bench.json (ARGS=--quick: about two minutes)
 	$(PYTHON) -m solution bench $(ARGS)
 
 report: setup ## write reports/index.md from the run folders and blends, and print the results table
-	$(PYTHON) -m solution report --runs $(RUNS)
+	$(PYTHON) -m solution report --runs "$(RUNS)"
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .

@@ -28,13 +28,16 @@ def choose_run(runs_root: Path, budget_ms: float = COMPETITION.max_latency_ms) -
 
     Export ships a single fold model, so its cost is the run's one-model path (runs measured before
     that figure existed recorded only one model's latency as latency_ms)."""
+    runs = run_folders(runs_root)
+    if not runs:
+        raise UserError(f"{runs_root}: no run folders with meta.json; train first (`make train`)")
     candidates = []
-    for run in run_folders(runs_root):
+    for run in runs:
         meta = run.meta()
         if meta.complete and meta.one_model_latency_ms <= budget_ms:
             candidates.append((meta.oof_accuracy, -meta.one_model_latency_ms, run.path))
     if not candidates:
-        raise UserError(f"{runs_root}: no complete run within {budget_ms:.0f} ms/image; train one first (`make train`)")
+        raise UserError(f"{runs_root}: no complete run within {budget_ms:.0f} ms/image; finish one (`make train`) or raise BUDGET_MS")
     return max(candidates)[2]
 
 

@@ -42,3 +42,25 @@ def test_clean_runs_asks_and_keeps_them_unless_told(tmp_path):
     done = _make(tmp_path, "clean-runs", "RUNS=my runs", "FORCE=1")
     assert done.returncode == 0 and not (tmp_path / "my runs").exists()
     assert (tmp_path / "keep me" / "file").read_text() == "precious", "a path with a space never widens the rm"
+
+
+def test_path_variables_with_spaces_reach_the_commands_whole(tmp_path):
+    """DATA="my data", RUNS="my runs", NAME and DEMO_PHOTO with spaces: each arrives as one argument."""
+    from tests.conftest import run_cli
+
+    data = tmp_path / "my data"
+    assert run_cli("sample", "--out", str(data), "--per-class", "4", "--test", "5").returncode == 0
+
+    def make(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, capture_output=True, text=True, check=False, timeout=300)
+
+    made = make("folds-ready", f"DATA={data}", "K=2")
+    assert made.returncode == 0 and (data / "folds.csv").exists(), made.stderr
+    again = make("folds-ready", f"DATA={data}", "K=2")
+    assert again.returncode == 0 and again.stdout == "", "existing folds are kept, as train relies on"
+    planned = make("-n", "train", f"DATA={data}", f"RUNS={tmp_path / 'my runs'}")
+    assert f'--data "{data}"' in planned.stdout and f'--runs "{tmp_path / "my runs"}"' in planned.stdout
+    for target in ("ensemble", "export", "report"):
+        done = make(target, f"RUNS={tmp_path / 'my runs'}", "NAME=my blend")
+        assert done.returncode != 0 and f"{tmp_path / 'my runs'}: no run folders" in done.stderr, (target, done.stderr)
+    assert not (REPO / "my").exists() and not (REPO / "runs:").exists()
