@@ -16,7 +16,6 @@ Local training and a Kaggle kernel's output produce the same files; ensembles re
 
 from __future__ import annotations
 
-import json
 import platform
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, fields
@@ -27,7 +26,7 @@ import pandas as pd
 
 from solution.core import atomic
 from solution.core.config import PATHS, Paths
-from solution.core.documents import read_table
+from solution.core.documents import read_json, read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 
@@ -84,10 +83,7 @@ class RunMeta:
         """meta.json at `path`; a missing, corrupt or incomplete file is one line naming it and the fix."""
         if not path.exists():
             raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
-        try:
-            content = json.loads(path.read_text())
-        except (ValueError, UnicodeDecodeError) as error:
-            raise UserError(f"{path}: not readable JSON ({error}); re-run `make train` (or `make pull`) for this run") from None
+        content = read_json(path, "re-run `make train` (or `make pull`) for this run")
         required = [f.name for f in fields(cls) if f.default is MISSING]
         missing = [name for name in required if name not in content] if isinstance(content, dict) else required
         if missing:
@@ -112,7 +108,7 @@ class RunFolder:
         return (self.fold_dir(fold) / DONE_FILE).exists()
 
     def fold_summary(self, fold: int) -> dict:
-        return json.loads((self.fold_dir(fold) / DONE_FILE).read_text())
+        return read_json(self.fold_dir(fold) / DONE_FILE, f"delete {self.fold_dir(fold)} and re-run `make train` to redo that fold")
 
     def model_path(self, fold: int) -> Path:
         return self.fold_dir(fold) / KERAS_MODEL_FILE

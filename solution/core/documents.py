@@ -1,7 +1,8 @@
-"""Reading the kit's text files (CSV tables, YAML configs) so that a broken one is one line naming it and the fix."""
+"""Reading the kit's text files (CSV tables, YAML configs, JSON) so that a broken one is one line naming it and the fix."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,13 @@ def read_yaml(path: Path, fix: str, text: str | None = None) -> Any:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         raise UserError(f"{path}: not valid YAML{line} ({getattr(error, 'problem', None) or type(error).__name__}); {fix}") from None
+
+
+def read_json(path: Path, fix: str) -> Any:
+    """A JSON document; a missing, truncated or non-UTF-8 one raises UserError ending with `fix`."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing; {fix}") from None
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise UserError(f"{path}: not readable JSON ({type(error).__name__}); {fix}") from None

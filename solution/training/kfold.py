@@ -13,6 +13,7 @@ import pandas as pd
 
 from solution.artifacts.runs import RunFolder, RunMeta, assemble, versions
 from solution.core import atomic
+from solution.core.documents import read_json
 from solution.core.errors import UserError
 from solution.data.dataset import build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
@@ -43,7 +44,7 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
     """Refuse to mix folds trained with different settings or folds in one run folder."""
     path = run.path / RUN_CONFIG_FILE
     if path.exists():
-        previous = json.loads(path.read_text())
+        previous = read_json(path, f"delete it to start {run.path} afresh, or train into another --runs folder")
         current = json.loads(json.dumps(identity, default=str))
         changed = sorted(k for k in current if previous.get(k) != current[k])
         if changed:

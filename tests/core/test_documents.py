@@ -72,3 +72,31 @@ def test_a_broken_profiles_file_is_one_line(monkeypatch):
     monkeypatch.setattr(resources, "files", lambda package: Broken())
     with pytest.raises(UserError, match="profiles.yaml: not valid YAML at line .*git checkout"):
         profiles.load_profile("kaggle")
+
+
+def test_broken_json_names_the_file_and_the_fix(tmp_path):
+    from solution.core.documents import read_json
+
+    path = tmp_path / "done.json"
+    path.write_text('{"fold": 0,')
+    with pytest.raises(UserError, match=r"done.json: not readable JSON \(JSONDecodeError\); redo it"):
+        read_json(path, "redo it")
+    path.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(UserError, match="not readable JSON"):
+        read_json(path, "redo it")
+    with pytest.raises(UserError, match="missing; redo it"):
+        read_json(tmp_path / "absent.json", "redo it")
+
+
+def test_a_corrupt_fold_summary_or_run_config_is_one_line(tmp_path):
+    from solution.artifacts.runs import RunFolder
+    from solution.training import kfold
+
+    run = RunFolder(tmp_path / "net")
+    run.fold_dir(0).mkdir(parents=True)
+    (run.fold_dir(0) / "done.json").write_text("{")
+    with pytest.raises(UserError, match=r"fold_0.done.json: not readable JSON.*re-run `make train`"):
+        run.fold_summary(0)
+    (run.path / kfold.RUN_CONFIG_FILE).write_text("")
+    with pytest.raises(UserError, match=r"run_config.json: not readable JSON.*afresh"):
+        kfold._check_run_config(run, {"backbone": "net"})
