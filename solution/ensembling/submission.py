@@ -50,14 +50,14 @@ def validate(path: Path, data_dir: Path) -> list[str]:
     """Every problem of a submission CSV against sample_submission.csv, one line each (empty: valid)."""
     path = Path(path)
     if not path.exists():
-        return ["file not found"]
+        return ["file not found; pass the path of a submission CSV (`make submission` writes submissions/NAME.csv)"]
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:  # a UTF-8 BOM is fine, as on Kaggle
             rows = list(csv.reader(handle))
     except (UnicodeDecodeError, csv.Error) as error:
         return [f"not a UTF-8 CSV ({type(error).__name__}); save it as UTF-8 with the header {','.join(HEADER)}"]
     if not rows:
-        return [f"{path}: empty file"]
+        return [f"empty file; expected the header {','.join(HEADER)} and one row per test image"]
     problems = []
     if rows[0] != HEADER:
         problems.append(f"header is {','.join(rows[0])}; expected {','.join(HEADER)}")

@@ -181,4 +181,8 @@ def test_validate_accepts_a_utf8_bom_with_crlf_and_names_utf16_as_not_utf8(small
         assert len(problems) == 1 and "not a UTF-8 CSV" in problems[0]
         assert submission.format_problems(problems, path).count(str(path)) == 1
     missing = tmp_path / "nowhere.csv"
-    assert submission.format_problems(submission.validate(missing, small_data), missing) == f"{missing}: file not found"
+    assert submission.format_problems(submission.validate(missing, small_data), missing).startswith(f"{missing}: file not found; pass")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    line = submission.format_problems(submission.validate(empty, small_data), empty)
+    assert line.count(str(empty)) == 1 and "empty file; expected the header image_path,emotion" in line, "the path is named once"
