@@ -79,5 +79,20 @@ def draw_face(frame: np.ndarray, face: FaceLabel, bars: bool = False) -> None:
         y += height + 2
 
 
+SAMPLE_BANNER = "SAMPLE-TRAINED MODEL: labels mean nothing on real faces"
+BANNER_COLOUR = (0, 0, 200)  # BGR red: a warning, not an emotion
+
+
+def draw_banner(frame: np.ndarray, text: str = SAMPLE_BANNER) -> None:
+    """A full-width warning band along the bottom of the frame, its text scaled to fit any frame width."""
+    height, width = frame.shape[:2]
+    (text_width, _), _ = cv2.getTextSize(text, FONT, 1.0, 2)
+    scale = float(np.clip((width - 16) / text_width, 0.25, 1.2))
+    band = int(40 * scale) + 8
+    cv2.rectangle(frame, (0, height - band), (width, height), BANNER_COLOUR, cv2.FILLED)
+    thickness = max(1, int(round(scale * 2)))
+    cv2.putText(frame, text, (8, height - band // 2 + int(10 * scale)), FONT, scale, text_colour(BANNER_COLOUR), thickness, cv2.LINE_AA)
+
+
 def draw_fps(frame: np.ndarray, fps: float) -> None:
     _band(frame, f"{fps:.0f} FPS", 8, 8 + 24, 0.6, (30, 30, 30))

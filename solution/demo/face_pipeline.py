@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solution.demo.drawing import FaceLabel, draw_face, draw_fps
+from solution.demo.drawing import FaceLabel, draw_banner, draw_face, draw_fps
 from solution.demo.faces import Box, FaceDetector, crop_rgb
 from solution.demo.tracking import Tracker
 from solution.inference.classifier import Classifier
@@ -72,8 +72,11 @@ class FacePipeline:
         return [Face(track.id, FaceLabel(track.box, track.probabilities, self.classifier.labels)) for track in tracks]
 
     def annotate(self, frame_bgr: np.ndarray, faces: list[Face], fps: float | None = None) -> np.ndarray:
+        """Boxes and labels; a model trained on the synthetic sample says so on the picture itself, since pictures get shared."""
         for face in faces:
             draw_face(frame_bgr, face.label, self.config.bars)
+        if self.classifier.trained_on_sample:
+            draw_banner(frame_bgr)
         if fps is not None:
             draw_fps(frame_bgr, fps)
         return frame_bgr

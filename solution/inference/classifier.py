@@ -1,12 +1,11 @@
 """`Classifier`: the 9 emotion probabilities of face crops, from the exported TFLite model or a run's `.keras` model.
 
-Both take raw RGB crops of any size; every crop goes through `pipeline.prepare_image`, the function
-training used, so the demo sees faces exactly as the model learned them.
+Both take raw RGB crops of any size; every crop goes through `crops.prepare_crop`, which makes the pixels
+training's `pipeline.prepare_image` makes (within one grey level), so the demo sees faces as the model learned them.
 """
 
 from __future__ import annotations
 
-import functools
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from solution.artifacts.exported_model import TFLITE_FILE, ExportedModel
 from solution.artifacts.runs import META_FILE, RunFolder, load_keras_model
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
+from solution.inference.crops import prepare_crop
 
 
 class TfliteBackend:
@@ -98,19 +98,9 @@ class Classifier:
             return cls(backend)
         return cls(backend, tuple(exported.classes), exported.trained_on_sample)
 
-    @functools.cached_property
-    def _prepare(self):
-        """pipeline.prepare_image traced once for this input size (a third faster per crop than eager)."""
-        import tensorflow as tf
-
-        from solution.training.pipeline import prepare_image
-
-        size = self.image_size
-        return tf.function(lambda image: prepare_image(image, size), input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
-
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """(faces, 9) probabilities for RGB uint8 crops of any size."""
         if not len(faces):
             return np.zeros((0, len(self.labels)), np.float32)
-        batch = np.stack([self._prepare(np.ascontiguousarray(face, dtype=np.uint8)).numpy() for face in faces])
+        batch = np.stack([prepare_crop(face, self.image_size) for face in faces])
         return self.backend.predict(batch)

@@ -26,6 +26,7 @@ from solution.inference.classifier import Classifier
 from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 
+CROP_PROBABILITY_TOLERANCE = 0.01  # one grey level of crop preparation moves no probability further than this
 ASTRONAUT_FACE = Box(150, 40, 150, 150)  # where Eileen Collins' face is in scikit-image's astronaut photo (512 x 512)
 
 
@@ -62,11 +63,15 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
     run = RunFolder(tiny_runs / "mobilenet_v2")
     keras_model = run.load_model(info["fold"])
     faces = _sample_faces(small_data)
-    lite = Classifier.load(exported).predict(faces)
+    classifier = Classifier.load(exported)
     batch = np.stack([prepare_image(face, 32).numpy() for face in faces]).astype(np.float32)
     reference = np.asarray(keras_model.predict_on_batch(batch))
+    lite = classifier.backend.predict(batch)
     assert lite.shape == (12, 9) and np.allclose(lite.sum(axis=1), 1, atol=1e-5)
-    assert (lite.argmax(1) == reference.argmax(1)).all() and np.abs(lite - reference).max() <= 1e-4
+    assert (lite.argmax(1) == reference.argmax(1)).all() and np.abs(lite - reference).max() <= 1e-4, "same input, same output"
+    demo = classifier.predict(faces)  # crops prepared by Pillow, not TensorFlow
+    assert (demo.argmax(1) == reference.argmax(1)).all(), "the demo's crop preparation never changes the label"
+    assert np.abs(demo - reference).max() <= CROP_PROBABILITY_TOLERANCE
 
 
 def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_within_budget(tiny_runs, tmp_path):
@@ -285,3 +290,23 @@ def test_unreadable_photos_are_named_without_object_reprs(exported, tmp_path):
     assert "skipped, not a readable image" in line and " at 0x" not in line and line.count(str(tmp_path)) == 1
     nothing = _script("photo.py", str(tmp_path / "empty"), "--model", str(exported))
     assert nothing.returncode == 2 and "empty: no image files" in nothing.stderr
+
+
+@pytest.mark.parametrize("width", [320, 640, 1920])
+def test_the_sample_banner_is_drawn_exactly_when_the_model_is_sample_trained(width):
+    from solution.demo.face_pipeline import FacePipeline
+
+    height = width * 3 // 4
+    for on_sample in (True, False):
+        pipeline = FacePipeline(Classifier(backend=None, trained_on_sample=on_sample), HaarDetector())
+        frame = np.full((height, width, 3), 90, np.uint8)
+        annotated = pipeline.annotate(frame.copy(), [])
+        changed_rows = np.flatnonzero((annotated != 90).any(axis=(1, 2)))
+        if not on_sample:
+            assert len(changed_rows) == 0, "a competition-trained model's pictures carry no banner"
+            continue
+        assert changed_rows.min() > height * 0.8 and changed_rows.max() == height - 1, "a band along the bottom"
+        red = annotated[changed_rows.min() + 2, width // 2]
+        assert red[2] > 150 and red[0] < 80, "the band is red, a warning colour"
+        white_columns = np.flatnonzero((annotated[changed_rows.min() :] > 200).all(axis=2).any(axis=0))
+        assert white_columns.min() < width * 0.1 and width * 0.6 < white_columns.max() < width - 2, "text across the band, inside the frame"
