@@ -22,11 +22,12 @@ REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.
 
 @dataclass(frozen=True)
 class BlendMember:
-    run: str  # the backbone
+    run: str  # the backbone, with +flip for its flip-TTA member
     path: str  # its run folder
     weight: float
     oof_accuracy: float
     latency_ms: float
+    flip: bool = False  # the mean of the run's plain and mirrored predictions (flip TTA)
 
 
 @dataclass(frozen=True)

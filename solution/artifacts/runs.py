@@ -32,6 +32,8 @@ from solution.core.labels import CLASS_INDEX, CLASSES
 
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
+# Flip TTA: the same models on horizontally mirrored images, same format as oof.csv / test.csv (optional files).
+OOF_FLIP_FILE, TEST_FLIP_FILE = "oof_flip.csv", "test_flip.csv"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class RunMeta:
     single_model_latency_ms: float | None = None
     decode_resize_ms: float | None = None
     latency_models: int = 1
+    oof_accuracy_tta: float | None = None  # with flip TTA (mean of plain and mirrored); None: the run has no flip files
 
     @property
     def one_model_latency_ms(self) -> float:
@@ -137,6 +140,19 @@ class RunFolder:
 
     def test(self) -> pd.DataFrame:
         return _read_table(self.path / TEST_FILE)
+
+    def has_flip(self) -> bool:
+        """True when the run also holds flipped-image predictions (flip TTA can be offered)."""
+        return (self.path / OOF_FLIP_FILE).is_file() and (self.path / TEST_FLIP_FILE).is_file()
+
+    def fold_has_flip(self, fold: int) -> bool:
+        return (self.fold_dir(fold) / OOF_FLIP_FILE).is_file() and (self.fold_dir(fold) / TEST_FLIP_FILE).is_file()
+
+    def oof_flip(self) -> pd.DataFrame:
+        return _read_table(self.path / OOF_FLIP_FILE)
+
+    def test_flip(self) -> pd.DataFrame:
+        return _read_table(self.path / TEST_FLIP_FILE)
 
 
 def run_folders(root: Path) -> list[RunFolder]:
@@ -236,13 +252,38 @@ def versions() -> dict[str, str]:
     }
 
 
-def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
-    """Combine finished folds into oof.csv, test.csv, history.csv and meta.json (`facts` plus the scores); return the meta."""
-    oof = pd.concat([_read_table(run.fold_dir(f) / OOF_FILE) for f in folds], ignore_index=True)
+def _combine(run: RunFolder, folds: list[int], oof_name: str, test_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The folds' held-out predictions stacked (sorted by image) and their test predictions averaged."""
+    oof = pd.concat([_read_table(run.fold_dir(f) / oof_name) for f in folds], ignore_index=True)
     oof = oof.sort_values("image_path").reset_index(drop=True)
-    tests = [_read_table(run.fold_dir(f) / TEST_FILE) for f in folds]
+    tests = [_read_table(run.fold_dir(f) / test_name) for f in folds]
     test = tests[0][["image_path"]].copy()
     test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
+    return oof, test
+
+
+def tta_accuracy(oof: pd.DataFrame, oof_flip: pd.DataFrame) -> float:
+    """OOF accuracy of flip TTA: the mean of each image's plain and mirrored predictions."""
+    if list(oof.image_path) != list(oof_flip.image_path):
+        raise UserError("oof_flip.csv covers other images than oof.csv; re-create it with `make tta`")
+    mean = (oof[list(CLASSES)].to_numpy() + oof_flip[list(CLASSES)].to_numpy()) / 2
+    return float((mean.argmax(axis=1) == oof.emotion.map(CLASS_INDEX).to_numpy()).mean())
+
+
+def assemble_flip(run: RunFolder, folds: list[int]) -> float | None:
+    """Write the run's oof_flip.csv and test_flip.csv when every fold has them; return the TTA OOF accuracy (None: no flips)."""
+    if not all(run.fold_has_flip(f) for f in folds):
+        return None
+    oof_flip, test_flip = _combine(run, folds, OOF_FLIP_FILE, TEST_FLIP_FILE)
+    accuracy = tta_accuracy(_combine(run, folds, OOF_FILE, TEST_FILE)[0], oof_flip)
+    atomic.write_csv(run.path / OOF_FLIP_FILE, oof_flip)
+    atomic.write_csv(run.path / TEST_FLIP_FILE, test_flip)
+    return accuracy
+
+
+def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
+    """Combine finished folds into oof.csv, test.csv, history.csv, the flip files and meta.json (`facts` plus the scores)."""
+    oof, test = _combine(run, folds, OOF_FILE, TEST_FILE)
     history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
     summaries = [run.fold_summary(f) for f in folds]
     oof_accuracy, oof_log_loss = score_table(oof)
@@ -255,6 +296,7 @@ def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
         oof_log_loss=oof_log_loss,
         train_seconds=float(sum(s["seconds"] for s in summaries)),
         train_images_per_second=float(np.mean([s["images_per_second"] for s in summaries])),
+        oof_accuracy_tta=assemble_flip(run, folds),
     )
     atomic.write_csv(run.path / OOF_FILE, oof)
     atomic.write_csv(run.path / TEST_FILE, test)

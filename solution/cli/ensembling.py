@@ -21,7 +21,7 @@ def _ensemble(args: argparse.Namespace) -> None:
     else:
         if not args.name:
             raise UserError("pass --name NAME (or --recipe ensembles/NAME.yaml to re-make a blend)")
-        report = blends.make_blend(blends.find_runs(Path(args.runs)), args.name, out, args.budget_ms, args.method)
+        report = blends.make_blend(blends.find_runs(Path(args.runs)), args.name, out, args.budget_ms, args.method, not args.no_tta)
     print(
         f"ensemble {report.name}: {report.method} of {report.describe_members()}; OOF accuracy {report.oof_accuracy:.4f}, "
         f"cross-validated {report.cv_accuracy:.4f}, {report.latency_ms:.1f} ms/image (budget {report.budget_ms:.0f})"
@@ -88,6 +88,9 @@ def register(add: Adder) -> None:
         default="auto",
         choices=["auto", "mean", "greedy", "weights"],
         help="selection method (default auto: best cross-validated)",
+    )
+    sub.add_argument(
+        "--no-tta", action="store_true", help="leave out the runs' flip-TTA members (default: offered where a run has flip files)"
     )
     sub.add_argument("--recipe", help="re-make a blend from its recipe file alone (no selection)")
     sub.add_argument("--out", default=str(PATHS.ensembles), help=f"where blends go (default {PATHS.ensembles})")

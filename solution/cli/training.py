@@ -1,4 +1,4 @@
-"""Commands for the backbone registry, k-fold training, latency."""
+"""Commands for the backbone registry, k-fold training, flip TTA, latency."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def _train(args: argparse.Namespace) -> None:
         kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
 
 
+def _tta(args: argparse.Namespace) -> None:
+    from solution.training import tta
+
+    for name, (plain, flipped) in tta.add_flip_to_runs(Path(args.runs), Path(args.data) if args.data else None).items():
+        print(f"tta: {name}: OOF accuracy {plain:.4f} without flip TTA, {flipped:.4f} with it")
+
+
 def _latency(args: argparse.Namespace) -> None:
     from solution.ensembling import blends
     from solution.training import remeasure
@@ -54,6 +61,10 @@ def register(add: Adder) -> None:
     sub.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
     )
+
+    sub = add("tta", _tta, "add flipped-image predictions (flip TTA) to existing run folders; no retraining, resumes per fold")
+    runs_option(sub, "root of the run folders")
+    sub.add_argument("--data", help="the data folder the runs were trained on (default: the one each meta.json names)")
 
     sub = add("latency", _latency, "re-measure each run's per-image latency on this machine into its meta.json")
     runs_option(sub, "root of the run folders")

@@ -22,7 +22,7 @@ from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.core.plots import plt, save_png
-from solution.ensembling.ensemble import BlendResult, Members, blend, choose, cost_ms, load_members, trade_off
+from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, trade_off
 
 
 def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
@@ -47,7 +47,18 @@ def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path
     save_png(figure, path)
 
 
-def _report_markdown(report: BlendReport, table: pd.DataFrame) -> str:
+def _runs_markdown(members: Members, singles: list[float]) -> str:
+    """Per run: OOF accuracy without and with flip TTA (where the run has flip files) and the latency of each."""
+    rows = []
+    for run in np.unique(members.runs):
+        plain = [i for i in np.flatnonzero(members.runs == run) if not members.flip[i]][0]
+        flipped = [i for i in np.flatnonzero(members.runs == run) if members.flip[i]]
+        tta = f"{singles[flipped[0]]:.4f} | {members.latency_ms[flipped[0]]:.1f}" if flipped else "no flip files (`make tta`) | -"
+        rows.append(f"| {members.names[plain]} | {singles[plain]:.4f} | {members.latency_ms[plain]:.1f} | {tta} |")
+    return "\n".join(rows)
+
+
+def _report_markdown(report: BlendReport, table: pd.DataFrame, runs: str) -> str:
     members = "\n".join(f"| {m.run} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |" for m in report.members)
     methods = "\n".join(
         f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in report.methods
@@ -71,6 +82,12 @@ Method **{report.method}** (the best cross-validated accuracy among the methods 
 | --- | --- | --- | --- |
 {members}
 
+## Runs, without and with flip TTA
+
+| run | OOF accuracy | latency ms | with flip TTA | latency ms |
+| --- | --- | --- | --- | --- |
+{runs}
+
 ## Methods
 
 | method | OOF accuracy | CV accuracy | OOF log loss | latency ms |
@@ -91,7 +108,6 @@ def _write(
     name: str,
     out_root: Path,
     members: Members,
-    run_dirs: list[Path],
     chosen: BlendResult,
     results: list[BlendResult],
     budget_ms: float,
@@ -111,14 +127,16 @@ def _write(
         selection_seconds=seconds,
         best_single=BestSingle(members.names[best], singles[best]),
         members=tuple(
-            BlendMember(members.names[i], str(run_dirs[i]), float(chosen.weights[i]), singles[i], float(members.latency_ms[i]))
+            BlendMember(
+                members.names[i], str(members.paths[i]), float(chosen.weights[i]), singles[i], float(members.latency_ms[i]), members.flip[i]
+            )
             for i in range(len(members.names))
             if chosen.weights[i] > 0
         ),
         methods=tuple(MethodScore(r.method, r.oof_accuracy, r.cv_accuracy, r.oof_log_loss, r.latency_ms) for r in results),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
-    budgets = [*np.cumsum(np.sort(members.latency_ms)), budget_ms]
+    budgets = [*np.cumsum(np.sort(members.latency_ms[~np.asarray(members.flip)])), *members.latency_ms, budget_ms]
     table = trade_off(members, budgets)
     _plot(table, chosen, budget_ms, folder / PLOT)
     atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, blend(members.test, chosen.weights)))
@@ -127,26 +145,35 @@ def _write(
     )
     atomic.write_csv(folder / "oof.csv", oof)
     report.write(folder)
-    atomic.write_text(folder / REPORT_MD, _report_markdown(report, table))
+    atomic.write_text(folder / REPORT_MD, _report_markdown(report, table, _runs_markdown(members, singles)))
     recipe = {
         "name": name,
         "method": chosen.method,
         "budget_ms": budget_ms,
         "cv_accuracy": chosen.cv_accuracy,
-        "runs": [{"path": str(run_dirs[i]), "weight": float(chosen.weights[i])} for i in range(len(run_dirs)) if chosen.weights[i] > 0],
+        "runs": [
+            {"path": str(members.paths[i]), "weight": float(chosen.weights[i]), **({"flip": True} if members.flip[i] else {})}
+            for i in range(len(members.names))
+            if chosen.weights[i] > 0
+        ],
     }
     atomic.write_text(out_root / f"{name}.yaml", yaml.safe_dump(recipe, sort_keys=False))
     return report
 
 
 def make_blend(
-    run_dirs: list[Path], name: str, out_root: Path, budget_ms: float = COMPETITION.max_latency_ms, method: str = "auto"
+    run_dirs: list[Path],
+    name: str,
+    out_root: Path,
+    budget_ms: float = COMPETITION.max_latency_ms,
+    method: str = "auto",
+    tta: bool = True,
 ) -> BlendReport:
-    """Select a blend of `run_dirs` within the budget and write ensembles/NAME/ and NAME.yaml."""
-    members = load_members(run_dirs)
+    """Select a blend of `run_dirs` (with their flip-TTA members unless `tta` is off) within the budget; write its folder and recipe."""
+    members = load_members(run_dirs, tta)
     started = time.perf_counter()
     chosen, results = choose(members, method, budget_ms)
-    return _write(name, out_root, members, run_dirs, chosen, results, budget_ms, time.perf_counter() - started)
+    return _write(name, out_root, members, chosen, results, budget_ms, time.perf_counter() - started)
 
 
 def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
@@ -156,16 +183,18 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
         raise UserError(f"{recipe_path}: recipe not found; make the blend first (`make ensemble`)")
     recipe = read_yaml(recipe_path, "re-make it with `make ensemble`")
     try:
-        run_dirs = [Path(run["path"]) for run in recipe["runs"]]
-        weights = np.array([float(run["weight"]) for run in recipe["runs"]])
+        chosen = {(str(Path(run["path"])), bool(run.get("flip", False))): float(run["weight"]) for run in recipe["runs"]}
         name, budget_ms = recipe["name"], float(recipe["budget_ms"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(
             f"{recipe_path}: not a blend recipe ({error}); expected name, method, budget_ms and runs with path and weight"
         ) from None
-    members = load_members(run_dirs)
+    members = load_members(list(dict.fromkeys(Path(path) for path, _ in chosen)))
+    keys = [(str(path), flip) for path, flip in zip(members.paths, members.flip, strict=True)]
+    absent = [f"{path}{' (flip)' if flip else ''}" for path, flip in chosen if (path, flip) not in keys]
+    if absent:
+        raise UserError(f"{recipe_path}: {', '.join(absent)} has no flip files now; add them with `make tta` or re-make the blend")
+    weights = np.array([chosen.get(key, 0.0) for key in keys])
     accuracy, loss = score(blend(members.oof, weights), members.truth)
-    fixed = BlendResult(
-        f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), cost_ms(weights, members.latency_ms)
-    )
-    return _write(name, out_root, members, run_dirs, fixed, [fixed], budget_ms, 0.0)
+    fixed = BlendResult(f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), members.costs.of(weights))
+    return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)

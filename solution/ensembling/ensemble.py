@@ -3,8 +3,10 @@
 Three methods: the mean of the best runs, Caruana-style greedy selection with replacement,
 and weights optimised on OOF log loss. Each method's blend is also cross-validated (chosen
 on the other folds, scored on the held-out one), so the reported accuracy is not the
-selection's own training score. A blend's cost is the sum of its distinct members'
-per-image latencies; blends over the budget are never considered.
+selection's own training score. A run with flip files (flip TTA) offers two members, the run and
+run+flip (the mean of its plain and mirrored predictions) at twice the run's latency. A blend's cost
+is, per run it uses, its dearest member's latency (run and run+flip share the plain pass); blends over
+the budget are never considered.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from solution.artifacts.runs import OOF_FILE, RunFolder, RunMeta, score
+from solution.artifacts.runs import OOF_FILE, OOF_FLIP_FILE, TEST_FLIP_FILE, RunFolder, RunMeta, score
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.data.folds import FOLDS_FILE, folds_hash, read_folds
@@ -26,18 +28,42 @@ METHODS = ("mean", "greedy", "weights")
 GREEDY_ROUNDS = 30
 
 
+FLIP_SUFFIX = "+flip"
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Per-image latency of blend members; members of one run (plain and +flip) share its pass over the image."""
+
+    latency_ms: np.ndarray  # (members,)
+    runs: np.ndarray | None = None  # (members,) the run each member comes from; None: every member is its own run
+
+    def of(self, weights: np.ndarray) -> float:
+        """What a blend with these weights costs per image: each run used once, at its dearest member's latency."""
+        runs = np.arange(len(self.latency_ms)) if self.runs is None else self.runs
+        used = weights > 0
+        return float(sum(self.latency_ms[used & (runs == run)].max() for run in np.unique(runs[used])))
+
+
 @dataclass(frozen=True)
 class Members:
-    """Runs aligned on the same training images and test files."""
+    """Blend candidates aligned on the same training images and test files: each run, and each run+flip that has flip files."""
 
     names: list[str]
-    oof: np.ndarray  # (runs, images, classes)
-    test: np.ndarray  # (runs, test images, classes)
-    latency_ms: np.ndarray  # (runs,)
+    oof: np.ndarray  # (members, images, classes)
+    test: np.ndarray  # (members, test images, classes)
+    latency_ms: np.ndarray  # (members,)
     truth: np.ndarray  # (images,) class indices
     folds: np.ndarray  # (images,)
     image_paths: list[str]
     test_names: list[str]
+    paths: list[Path]  # (members,) the run folder of each member
+    flip: list[bool]  # (members,) True for a run+flip member
+    runs: np.ndarray  # (members,) index of the member's run folder
+
+    @property
+    def costs(self) -> Costs:
+        return Costs(self.latency_ms, self.runs)
 
 
 def _check_coverage(run: RunFolder, meta: RunMeta, oof: pd.DataFrame) -> None:
@@ -53,7 +79,7 @@ def _check_coverage(run: RunFolder, meta: RunMeta, oof: pd.DataFrame) -> None:
         )
 
 
-def load_members(run_dirs: list[Path]) -> Members:
+def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
     """Read complete run folders and align them; refuse runs made on different folds."""
     if not run_dirs:
         raise UserError("no run folders to blend; train some first (`make train-all`)")
@@ -74,26 +100,43 @@ def load_members(run_dirs: list[Path]) -> Members:
     for path, oof, test in zip(run_dirs, oofs, tests, strict=True):
         if list(oof.image_path) != list(reference.image_path) or list(test.image_path) != list(tests[0].image_path):
             raise UserError(f"{path}: its oof.csv or test.csv covers other images than {run_dirs[0]}; re-train it on the same data")
+    candidates = []  # (name, oof, test, latency, path, flip, run index)
+    for index, (path, meta, oof, test) in enumerate(zip(run_dirs, metas, oofs, tests, strict=True)):
+        plain_oof, plain_test = oof[list(CLASSES)].to_numpy(), test[list(CLASSES)].to_numpy()
+        candidates.append((meta.backbone, plain_oof, plain_test, float(meta.latency_ms), Path(path), False, index))
+        run = RunFolder(Path(path))
+        if tta and run.has_flip():
+            flip_oof = _aligned(run.oof_flip(), oof, run.path / OOF_FLIP_FILE)
+            flip_test = _aligned(run.test_flip(), test, run.path / TEST_FLIP_FILE)
+            tta_oof, tta_test = (plain_oof + flip_oof) / 2, (plain_test + flip_test) / 2
+            candidates.append((meta.backbone + FLIP_SUFFIX, tta_oof, tta_test, 2 * float(meta.latency_ms), Path(path), True, index))
+    names, oof_stack, test_stack, latency, paths, flips, runs = zip(*candidates, strict=True)
     return Members(
-        names=[m.backbone for m in metas],
-        oof=np.stack([o[list(CLASSES)].to_numpy() for o in oofs]),
-        test=np.stack([t[list(CLASSES)].to_numpy() for t in tests]),
-        latency_ms=np.array([float(m.latency_ms) for m in metas]),
+        names=list(names),
+        oof=np.stack(oof_stack),
+        test=np.stack(test_stack),
+        latency_ms=np.array(latency),
         truth=reference.emotion.map(CLASS_INDEX).to_numpy(),
         folds=reference.fold.to_numpy(),
         image_paths=list(reference.image_path),
         test_names=list(tests[0].image_path),
+        paths=list(paths),
+        flip=list(flips),
+        runs=np.array(runs),
     )
+
+
+def _aligned(flipped: pd.DataFrame, plain: pd.DataFrame, path: Path) -> np.ndarray:
+    """Flipped probabilities in the plain table's row order; a flip file of other images is refused."""
+    by_image = flipped.set_index("image_path")
+    if len(by_image) != len(plain) or not by_image.index.isin(plain.image_path).all():
+        raise UserError(f"{path}: covers other images than its run's plain predictions; re-create it with `make tta`")
+    return by_image.loc[plain.image_path, list(CLASSES)].to_numpy()
 
 
 def blend(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean over the first axis (runs)."""
     return np.tensordot(weights / weights.sum(), probabilities, axes=1)
-
-
-def cost_ms(weights: np.ndarray, latency_ms: np.ndarray) -> float:
-    """Per-image latency of a blend: every distinct member runs once."""
-    return float(latency_ms[weights > 0].sum())
 
 
 def _key(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -108,17 +151,17 @@ def _best_single(oof: np.ndarray, truth: np.ndarray, affordable: np.ndarray) -> 
     return int(max(candidates, key=lambda i: _key(oof[i], truth)))
 
 
-def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+def greedy_weights(oof: np.ndarray, truth: np.ndarray, costs: Costs, budget_ms: float) -> np.ndarray:
     """Caruana ensemble selection with replacement, from the best single run; ties broken by log loss."""
     counts = np.zeros(len(oof))
-    counts[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
+    counts[_best_single(oof, truth, costs.latency_ms <= budget_ms)] = 1
     best_counts, best_key = counts.copy(), _key(blend(oof, counts), truth)
     for _ in range(GREEDY_ROUNDS):
         options = []
         for candidate in range(len(oof)):
             trial = counts.copy()
             trial[candidate] += 1
-            if cost_ms(trial, latency_ms) <= budget_ms:
+            if costs.of(trial) <= budget_ms:
                 options.append((_key(blend(oof, trial), truth), candidate))
         if not options:
             break
@@ -129,18 +172,18 @@ def greedy_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, b
     return best_counts / best_counts.sum()
 
 
-def mean_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+def mean_weights(oof: np.ndarray, truth: np.ndarray, costs: Costs, budget_ms: float) -> np.ndarray:
     """Equal weights over the best runs: add runs by OOF accuracy while the mean improves and fits the budget."""
     order = sorted(range(len(oof)), key=lambda i: _key(oof[i], truth), reverse=True)
     chosen = np.zeros(len(oof))
-    chosen[_best_single(oof, truth, latency_ms <= budget_ms)] = 1
+    chosen[_best_single(oof, truth, costs.latency_ms <= budget_ms)] = 1
     best = _key(blend(oof, chosen), truth)
     for candidate in order:
         if chosen[candidate]:
             continue
         trial = chosen.copy()
         trial[candidate] = 1
-        if cost_ms(trial, latency_ms) > budget_ms:
+        if costs.of(trial) > budget_ms:
             continue
         key = _key(blend(oof, trial), truth)
         if key > best:
@@ -161,9 +204,9 @@ def _optimise_log_loss(oof: np.ndarray, truth: np.ndarray, members: np.ndarray) 
     return weights / weights.sum()
 
 
-def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray, budget_ms: float) -> np.ndarray:
+def optimised_weights(oof: np.ndarray, truth: np.ndarray, costs: Costs, budget_ms: float) -> np.ndarray:
     """Non-negative weights summing to 1 that minimise OOF log loss; over budget, the lightest-weighted run is dropped."""
-    members = np.flatnonzero(latency_ms <= budget_ms)  # a run slower than the budget never fits
+    members = np.flatnonzero(costs.latency_ms <= budget_ms)  # a run slower than the budget never fits
     if not len(members):
         raise UserError("no single run fits the latency budget; raise --budget-ms or re-measure with `python -m solution latency`")
     while True:
@@ -171,7 +214,7 @@ def optimised_weights(oof: np.ndarray, truth: np.ndarray, latency_ms: np.ndarray
         full = np.zeros(len(oof))
         full[members] = weights
         full[full < 1e-4] = 0
-        if cost_ms(full, latency_ms) <= budget_ms:
+        if costs.of(full) <= budget_ms:
             return full / full.sum()
         members = np.delete(members, int(np.argmin(weights)))
 
@@ -184,7 +227,7 @@ def cross_validated_accuracy(members: Members, method: str, budget_ms: float) ->
     correct = 0
     for fold in np.unique(members.folds):
         held_out = members.folds == fold
-        weights = SELECTORS[method](members.oof[:, ~held_out], members.truth[~held_out], members.latency_ms, budget_ms)
+        weights = SELECTORS[method](members.oof[:, ~held_out], members.truth[~held_out], members.costs, budget_ms)
         predicted = blend(members.oof[:, held_out], weights).argmax(axis=1)
         correct += int((predicted == members.truth[held_out]).sum())
     return correct / len(members.truth)
@@ -201,7 +244,7 @@ class BlendResult:
 
 
 def select(members: Members, method: str, budget_ms: float) -> BlendResult:
-    weights = SELECTORS[method](members.oof, members.truth, members.latency_ms, budget_ms)
+    weights = SELECTORS[method](members.oof, members.truth, members.costs, budget_ms)
     accuracy, loss = score(blend(members.oof, weights), members.truth)
     return BlendResult(
         method,
@@ -209,7 +252,7 @@ def select(members: Members, method: str, budget_ms: float) -> BlendResult:
         accuracy,
         loss,
         cross_validated_accuracy(members, method, budget_ms),
-        cost_ms(weights, members.latency_ms),
+        members.costs.of(weights),
     )
 
 
@@ -227,8 +270,8 @@ def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:
     for budget in sorted(set(budgets)):
         if budget < members.latency_ms.min():
             continue
-        weights = greedy_weights(members.oof, members.truth, members.latency_ms, budget)
+        weights = greedy_weights(members.oof, members.truth, members.costs, budget)
         accuracy, _ = score(blend(members.oof, weights), members.truth)
         used = "+".join(n for n, w in zip(members.names, weights, strict=True) if w > 0)
-        rows.append({"budget_ms": budget, "latency_ms": cost_ms(weights, members.latency_ms), "oof_accuracy": accuracy, "members": used})
+        rows.append({"budget_ms": budget, "latency_ms": members.costs.of(weights), "oof_accuracy": accuracy, "members": used})
     return pd.DataFrame(rows)

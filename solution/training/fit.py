@@ -19,7 +19,16 @@ import pandas as pd
 import tensorflow as tf
 from sklearn.utils.class_weight import compute_class_weight
 
-from solution.artifacts.runs import DONE_FILE, HISTORY_FILE, KERAS_MODEL_FILE, OOF_FILE, TEST_FILE, probability_frame
+from solution.artifacts.runs import (
+    DONE_FILE,
+    HISTORY_FILE,
+    KERAS_MODEL_FILE,
+    OOF_FILE,
+    OOF_FLIP_FILE,
+    TEST_FILE,
+    TEST_FLIP_FILE,
+    probability_frame,
+)
 from solution.core import atomic
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.models.backbones import BackboneSpec, build_model, keeps_batchnorm_frozen, unfreeze_backbone
@@ -153,6 +162,7 @@ def train_fold(
     )
     atomic.write_csv(fold_dir / OOF_FILE, oof)
     atomic.write_csv(fold_dir / TEST_FILE, probability_frame(data.test_names, test_probabilities))
+    write_flip_predictions(model, data, size, batch, fold_dir)
     history = _history(fold_dir, data.fold)
     atomic.write_csv(fold_dir / HISTORY_FILE, history)
     val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean())
@@ -165,3 +175,15 @@ def train_fold(
     }
     atomic.write_json(fold_dir / DONE_FILE, summary)
     return summary
+
+
+def write_flip_predictions(model: keras.Model, data: FoldData, size: int, batch: int, fold_dir: Path) -> None:
+    """The fold model's predictions on horizontally mirrored held-out and test images (flip TTA), as oof_flip.csv and test_flip.csv."""
+    val = make_dataset(data.val_paths, None, size, batch).map(tf.image.flip_left_right)
+    val_probabilities = model.predict(val, verbose=0)
+    oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
+    test_probabilities = np.zeros((0, NUM_CLASSES))
+    if data.test_paths:
+        test_probabilities = model.predict(make_dataset(data.test_paths, None, size, batch).map(tf.image.flip_left_right), verbose=0)
+    atomic.write_csv(fold_dir / OOF_FLIP_FILE, oof)
+    atomic.write_csv(fold_dir / TEST_FLIP_FILE, probability_frame(data.test_names, test_probabilities))

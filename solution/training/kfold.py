@@ -26,6 +26,31 @@ from solution.training.profiles import TrainConfig
 RUN_CONFIG_FILE = "run_config.json"
 
 
+@dataclasses.dataclass(frozen=True)
+class FoldInputs:
+    """What every fold of a data folder reads: folds.csv joined with the usable images' paths, and the test images."""
+
+    table: pd.DataFrame  # image_path, emotion, fold, group, path, label
+    test_paths: list[str]
+    test_names: list[str]
+
+    def fold(self, fold: int) -> FoldData:
+        return _fold_data(fold, self.table, self.test_paths, self.test_names)
+
+
+def fold_inputs(data_dir: Path, cache_dir: Path | None = None) -> FoldInputs:
+    """folds.csv joined with the validated index; a fold listing an image that is no longer usable is refused."""
+    index = build_index(Path(data_dir), cache_dir)
+    usable = index.train.assign(path=index.source_paths(index.train))[["image_path", "path", "label"]]
+    table = read_folds(data_dir).merge(usable, on="image_path", how="left")
+    if table.path.isna().any():
+        stale = table[table.path.isna()].image_path.iloc[0]
+        raise UserError(f"{Path(data_dir) / 'folds.csv'} lists {stale}, which is not a usable image now; re-run `make folds`")
+    table["label"] = table.label.astype(int)
+    test = index.test
+    return FoldInputs(table, index.source_paths(test), [Path(p).name for p in test.image_path])
+
+
 def _fold_data(fold: int, table: pd.DataFrame, test_paths: list[str], test_names: list[str]) -> FoldData:
     train, held_out = table[table.fold != fold], table[table.fold == fold]
     return FoldData(
@@ -76,14 +101,8 @@ def train_backbone(
     spec = get_spec(backbone)
     config = config.for_backbone(backbone)
     size = image_size(spec, config)
-    index = build_index(Path(data_dir), cache_dir)
-    fold_table = read_folds(data_dir)
-    usable = index.train.assign(path=index.source_paths(index.train))[["image_path", "path", "label"]]
-    table = fold_table.merge(usable, on="image_path", how="left")
-    if table.path.isna().any():
-        stale = table[table.path.isna()].image_path.iloc[0]
-        raise UserError(f"{Path(data_dir) / 'folds.csv'} lists {stale}, which is not a usable image now; re-run `make folds`")
-    table["label"] = table.label.astype(int)
+    inputs = fold_inputs(data_dir, cache_dir)
+    table = inputs.table
     all_folds = sorted(int(f) for f in table.fold.unique())
     requested = sorted(set(folds)) if folds else all_folds
     unknown = set(requested) - set(all_folds)
@@ -99,9 +118,6 @@ def train_backbone(
         "config": dataclasses.asdict(config),
     }
     _check_run_config(run, identity)
-    test = index.test
-    test_paths = index.source_paths(test)
-    test_names = [Path(p).name for p in test.image_path]
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
     summaries = []
     for fold in requested:
@@ -109,7 +125,7 @@ def train_backbone(
             log(f"fold {fold}: already done, skipped")
         else:
             log(f"fold {fold}: training on {int((table.fold != fold).sum())} images, validating on {int((table.fold == fold).sum())}")
-            train_fold(spec, config, _fold_data(fold, table, test_paths, test_names), run.fold_dir(fold), strategy, callbacks)
+            train_fold(spec, config, inputs.fold(fold), run.fold_dir(fold), strategy, callbacks)
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]

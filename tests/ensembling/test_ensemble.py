@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from solution.artifacts.blend_folder import BlendReport
-from solution.artifacts.runs import probability_frame
+from solution.artifacts.runs import probability_frame, score
 from solution.core import atomic
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
@@ -40,6 +41,9 @@ def _members(oof: list[np.ndarray], truth: np.ndarray, latency: list[float]) -> 
         folds=np.arange(len(truth)) % 5,
         image_paths=[f"train/x/{i}.jpg" for i in range(len(truth))],
         test_names=[f"{i}.jpg" for i in range(10)],
+        paths=[Path(f"runs/run{i}") for i in range(len(oof))],
+        flip=[False] * len(oof),
+        runs=np.arange(len(oof)),
     )
 
 
@@ -53,7 +57,7 @@ def test_greedy_beats_the_best_single_when_members_complement_each_other(truth):
     thirds = np.arange(N) % 3
     # Each run is right on two thirds of the images, a different two thirds each: majority voting fixes all.
     oof = [_confident(truth, thirds != k, rng) for k in range(3)]
-    weights = ensemble.greedy_weights(np.stack(oof), truth, np.array([10.0, 10.0, 10.0]), 330)
+    weights = ensemble.greedy_weights(np.stack(oof), truth, ensemble.Costs(np.array([10.0, 10.0, 10.0])), 330)
     blended, _ = ensemble.score(ensemble.blend(np.stack(oof), weights), truth)
     best_single = max(ensemble.score(o, truth)[0] for o in oof)
     assert blended > best_single + 0.2
@@ -68,7 +72,7 @@ def test_greedy_picks_the_single_best_when_the_others_add_nothing(truth):
     # The weaker runs are right only where the strong one is, and wrong the same way: they cannot help.
     weak = [_confident(truth, strong_right & (rng.random(N) < 0.4), rng, wrong) for _ in range(2)]
     oof = np.stack([weak[0], strong, weak[1]])
-    weights = ensemble.greedy_weights(oof, truth, np.array([5.0, 5.0, 5.0]), 330)
+    weights = ensemble.greedy_weights(oof, truth, ensemble.Costs(np.array([5.0, 5.0, 5.0])), 330)
     assert weights.tolist() == [0.0, 1.0, 0.0]
 
 
@@ -76,18 +80,18 @@ def test_a_tight_budget_keeps_the_fast_weak_run(truth):
     rng = np.random.default_rng(3)
     fast_weak = _confident(truth, rng.random(N) < 0.5, rng)
     slow_strong = _confident(truth, rng.random(N) < 0.8, rng)
-    oof, latency = np.stack([fast_weak, slow_strong]), np.array([20.0, 400.0])
+    oof, latency = np.stack([fast_weak, slow_strong]), ensemble.Costs(np.array([20.0, 400.0]))
     for selector in ensemble.SELECTORS.values():
         weights = selector(oof, truth, latency, 330)
         assert weights.tolist() == [1.0, 0.0]
-        assert ensemble.cost_ms(weights, latency) <= 330
+        assert latency.of(weights) <= 330
         assert selector(oof, truth, latency, 1000)[1] > 0, "with room, the strong run is used"
 
 
 def test_optimised_weights_are_non_negative_and_sum_to_one(truth):
     rng = np.random.default_rng(4)
     oof = np.stack([_confident(truth, rng.random(N) < p, rng) for p in (0.4, 0.6, 0.7)])
-    weights = ensemble.optimised_weights(oof, truth, np.array([1.0, 1.0, 1.0]), 330)
+    weights = ensemble.optimised_weights(oof, truth, ensemble.Costs(np.array([1.0, 1.0, 1.0])), 330)
     assert np.isclose(weights.sum(), 1.0) and (weights >= 0).all()
     _, blended_loss = ensemble.score(ensemble.blend(oof, weights), truth)
     assert blended_loss <= min(ensemble.score(o, truth)[1] for o in oof) + 1e-9
@@ -106,15 +110,20 @@ def test_no_run_within_the_budget_is_a_clear_error(truth):
     rng = np.random.default_rng(6)
     oof = np.stack([_confident(truth, rng.random(N) < 0.5, rng)])
     with pytest.raises(UserError, match="budget"):
-        ensemble.greedy_weights(oof, truth, np.array([500.0]), 330)
+        ensemble.greedy_weights(oof, truth, ensemble.Costs(np.array([500.0])), 330)
 
 
-def _write_run(root, name, truth, probabilities, latency, folds_hash="abc", complete=True):
+def _write_run(root, name, truth, probabilities, latency, folds_hash="abc", complete=True, flipped=None):
+    """A run folder; with `flipped` probabilities it also holds flip-TTA files (rows in another order, as files may be)."""
     run = root / name
     paths = [f"train/x/{i}.jpg" for i in range(len(truth))]
-    oof = probability_frame(paths, probabilities, fold=np.arange(len(truth)) % 5, emotion=np.asarray(CLASSES)[truth])
-    atomic.write_csv(run / "oof.csv", oof[["image_path", "fold", "emotion", *CLASSES]])
-    atomic.write_csv(run / "test.csv", probability_frame([f"{i}.jpg" for i in range(12)], probabilities[:12]))
+    for suffix, values in (("", probabilities), ("_flip", flipped)):
+        if values is None:
+            continue
+        oof = probability_frame(paths, values, fold=np.arange(len(truth)) % 5, emotion=np.asarray(CLASSES)[truth])
+        oof = oof[["image_path", "fold", "emotion", *CLASSES]]
+        atomic.write_csv(run / f"oof{suffix}.csv", oof.iloc[::-1] if suffix else oof)
+        atomic.write_csv(run / f"test{suffix}.csv", probability_frame([f"{i}.jpg" for i in range(12)], values[:12]))
     run_meta(backbone=name, complete=complete, folds_hash=folds_hash, latency_ms=latency, single_model_latency_ms=None).write(run)
     return run
 
@@ -225,3 +234,45 @@ def test_a_corrupt_recipe_is_one_line_naming_it(tmp_path, content, message):
     with pytest.raises(UserError, match=message) as caught:
         blends.remake_blend(recipe, tmp_path)
     assert str(recipe) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def _flip_pair(truth, rng):
+    """Plain and mirrored predictions that are each right on 60% of images, on different ones: their mean is right more often."""
+    right = rng.random(N) < 0.6
+    plain = _confident(truth, right, rng)
+    mirrored = _confident(truth, ~right | (rng.random(N) < 0.2), rng)
+    plain[~right] = plain[~right] * 0.5 + 0.5 / NUM_CLASSES  # unsure where wrong, so the mirrored view decides
+    return plain, mirrored
+
+
+def test_a_run_with_flip_files_offers_a_tta_member_at_twice_its_latency(tmp_path, truth):
+    plain, mirrored = _flip_pair(truth, np.random.default_rng(11))
+    with_flip = _write_run(tmp_path, "net", truth, plain, 40.0, flipped=mirrored)
+    without = _write_run(tmp_path, "other", truth, plain, 25.0)
+    members = ensemble.load_members([with_flip, without])
+    assert members.names == ["net", "net+flip", "other"] and members.flip == [False, True, False]
+    assert members.latency_ms.tolist() == [40.0, 80.0, 25.0] and members.runs.tolist() == [0, 0, 1]
+    order = np.argsort([f"train/x/{i}.jpg" for i in range(N)])  # members are sorted by image path
+    assert np.allclose(members.oof[1], ((plain + mirrored) / 2)[order]), "rows are matched by image, whatever their order in the file"
+    assert members.costs.of(np.array([0.5, 0.5, 0.0])) == 80.0, "run and run+flip share the plain pass"
+    assert members.costs.of(np.array([0.4, 0.3, 0.3])) == 105.0
+    assert ensemble.load_members([with_flip], tta=False).names == ["net"]
+
+
+def test_flip_tta_is_chosen_where_it_pays_and_dropped_under_a_tight_budget(tmp_path, truth):
+    plain, mirrored = _flip_pair(truth, np.random.default_rng(12))
+    run = _write_run(tmp_path / "runs", "net", truth, plain, 40.0, flipped=mirrored)
+    members = ensemble.load_members([run])
+    assert score(members.oof[1], members.truth)[0] > score(members.oof[0], members.truth)[0] + 0.05, "the TTA member is the better one"
+    roomy = blends.make_blend([run], "roomy", tmp_path / "ensembles", 330, "greedy")
+    assert any(m.flip for m in roomy.members) and roomy.latency_ms == 80.0
+    tight = blends.make_blend([run], "tight", tmp_path / "ensembles", 60, "greedy")
+    assert [m.run for m in tight.members] == ["net"] and tight.latency_ms == 40.0, "TTA does not fit 60 ms"
+    text = (tmp_path / "ensembles" / "roomy" / "report.md").read_text()
+    assert f"| net | {score(plain, truth)[0]:.4f} | 40.0 | {score((plain + mirrored) / 2, truth)[0]:.4f} | 80.0 |" in text
+    remade = blends.remake_blend(tmp_path / "ensembles" / "roomy.yaml", tmp_path / "ensembles")
+    assert remade.members == roomy.members, "the recipe keeps the flip member"
+    for name in ("oof_flip.csv", "test_flip.csv"):
+        (run / name).unlink()
+    with pytest.raises(UserError, match=r"net \(flip\) has no flip files now; add them with `make tta`"):
+        blends.remake_blend(tmp_path / "ensembles" / "roomy.yaml", tmp_path / "ensembles")
