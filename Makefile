@@ -23,7 +23,7 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
+.PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
 	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
 
 help: ## list the targets
@@ -69,6 +69,9 @@ train: folds-ready ## train BACKBONE over every fold into RUNS/<backbone>/ (PROF
 
 train-all: folds-ready ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
 	$(PYTHON) -m solution train --data "$(DATA)" --backbone all --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
+
+distill: folds-ready ## train BACKBONE as a student of the blend NAME (its OOF soft targets) into RUNS/<backbone>-student/
+	$(PYTHON) -m solution distill --blend "$(NAME)" --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
 
 tta: setup ## add flip-TTA predictions (oof_flip.csv, test_flip.csv) to the runs in RUNS that lack them (no retraining)
 	$(PYTHON) -m solution tta --runs "$(RUNS)"

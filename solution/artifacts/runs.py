@@ -72,6 +72,7 @@ class RunMeta:
     decode_resize_ms: float | None = None
     latency_models: int = 1
     oof_accuracy_tta: float | None = None  # with flip TTA (mean of plain and mirrored); None: the run has no flip files
+    distillation: dict | None = None  # a student's teacher blend, weight and temperature; None: trained on the labels
 
     @property
     def one_model_latency_ms(self) -> float:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from solution.cli.options import Adder, runs_option
+from solution.core.config import PATHS
 from solution.core.errors import UserError
 
 
@@ -30,6 +31,16 @@ def _train(args: argparse.Namespace) -> None:
     folds = kfold.folds_argument(args.folds)
     for name in names:
         kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
+
+
+def _distill(args: argparse.Namespace) -> None:
+    from solution.data.folds import read_folds
+    from solution.training import kfold, profiles, soft_targets
+
+    config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
+    settings = profiles.Distillation(args.weight, args.temperature)
+    teacher = soft_targets.load_soft_targets(Path(args.ensembles), args.blend, read_folds(Path(args.data)), settings)
+    kfold.train_backbone(Path(args.data), args.backbone, config, Path(args.runs), kfold.folds_argument(args.folds), teacher=teacher)
 
 
 def _tta(args: argparse.Namespace) -> None:
@@ -61,6 +72,28 @@ def register(add: Adder) -> None:
     sub.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
     )
+
+    from solution.training.profiles import Distillation
+
+    defaults = Distillation()
+    sub = add("distill", _distill, "train a k-fold student on a blend's OOF soft targets into RUNS/<backbone>-student/ (resumes per fold)")
+    sub.add_argument("--blend", required=True, help="the teacher: a blend name (ensembles/NAME/oof.csv, from `make ensemble`)")
+    sub.add_argument("--data", required=True, help="data folder with the folds.csv the blend's runs were trained on")
+    sub.add_argument("--backbone", required=True, help="the student's backbone, a name from `python -m solution backbones`")
+    sub.add_argument("--profile", default="smoke", help="hyper-parameter profile (default smoke)")
+    sub.add_argument(
+        "--weight", type=float, default=defaults.weight, help=f"share of the teacher in each target, 0-1 (default {defaults.weight})"
+    )
+    sub.add_argument(
+        "--temperature",
+        type=float,
+        default=defaults.temperature,
+        help=f"softens the teacher's probabilities (default {defaults.temperature})",
+    )
+    sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
+    sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are (default {PATHS.ensembles})")
+    runs_option(sub, "root of the run folders")
+    sub.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3")
 
     sub = add("tta", _tta, "add flipped-image predictions (flip TTA) to existing run folders; no retraining, resumes per fold")
     runs_option(sub, "root of the run folders")

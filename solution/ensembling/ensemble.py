@@ -103,13 +103,14 @@ def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
     candidates = []  # (name, oof, test, latency, path, flip, run index)
     for index, (path, meta, oof, test) in enumerate(zip(run_dirs, metas, oofs, tests, strict=True)):
         plain_oof, plain_test = oof[list(CLASSES)].to_numpy(), test[list(CLASSES)].to_numpy()
-        candidates.append((meta.backbone, plain_oof, plain_test, float(meta.latency_ms), Path(path), False, index))
+        name = Path(path).name  # the run folder: the backbone, or <backbone>-student for a distilled run
+        candidates.append((name, plain_oof, plain_test, float(meta.latency_ms), Path(path), False, index))
         run = RunFolder(Path(path))
         if tta and run.has_flip():
             flip_oof = _aligned(run.oof_flip(), oof, run.path / OOF_FLIP_FILE)
             flip_test = _aligned(run.test_flip(), test, run.path / TEST_FLIP_FILE)
             tta_oof, tta_test = (plain_oof + flip_oof) / 2, (plain_test + flip_test) / 2
-            candidates.append((meta.backbone + FLIP_SUFFIX, tta_oof, tta_test, 2 * float(meta.latency_ms), Path(path), True, index))
+            candidates.append((name + FLIP_SUFFIX, tta_oof, tta_test, 2 * float(meta.latency_ms), Path(path), True, index))
     names, oof_stack, test_stack, latency, paths, flips, runs = zip(*candidates, strict=True)
     return Members(
         names=list(names),

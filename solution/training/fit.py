@@ -10,7 +10,7 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -51,6 +51,8 @@ class FoldData:
     val_labels: np.ndarray
     test_paths: list[str]
     test_names: list[str]  # bare file names, as in the submission
+    train_names: list[str] = field(default_factory=list)  # image_path as in folds.csv
+    train_targets: np.ndarray | None = None  # (train images, classes) soft targets (distillation); None: the one-hot labels
 
 
 def image_size(spec: BackboneSpec, config: TrainConfig) -> int:
@@ -113,7 +115,8 @@ def train_fold(
     seed = config.seed + data.fold
     keras.utils.set_random_seed(seed)
     batch = config.batch_size * strategy.num_replicas_in_sync
-    train_data = make_dataset(data.train_paths, data.train_labels, size, batch, True, config.augment, seed, config.cache)
+    targets = data.train_labels if data.train_targets is None else data.train_targets
+    train_data = make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache)
     val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache)
     with strategy.scope():
         model = build_model(spec, size, config.weights, config.dropout, config.drop_path_rate)

@@ -22,8 +22,10 @@ from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import FoldData, image_size, train_fold
 from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig
+from solution.training.soft_targets import SoftTargets
 
 RUN_CONFIG_FILE = "run_config.json"
+STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +64,7 @@ def _fold_data(fold: int, table: pd.DataFrame, test_paths: list[str], test_names
         val_labels=held_out.label.to_numpy(),
         test_paths=test_paths,
         test_names=test_names,
+        train_names=list(train.image_path),
     )
 
 
@@ -96,8 +99,10 @@ def train_backbone(
     cache_dir: Path | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log: Callable[[str], None] = print,
+    teacher: SoftTargets | None = None,
 ) -> RunMeta:
-    """Train `backbone` on each requested fold (default: all) and assemble its run folder; return its meta.json."""
+    """Train `backbone` on each requested fold (default: all) and assemble its run folder; return its meta.json.
+    With a `teacher`, each fold trains on the teacher's soft targets into RUNS/<backbone>-student/ (distillation)."""
     spec = get_spec(backbone)
     config = config.for_backbone(backbone)
     size = image_size(spec, config)
@@ -110,12 +115,13 @@ def train_backbone(
         raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
     strategy, device = choose_strategy()
     precision = set_precision(config.mixed_precision, device)
-    run = RunFolder(Path(runs_root) / backbone)
+    run = RunFolder(Path(runs_root) / (backbone + (STUDENT_SUFFIX if teacher else "")))
     identity = {
         "backbone": backbone,
         "image_size": size,
         "folds_hash": folds_hash(data_dir),
         "config": dataclasses.asdict(config),
+        **({"distillation": teacher.describe()} if teacher else {}),
     }
     _check_run_config(run, identity)
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
@@ -125,7 +131,10 @@ def train_backbone(
             log(f"fold {fold}: already done, skipped")
         else:
             log(f"fold {fold}: training on {int((table.fold != fold).sum())} images, validating on {int((table.fold == fold).sum())}")
-            train_fold(spec, config, inputs.fold(fold), run.fold_dir(fold), strategy, callbacks)
+            data = inputs.fold(fold)
+            if teacher:
+                data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
+            train_fold(spec, config, data, run.fold_dir(fold), strategy, callbacks)
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]
@@ -149,11 +158,12 @@ def train_backbone(
         "versions": versions(),
         "config": identity["config"],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "distillation": identity.get("distillation"),
     }
     meta = assemble(run, finished, facts)
     log(format_summary(summaries))
     log(
-        f"{backbone}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
+        f"{run.path.name}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
         f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, run folder {run.path}"
     )
     return meta

@@ -51,6 +51,7 @@ def make_dataset(
     shuffle_buffer: int = 4096,
 ) -> tf.data.Dataset:
     """Batches of (float32 images in 0-255, one-hot labels), or images only when `labels` is None.
+    `labels` are class indices (N,) or target distributions (N, classes), e.g. a teacher's soft targets.
 
     Training permutes the file list, shuffles each epoch and applies MixUp/CutMix (the per-image
     augmentation runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order
@@ -66,8 +67,9 @@ def make_dataset(
         lambda path: prepare_image(decode_image(path), size), num_parallel_calls=autotune, deterministic=True
     )
     if labels is not None:
-        one_hot = tf.one_hot(np.asarray(labels, dtype=np.int32), NUM_CLASSES)
-        data = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(one_hot)))
+        labels = np.asarray(labels)
+        targets = tf.one_hot(labels.astype(np.int32), NUM_CLASSES) if labels.ndim == 1 else tf.constant(labels, tf.float32)
+        data = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(targets)))
     else:
         data = images
     if cache:

@@ -113,6 +113,20 @@ def apply_overrides(config, overrides: dict, prefix: str = ""):
     return replace(config, **changes)
 
 
+@dataclass(frozen=True)
+class Distillation:
+    """How much of the teacher to learn, and how soft: the defaults follow common knowledge-distillation practice."""
+
+    weight: float = 0.7  # share of the teacher's distribution in each target; the rest is the one-hot label
+    temperature: float = 2.0  # >1 softens the teacher (its second guesses carry the knowledge), 1 keeps it as is
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.weight <= 1 or self.temperature <= 0:
+            raise UserError(
+                f"distillation weight {self.weight} / temperature {self.temperature}: expected a weight 0-1 and a temperature > 0"
+            )
+
+
 def parse_settings(pairs: list[str]) -> dict[str, str]:
     """['epochs=3', 'augment.mixup=0.2'] -> {'epochs': '3', 'augment.mixup': '0.2'}."""
     settings = {}
