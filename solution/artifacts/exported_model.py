@@ -17,6 +17,12 @@ from solution.core.labels import CLASSES
 
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
 PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
+# Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
+# average, since each training image was seen by k-1 of the models averaged, so it is never chosen blind.
+BEST_FOLD_SELECTION = (
+    "best held-out fold; averaging the k fold models was not used: it cannot be scored on OOF "
+    "(every training image was seen by k-1 of them)"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class ExportedModel:
     parity_max_difference: float
     parity_images: int
     created: str
+    selection: str = BEST_FOLD_SELECTION  # which model of the run was exported, and why
     classes: tuple[str, ...] = CLASSES
     input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
     preprocessing_version: int = PREPROCESSING_VERSION

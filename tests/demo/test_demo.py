@@ -60,6 +60,7 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
     info = json.loads((exported / INFO_FILE).read_text())
     assert info["classes"] == list(CLASSES) and info["image_size"] == 32 and info["trained_on_sample"] is True
     assert info["parity_images"] == 12 and info["parity_max_difference"] <= export.PARITY_TOLERANCE
+    assert info["selection"].startswith("best held-out fold") and "cannot be scored on OOF" in info["selection"]
     run = RunFolder(tiny_runs / "mobilenet_v2")
     keras_model = run.load_model(info["fold"])
     faces = _sample_faces(small_data)
