@@ -135,6 +135,12 @@ test-fast: setup ## lint and the tests not marked heavy (a quick check while you
 	$(PYTHON) -m pytest -q -m "not heavy"
 
 all: eda folds train-all ensemble submission export demo ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission -> export -> demo
+	@if [ "$(DATA)" = "$(SAMPLE)" ]; then \
+	  echo "done on the synthetic sample: the pipeline works, the model knows nothing of real faces. For a real model:"; \
+	  echo "  1. make download IMAGES=<owner/dataset or images.zip>    (needs ~/.kaggle/kaggle.json; see README)"; \
+	  echo "  2. make kernels-dataset && make push-all IMAGES=owner/name    (trains every backbone on Kaggle's GPUs)"; \
+	  echo "  3. make pull ensemble submit export    (blend the pulled runs, submit, and give the demo the best model)"; \
+	fi
 
 clean: ## remove generated reports, caches, the sample and demo output (never trained runs: see clean-runs)
 	rm -rf -- "$(SAMPLE)" reports "$(COMPETITION)/cache" "$(COMPETITION)/eda" demo/out inputs/demo inputs/kernel-output
