@@ -114,7 +114,7 @@ export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TF
 
 demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
 	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"
-	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars
+	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars --sample-check "$(SAMPLE)"
 
 bench: setup ## measure speeds into reports/bench.md and bench.json (about 13 minutes on 2 CPU cores; ARGS=--quick: about 1.5)
 	$(PYTHON) -m solution bench $(ARGS)

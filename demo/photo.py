@@ -13,6 +13,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo/photo.py", description=__doc__)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders of images")
     parser.add_argument("--out", default="demo/out", help="folder for the annotated images (default demo/out)")
+    parser.add_argument(
+        "--sample-check",
+        metavar="SAMPLE",
+        help="with a sample-trained model, also label held-out test faces of this synthetic sample (true labels known)",
+    )
     demo_app.add_common_arguments(parser, stream=False)
     args = parser.parse_args(argv)
     say = lambda line: print(line, file=sys.stderr)  # noqa: E731  stdout carries only the JSON lines
@@ -23,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record))
         faces += 1
     say(f"photo: {faces} face(s) in {len(files)} image(s); annotated images in {args.out}")
+    if args.sample_check and pipeline.classifier.trained_on_sample:
+        right, total, sheet = demo_app.label_held_out_faces(pipeline.classifier, Path(args.sample_check), Path(args.out))
+        say(f"sample check: {right} of {total} held-out synthetic test faces labelled right ({right / total:.0%}; chance 11%) -> {sheet}")
     return 0
 
 

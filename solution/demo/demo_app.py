@@ -10,13 +10,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 
 from solution.core import atomic
 from solution.core.config import PATHS
+from solution.core.documents import read_table
 from solution.core.errors import UserError, exit_code
 from solution.core.quiet import native_stderr_silenced
+from solution.data.dataset import SAMPLE_TEST_LABELS, TEST_DIR
 from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
+from solution.demo.drawing import draw_result
 from solution.demo.face_pipeline import PHOTO_DEFAULTS, STREAM_DEFAULTS, DemoConfig, Face, FacePipeline
 from solution.demo.faces import make_detector
 from solution.inference.classifier import Classifier
@@ -137,6 +141,27 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
         atomic.write_with(out, lambda tmp, image=annotated: cv2.imwrite(str(tmp), image))
         for face in faces:
             yield {"file": str(file), "annotated": str(out), **face.record()}
+
+
+def label_held_out_faces(classifier: Classifier, data_dir: Path, out_dir: Path, count: int = 12) -> tuple[int, int, Path]:
+    """Label held-out test faces of the synthetic sample, whose true labels are known, onto one contact sheet.
+
+    Each test image is one face, as in the competition, so the whole image is classified. Returns
+    (right, labelled, sheet path): the picture that shows a sample-trained kit being right where it can be."""
+    labels_path = Path(data_dir) / SAMPLE_TEST_LABELS
+    truth = read_table(labels_path, "regenerate the sample with `make sample`").head(count)
+    faces = [read_rgb(Path(data_dir) / TEST_DIR / name).rgb for name in truth.image_path]
+    predicted = [classifier.labels[i] for i in classifier.predict(faces).argmax(axis=1)]
+    tiles = []
+    for face, guess, emotion in zip(faces, predicted, truth.emotion, strict=True):
+        tile = cv2.cvtColor(cv2.resize(face, (192, 192), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2BGR)
+        draw_result(tile, f"{guess}" + ("" if guess == emotion else f" (is {emotion})"), guess == emotion)
+        tiles.append(tile)
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 4)
+    sheet = np.vstack([np.hstack(tiles[row : row + 4]) for row in range(0, len(tiles), 4)])
+    path = atomic.write_with(out_dir / "held_out_faces.jpg", lambda tmp: cv2.imwrite(str(tmp), sheet))
+    right = sum(guess == emotion for guess, emotion in zip(predicted, truth.emotion, strict=True))
+    return right, len(truth), path
 
 
 def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:

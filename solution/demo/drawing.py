@@ -79,6 +79,11 @@ def draw_face(frame: np.ndarray, face: FaceLabel, bars: bool = False) -> None:
         y += height + 2
 
 
+def draw_result(tile: np.ndarray, text: str, right: bool) -> None:
+    """A label along the top of a face tile: green when it is the true emotion, red when not."""
+    _band(tile, text, 0, 24, 0.45, (60, 160, 60) if right else (40, 40, 200))
+
+
 SAMPLE_BANNER = "SAMPLE-TRAINED MODEL: labels mean nothing on real faces"
 BANNER_COLOUR = (0, 0, 200)  # BGR red: a warning, not an emotion
 

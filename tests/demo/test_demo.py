@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -311,3 +312,22 @@ def test_the_sample_banner_is_drawn_exactly_when_the_model_is_sample_trained(wid
         assert red[2] > 150 and red[0] < 80, "the band is red, a warning colour"
         white_columns = np.flatnonzero((annotated[changed_rows.min() :] > 200).all(axis=2).any(axis=0))
         assert white_columns.min() < width * 0.1 and width * 0.6 < white_columns.max() < width - 2, "text across the band, inside the frame"
+
+
+def test_make_demo_also_labels_held_out_sample_faces_only_for_a_sample_trained_model(exported, photo, small_data, tmp_path):
+    done = _script("photo.py", str(photo), "--model", str(exported), "--out", str(tmp_path / "a"), "--sample-check", str(small_data))
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("sample check:")]
+    right, total = map(int, re.match(r"sample check: (\d+) of (\d+) held-out", line).groups())
+    assert total == 12 and 0 <= right <= 12
+    sheet = cv2.imread(str(tmp_path / "a" / "held_out_faces.jpg"))
+    assert sheet.shape == (3 * 192, 4 * 192, 3), "twelve labelled faces, four to a row"
+    real = tmp_path / "real-model"
+    shutil.copytree(exported, real)
+    info = json.loads((real / INFO_FILE).read_text())
+    (real / INFO_FILE).write_text(json.dumps({**info, "trained_on_sample": False}))
+    quiet = _script("photo.py", str(photo), "--model", str(real), "--out", str(tmp_path / "b"), "--sample-check", str(small_data))
+    assert quiet.returncode == 0 and "sample check" not in quiet.stderr and "trained on the synthetic sample" not in quiet.stderr
+    assert not (tmp_path / "b" / "held_out_faces.jpg").exists()
+    annotated = cv2.imread(str(tmp_path / "b" / "astronaut_emotions.jpg"))
+    assert not ((annotated[-10:, :, 2] > 150) & (annotated[-10:, :, 0] < 80)).all(), "no red sample band on a real model's picture"
