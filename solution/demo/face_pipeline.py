@@ -18,8 +18,8 @@ class DemoConfig:
 
     margin: float = 0.15  # crop margin around the detected box, as a share of its size
     detect_every: int = 3  # run the detector on every n-th frame; in between, classify the tracked boxes
-    detect_width: int = 400  # frames are scaled down to this width for detection (Haar: ~15 ms on 2 cores; 320 misses faces)
-    min_face: float = 0.15  # the smallest face to look for, as a share of the frame's shorter side (a webcam's faces are close)
+    detect_width: int = 400  # frames are scaled down to this width for detection (Haar needs about 400; BlazeFace tiles wider photos)
+    min_face: float = 0.08  # the smallest face to look for, as a share of the frame's shorter side (BlazeFace boxes are tight)
     smoothing: float = 0.6  # weight of the past in each face's moving average of probabilities
     max_missed: int = 1  # detections a face may miss before its track is dropped
     bars: bool = False  # draw the three most probable emotions under each face

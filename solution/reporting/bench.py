@@ -253,14 +253,16 @@ def augmentation(bench: Bench) -> None:
 
 
 def demo_pipeline(bench: Bench, work: Path) -> None:
-    """Per-face classification (TFLite vs Keras at face_size) and the whole demo on a 640x480 one-face video."""
+    """Crop preparation, face detection (BlazeFace vs Haar), per-face classification (TFLite vs Keras at face_size) and
+    the whole demo on 640x480 frames with one face and with five."""
     import cv2
     import tensorflow as tf
 
-    from solution.core.standins import write_face_photo, write_moving_face_video
+    from solution.core.standins import five_face_frame, write_face_photo, write_moving_face_video
     from solution.demo.face_pipeline import DemoConfig, FacePipeline
-    from solution.demo.faces import HaarDetector
+    from solution.demo.faces import BlazeFaceDetector, HaarDetector
     from solution.inference.classifier import Classifier, TfliteBackend
+    from solution.inference.crops import prepare_crop
     from solution.inference.export import convert
     from solution.models.backbones import build_model, get_spec
     from solution.training.pipeline import prepare_image
@@ -273,6 +275,20 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     photo = cv2.imread(str(write_face_photo(work / "face.png")))
     face = cv2.cvtColor(photo[40:220, 140:320], cv2.COLOR_BGR2RGB)
     group = f"demo, {REFERENCE_BACKBONE} @ {size}px"
+    traced = tf.function(lambda image: prepare_image(image, size), input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
+    tf_crop = bench.add(group, "prepare one face crop: traced TF prepare_image", bench.median_ms(lambda: traced(face).numpy()), "ms")
+    bench.add(group, "prepare one face crop: Pillow (what the demo uses)", bench.median_ms(lambda: prepare_crop(face, size)), "ms", tf_crop)
+    crowd = five_face_frame()
+    haar, blazeface = HaarDetector(), BlazeFaceDetector()
+    detection = "demo: face detection on a 640x480 frame with five faces"
+    haar_ms = bench.add(detection, f"Haar: {len(haar.detect(crowd))} of 5 faces found", bench.median_ms(lambda: haar.detect(crowd)), "ms")
+    bench.add(
+        detection,
+        f"BlazeFace: {len(blazeface.detect(crowd))} of 5 faces found",
+        bench.median_ms(lambda: blazeface.detect(crowd)),
+        "ms",
+        haar_ms,
+    )
     forward = tf.function(lambda images: model(images, training=False))
     keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
@@ -282,10 +298,10 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
 
     video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
 
-    def frames_per_second(detect_every: int) -> float:
+    def frames_per_second(detect_every: int, detector=blazeface) -> float:
         rates = []
         for _ in range(config.video_repeats):
-            pipeline = FacePipeline(classifier, HaarDetector(), DemoConfig(detect_every=detect_every))
+            pipeline = FacePipeline(classifier, detector, DemoConfig(detect_every=detect_every))
             capture = cv2.VideoCapture(str(video))
             started, frames = time.perf_counter(), 0
             while True:
@@ -297,9 +313,18 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
             rates.append(frames / (time.perf_counter() - started))
         return float(np.median(rates))
 
-    every = bench.add(group, "640x480 video, one face: detect every frame", frames_per_second(1), "frames/s")
+    haar_every = bench.add(group, "640x480 video, one face: Haar on every frame", frames_per_second(1, haar), "frames/s")
+    every = bench.add(group, "640x480 video, one face: BlazeFace on every frame", frames_per_second(1), "frames/s", haar_every)
     default = DemoConfig().detect_every
     bench.add(group, f"640x480 video, one face: detect every {default} frames (default)", frames_per_second(default), "frames/s", every)
+    pipeline = FacePipeline(classifier, blazeface, DemoConfig())
+    bench.add(
+        group,
+        f"640x480 frame, five faces: detect every {default} frames (default)",
+        1000 / bench.median_ms(lambda: pipeline.annotate(crowd.copy(), pipeline.process(crowd))),
+        "frames/s",
+        every,
+    )
 
 
 def ensemble_latency(bench: Bench, ensembles: Path) -> None:

