@@ -372,7 +372,7 @@ def test_a_missing_blazeface_model_is_one_line(monkeypatch):
         faces.make_detector("blazeface")
 
 
-@pytest.mark.parametrize("detector", ["blazeface", "haar"])
+@pytest.mark.parametrize("detector", ["haar"])  # the default, blazeface, runs in every other script test
 def test_the_scripts_work_with_each_detector(exported, photo, moving_face_video, tmp_path, detector):
     done = _script("photo.py", str(photo), "--model", str(exported), "--out", str(tmp_path), "--detector", detector)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 1, done.stderr
