@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from solution.cli.options import Adder, kernel_options, runs_option
@@ -53,10 +54,14 @@ def _kernels_check(args: argparse.Namespace) -> int:
     print("kernels-check: every kernel folder is up to date and its metadata passes Kaggle's rules")
     if args.no_run:
         return 0
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(args.work) if args.work else Path(scratch)
         seconds = kernel_check.run_scripts(config, work)
-    print(f"kernels-check: {len(seconds)} kernel scripts ran with --local in {sum(seconds.values()):.0f} s")
+    print(
+        f"kernels-check: {len(seconds)} kernel scripts ran with --local in {time.perf_counter() - started:.0f} s "
+        f"({sum(seconds.values()):.0f} s of script time, training kernels {kernel_check.PARALLEL_KERNELS} at a time)"
+    )
     return 0
 
 

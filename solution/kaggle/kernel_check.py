@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, KernelsConfig
 
 CHECK_SAMPLE = sample.SampleConfig(per_class=4, test=6, seed=11, min_size=48, max_size=96)
 CHECK_FOLDS = 2
+PARALLEL_KERNELS = 2  # training kernels run side by side: separate processes, data and outputs, as on Kaggle
 STANDIN_WEIGHTS: dict[str, Callable[[Path], Path]] = {"vit_b8": write_hub_feature_extractor}  # no from-scratch variant
 
 
@@ -62,7 +64,10 @@ def _check_run_folder(run: Path, train_images: int) -> None:
 
 
 def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Run every kernel script with --local in `work`; return the seconds each took."""
+    """Run every kernel script with --local in `work`; return the seconds each took.
+
+    Training kernels run two at a time (each in its own process, with its own staged data and output, as on
+    Kaggle), then the ensemble kernel on their outputs."""
     from solution.ensembling import submission
 
     root = root or PATHS.kernels
@@ -70,17 +75,27 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     sample.generate(data, CHECK_SAMPLE)
     train_images = len(pd.read_csv(data / "train.csv"))
     common = ["--local", "--data", str(data), "--kernel-outputs", str(outputs), "--k", str(CHECK_FOLDS), "--local-profile", "check"]
+    every = kernels.all_kernels(config)
+    training = [kernel for kernel in every if kernel.backbone]
+    arguments = {  # stand-in weights are built here, in this process, before any script runs
+        kernel.name: common
+        + (
+            ["--set", f"weights={STANDIN_WEIGHTS[kernel.backbone](work / 'standins' / kernel.backbone)}"]
+            if kernel.backbone in STANDIN_WEIGHTS
+            else []
+        )
+        for kernel in training
+    }
     seconds = {}
-    for kernel in kernels.all_kernels(config):
-        extra = []
-        if kernel.backbone in STANDIN_WEIGHTS:
-            extra = ["--set", f"weights={STANDIN_WEIGHTS[kernel.backbone](work / 'standins' / kernel.backbone)}"]
-        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common + extra)
-        if kernel.backbone:
+    with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
+        for kernel, took in zip(training, pool.map(lambda k: _run(root / k.name / SCRIPT_FILE, arguments[k.name]), training), strict=True):
             _check_run_folder(outputs / kernel.name / kernel.backbone, train_images)
-        else:
-            problems = submission.validate(outputs / kernel.name / "submission.csv", data)
-            if problems:
-                raise UserError(f"{outputs / kernel.name / 'submission.csv'}: {problems[0]}")
+            seconds[kernel.name] = took
+            log(f"kernels-check: {kernel.name} ran in {took:.1f} s")
+    for kernel in (k for k in every if not k.backbone):
+        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common)
+        problems = submission.validate(outputs / kernel.name / "submission.csv", data)
+        if problems:
+            raise UserError(f"{outputs / kernel.name / 'submission.csv'}: {problems[0]}")
         log(f"kernels-check: {kernel.name} ran in {seconds[kernel.name]:.1f} s")
     return seconds

@@ -280,7 +280,7 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     bench.add(group, "prepare one face crop: Pillow (what the demo uses)", bench.median_ms(lambda: prepare_crop(face, size)), "ms", tf_crop)
     crowd = five_face_frame()
     haar, blazeface = HaarDetector(), BlazeFaceDetector()
-    detection = "demo: face detection on a 640x480 frame with five faces"
+    detection = "demo, face detection on a 640x480 frame with five faces"
     haar_ms = bench.add(detection, f"Haar: {len(haar.detect(crowd))} of 5 faces found", bench.median_ms(lambda: haar.detect(crowd)), "ms")
     bench.add(
         detection,
