@@ -54,8 +54,8 @@ def _latency(args: argparse.Namespace) -> None:
     from solution.ensembling import blends
     from solution.training import remeasure
 
-    for backbone, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
-        print(f"latency: {backbone} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
+    for run, ms in remeasure.remeasure(blends.find_runs(Path(args.runs)), args.repeats).items():
+        print(f"latency: {run} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
 
 
 def register(add: Adder) -> None:
