@@ -47,32 +47,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, stream: bool) -> None:
     )
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
-    parser.add_argument(
-        "--detect-width",
-        type=positive_int,
-        default=defaults.detect_width,
-        help=f"detect on a copy scaled down to this width in pixels; larger finds smaller faces, slower (default {defaults.detect_width})",
-    )
-    parser.add_argument(
-        "--min-face",
-        type=share,
-        default=defaults.min_face,
-        help=f"smallest face to find, as a share of the image's shorter side, 0-1 (default {defaults.min_face})",
-    )
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's and OpenCV's native start-up messages")
-    if stream:
-        parser.add_argument(
-            "--detect-every",
-            type=positive_int,
-            default=defaults.detect_every,
-            help=f"detect faces every N frames (default {defaults.detect_every})",
-        )
-        parser.add_argument(
-            "--smoothing",
-            type=share,
-            default=defaults.smoothing,
-            help=f"weight of the past in each face's average, 0-1 (default {defaults.smoothing})",
-        )
+    for option, kind, field, text, stream_only in _PIPELINE_OPTIONS:
+        if stream or not stream_only:
+            default = getattr(defaults, field)
+            parser.add_argument(option, type=kind, default=default, help=f"{text} (default {default})")
 
 
 def positive_int(text: str) -> int:
@@ -91,6 +70,21 @@ def share(text: str) -> float:
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
     return value
+
+
+# The DemoConfig fields a user can set: option, argparse type, field, help; stream-only ones mean nothing for one photo.
+_PIPELINE_OPTIONS = (
+    (
+        "--detect-width",
+        positive_int,
+        "detect_width",
+        "detect on a copy scaled down to this width in pixels; larger finds smaller faces",
+        False,
+    ),
+    ("--min-face", share, "min_face", "smallest face to find, as a share of the image's shorter side, 0-1", False),
+    ("--detect-every", positive_int, "detect_every", "detect faces every N frames", True),
+    ("--smoothing", share, "smoothing", "weight of the past in each face's average, 0-1", True),
+)
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
