@@ -112,7 +112,7 @@ pull: setup ## download every finished training kernel's run folder into RUNS/<b
 export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json)
 	$(PYTHON) -m solution export --runs "$(RUNS)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --out demo/model
 
-demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/
+demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/; a sample-trained model also labels 12 held-out sample faces
 	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"
 	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars --sample-check "$(SAMPLE)"
 

@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo_app.add_common_arguments(parser, stream=False)
     args = parser.parse_args(argv)
-    say = lambda line: print(line, file=sys.stderr)  # noqa: E731  stdout carries only the JSON lines
+    say = demo_app.to_stderr  # stdout carries only the JSON lines
     pipeline = demo_app.load_pipeline(args, log=say)
     files = demo_app.image_files(args.paths)
     faces = 0

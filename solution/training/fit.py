@@ -158,14 +158,8 @@ def train_fold(
     epochs_run += len(done.epoch)
     seconds = time.perf_counter() - started
     atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
-    val_probabilities = model.predict(val_data, verbose=0)
-    oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
-    test_probabilities = (
-        model.predict(make_dataset(data.test_paths, None, size, batch), verbose=0) if data.test_paths else np.zeros((0, NUM_CLASSES))
-    )
-    atomic.write_csv(fold_dir / OOF_FILE, oof)
-    atomic.write_csv(fold_dir / TEST_FILE, probability_frame(data.test_names, test_probabilities))
-    write_flip_predictions(model, data, size, batch, fold_dir)
+    val_probabilities = write_predictions(model, data, size, batch, fold_dir)
+    write_predictions(model, data, size, batch, fold_dir, flip=True)
     history = _history(fold_dir, data.fold)
     atomic.write_csv(fold_dir / HISTORY_FILE, history)
     val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean())
@@ -180,13 +174,19 @@ def train_fold(
     return summary
 
 
-def write_flip_predictions(model: keras.Model, data: FoldData, size: int, batch: int, fold_dir: Path) -> None:
-    """The fold model's predictions on horizontally mirrored held-out and test images (flip TTA), as oof_flip.csv and test_flip.csv."""
-    val = make_dataset(data.val_paths, None, size, batch).map(tf.image.flip_left_right)
-    val_probabilities = model.predict(val, verbose=0)
+def write_predictions(model: keras.Model, data: FoldData, size: int, batch: int, fold_dir: Path, flip: bool = False) -> np.ndarray:
+    """The fold model's held-out and test predictions as oof.csv and test.csv, or with `flip` on horizontally mirrored
+    images (flip TTA) as oof_flip.csv and test_flip.csv; return the held-out probabilities."""
+
+    def predict(paths: list[str]) -> np.ndarray:
+        if not paths:
+            return np.zeros((0, NUM_CLASSES))
+        images = make_dataset(paths, None, size, batch)
+        return model.predict(images.map(tf.image.flip_left_right) if flip else images, verbose=0)
+
+    val_probabilities = predict(data.val_paths)
     oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
-    test_probabilities = np.zeros((0, NUM_CLASSES))
-    if data.test_paths:
-        test_probabilities = model.predict(make_dataset(data.test_paths, None, size, batch).map(tf.image.flip_left_right), verbose=0)
-    atomic.write_csv(fold_dir / OOF_FLIP_FILE, oof)
-    atomic.write_csv(fold_dir / TEST_FLIP_FILE, probability_frame(data.test_names, test_probabilities))
+    oof_file, test_file = (OOF_FLIP_FILE, TEST_FLIP_FILE) if flip else (OOF_FILE, TEST_FILE)
+    atomic.write_csv(fold_dir / oof_file, oof)
+    atomic.write_csv(fold_dir / test_file, probability_frame(data.test_names, predict(data.test_paths)))
+    return val_probabilities

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from solution.artifacts.runs import RunFolder, assemble_flip, run_folders
 from solution.core.errors import UserError
-from solution.data.folds import folds_hash
-from solution.training.fit import write_flip_predictions
+from solution.data.folds import FOLDS_FILE, folds_hash
+from solution.training.fit import write_predictions
 from solution.training.kfold import fold_inputs
 
 PREDICT_BATCH = 32
@@ -26,9 +26,9 @@ def add_flip_predictions(run: RunFolder, data_dir: Path | None = None, log: Call
     if why:
         raise UserError(f"{run.path}: not a complete run ({why}); finish it with `make train` first")
     data = Path(data_dir) if data_dir else Path(meta.data)
-    if not (data / "folds.csv").exists() or folds_hash(data) != meta.folds_hash:
+    if not (data / FOLDS_FILE).exists() or folds_hash(data) != meta.folds_hash:
         raise UserError(
-            f"{run.path}: trained on other folds than {data / 'folds.csv'} (or that data is not here); "
+            f"{run.path}: trained on other folds than {data / FOLDS_FILE} (or that data is not here); "
             "pass --data with the data folder it was trained on"
         )
     inputs = None
@@ -37,8 +37,8 @@ def add_flip_predictions(run: RunFolder, data_dir: Path | None = None, log: Call
             continue
         inputs = inputs or fold_inputs(data)
         log(f"tta: {run.path.name} fold {fold}: predicting mirrored images")
-        write_flip_predictions(run.load_model(fold), inputs.fold(fold), meta.image_size, PREDICT_BATCH, run.fold_dir(fold))
-    accuracy = assemble_flip(run, meta.folds_trained)
+        write_predictions(run.load_model(fold), inputs.fold(fold), meta.image_size, PREDICT_BATCH, run.fold_dir(fold), flip=True)
+    accuracy = assemble_flip(run, meta.folds_trained, run.oof())
     replace(meta, oof_accuracy_tta=accuracy).write(run.path)
     return accuracy
 

@@ -29,7 +29,7 @@ def test_training_writes_flip_files_covering_every_row(tiny_runs):
 def test_flip_predictions_are_the_model_on_mirrored_images(small_data, tmp_path):
     import keras
 
-    from solution.training.fit import FoldData, write_flip_predictions
+    from solution.training.fit import FoldData, write_predictions
     from solution.training.pipeline import make_dataset
 
     keras.utils.set_random_seed(0)
@@ -43,7 +43,7 @@ def test_flip_predictions_are_the_model_on_mirrored_images(small_data, tmp_path)
     )
     paths = sorted(str(p) for p in (small_data / "train").glob("*/*"))[:6]
     data = FoldData(0, [], np.array([]), paths[:4], [f"train/{i}.jpg" for i in range(4)], np.arange(4), paths[4:], ["a.jpg", "b.jpg"])
-    write_flip_predictions(model, data, 16, 4, tmp_path)
+    write_predictions(model, data, 16, 4, tmp_path, flip=True)
     images = np.concatenate(list(make_dataset(paths, None, 16, 8).as_numpy_iterator()))  # the pixels training reads
     expected = model.predict(images[:, :, ::-1], verbose=0)
     plain = model.predict(images, verbose=0)
@@ -64,21 +64,21 @@ def test_tta_adds_flip_files_to_an_old_run_and_resumes_per_fold(tiny_runs, tmp_p
     assert not run.has_flip()
 
     predicted = []
-    original = tta.write_flip_predictions
+    original = tta.write_predictions
 
-    def killed_after_one_fold(model, data, size, batch, fold_dir):
+    def killed_after_one_fold(model, data, size, batch, fold_dir, flip):
         if predicted:
             raise KeyboardInterrupt  # the user stops it after the first fold
         predicted.append(data.fold)
-        original(model, data, size, batch, fold_dir)
+        original(model, data, size, batch, fold_dir, flip=flip)
 
-    monkeypatch.setattr(tta, "write_flip_predictions", killed_after_one_fold)
+    monkeypatch.setattr(tta, "write_predictions", killed_after_one_fold)
     with pytest.raises(KeyboardInterrupt):
         tta.add_flip_to_runs(tmp_path)
     assert run.fold_has_flip(predicted[0]) and not run.has_flip()
 
     resumed = []
-    monkeypatch.setattr(tta, "write_flip_predictions", lambda *args: (resumed.append(args[1].fold), original(*args)))
+    monkeypatch.setattr(tta, "write_predictions", lambda *args, flip: (resumed.append(args[1].fold), original(*args, flip=flip)))
     scores = tta.add_flip_to_runs(tmp_path)
     assert predicted[0] not in resumed and len(resumed) == len(meta["folds_trained"]) - 1, "the finished fold is not redone"
     for name, table in expected.items():
