@@ -16,6 +16,8 @@ NAME ?= $(if $(filter $(SAMPLE),$(DATA)),sample-blend,blend)
 # BUDGET_MS: per-image latency budget in ms; empty: the competition's 330 (solution/core/config.py)
 BUDGET_MS ?=
 METHOD ?= auto
+# QUANT: the exported model's precision, float32 or int8 (smaller and faster, checked for agreement with float).
+QUANT ?= float32
 IMAGES ?=
 # DEMO_PHOTO: the photo `make demo` labels (default: a public-domain NASA portrait that scikit-image ships).
 DEMO_PHOTO ?= inputs/demo/astronaut.png
@@ -29,7 +31,8 @@ ARGS ?=
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
-	@echo "             NAME=$(NAME) BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$(METHOD) IMAGES=<slug|zip|folder> DEMO_PHOTO=$(DEMO_PHOTO)"
+	@echo "             NAME=$(NAME) BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$(METHOD) QUANT=$(QUANT) IMAGES=<slug|zip|folder>"
+	@echo "             DEMO_PHOTO=$(DEMO_PHOTO)"
 
 .venv/.installed: requirements.txt requirements-dev.txt constraints.txt
 	python3 -m venv .venv
@@ -109,8 +112,8 @@ status: setup ## show the state of every kernel on Kaggle
 pull: setup ## download every finished training kernel's run folder into RUNS/<backbone>/
 	$(PYTHON) -m solution pull all --runs "$(RUNS)"
 
-export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json)
-	$(PYTHON) -m solution export --runs "$(RUNS)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --out demo/model
+export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json; QUANT=int8: quantised)
+	$(PYTHON) -m solution export --runs "$(RUNS)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --precision "$(QUANT)" --out demo/model
 
 demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/; a sample-trained model also labels 12 held-out sample faces
 	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"

@@ -16,6 +16,7 @@ from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
+PRECISIONS = ("float32", "int8")  # what `make export QUANT=...` offers; int8 keeps float32 input and output
 PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
 # Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
 # average, since each training image was seen by k-1 of the models averaged, so it is never chosen blind.
@@ -40,6 +41,9 @@ class ExportedModel:
     parity_images: int
     created: str
     selection: str = BEST_FOLD_SELECTION  # which model of the run was exported, and why
+    precision: str = "float32"  # float32, or int8 (weights and activations; input and output stay float32)
+    parity_mean_difference: float = 0.0
+    parity_top1_agreement: float = 1.0  # share of the parity images on which TFLite and Keras pick the same class
     classes: tuple[str, ...] = CLASSES
     input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
     preprocessing_version: int = PREPROCESSING_VERSION

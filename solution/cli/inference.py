@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from solution.artifacts.exported_model import PRECISIONS
 from solution.cli.options import Adder, budget_option, runs_option
 from solution.core.config import PATHS
 
@@ -13,11 +14,12 @@ def _export(args: argparse.Namespace) -> None:
     from solution.inference import export
 
     run = Path(args.run) if args.run else export.choose_run(Path(args.runs), args.budget_ms)
-    model = export.export(run, Path(args.out), args.fold)
+    model = export.export(run, Path(args.out), args.fold, precision=args.precision)
     print(
-        f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px -> "
-        f"{Path(args.out) / export.TFLITE_FILE}; "
-        f"TFLite matches Keras within {model.parity_max_difference:.1e} on {model.parity_images} images"
+        f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px, "
+        f"{model.precision} -> {Path(args.out) / export.TFLITE_FILE}; TFLite agrees with Keras on "
+        f"{model.parity_top1_agreement:.0%} of {model.parity_images} test images "
+        f"(probabilities within {model.parity_max_difference:.1e}, mean {model.parity_mean_difference:.1e})"
     )
 
 
@@ -28,4 +30,11 @@ def register(add: Adder) -> None:
     runs_option(sub, "root of the run folders to choose from")
     budget_option(sub, "per-image latency budget for the default choice")
     sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
+    sub.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=PRECISIONS[0],
+        help="float32 (default), or int8: weights and activations quantised on training images, about 4x smaller; "
+        "refused when it disagrees with the Keras model beyond its tolerance (inference/export.py PARITY_TOLERANCES)",
+    )
     sub.add_argument("--out", default=str(PATHS.demo_model), help=f"output folder (default {PATHS.demo_model})")

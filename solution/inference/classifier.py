@@ -21,7 +21,8 @@ from solution.inference.crops import prepare_crop
 
 
 class TfliteBackend:
-    """A .tflite model run by LiteRT (XNNPACK on the CPU), one face per call."""
+    """A .tflite model run by LiteRT (XNNPACK on the CPU): all faces of a frame in one call where the model's batch
+    is dynamic (every export but recurrent backbones'), else one face per call."""
 
     def __init__(self, path: Path, threads: int = 2):
         from ai_edge_litert.interpreter import Interpreter
@@ -32,12 +33,26 @@ class TfliteBackend:
         self.output = self.interpreter.get_output_details()[0]
         self.image_size = int(self.input["shape"][1])
 
-    def predict_one(self, image: np.ndarray) -> np.ndarray:
-        self.interpreter.set_tensor(self.input["index"], image[None].astype(np.float32))
+    @property
+    def batches(self) -> bool:
+        return int(self.input["shape_signature"][0]) == -1
+
+    def _invoke(self, images: np.ndarray) -> np.ndarray:
+        if int(self.input["shape"][0]) != len(images):  # re-planning costs well under a millisecond; face counts rarely change
+            self.interpreter.resize_tensor_input(self.input["index"], [len(images), *self.input["shape"][1:]])
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+        self.interpreter.set_tensor(self.input["index"], images.astype(np.float32))
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output["index"])[0].copy()
+        return self.interpreter.get_tensor(self.output["index"]).copy()
+
+    def predict_one(self, image: np.ndarray) -> np.ndarray:
+        return self._invoke(image[None])[0]
 
     def predict(self, images: np.ndarray) -> np.ndarray:
+        if self.batches:
+            return self._invoke(images)
         return np.stack([self.predict_one(image) for image in images])
 
 

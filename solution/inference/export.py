@@ -1,7 +1,8 @@
 """`make export`: the final single model as a TFLite file for the demo, checked against the Keras model it came from.
 
-demo/model/model.tflite   TensorFlow's own converter; raw RGB 0-255 in (the backbone's normalisation is inside)
-demo/model/model.json     classes, input size, preprocessing version, and where the model came from
+demo/model/model.tflite   TensorFlow's own converter; raw RGB 0-255 in (the backbone's normalisation is inside);
+                          float32, or int8 (`make export QUANT=int8`) calibrated on training images
+demo/model/model.json     classes, input size, preprocessing version, precision, parity, and where the model came from
 """
 
 from __future__ import annotations
@@ -9,18 +10,55 @@ from __future__ import annotations
 import contextlib
 import io
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from solution.artifacts.exported_model import TFLITE_FILE, ExportedModel
+from solution.artifacts.exported_model import PRECISIONS, TFLITE_FILE, ExportedModel
 from solution.artifacts.runs import RunFolder, run_folders
 from solution.core import atomic
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError
+from solution.core.quiet import native_stderr_silenced
+from solution.data.dataset import TEST_DIR, TRAIN_DIR
 from solution.inference.classifier import TfliteBackend
 
-PARITY_TOLERANCE = 1e-4
+
+@dataclass(frozen=True)
+class Parity:
+    """How an exported TFLite model agrees with the Keras model it came from, on `images` prepared test images."""
+
+    max_difference: float  # largest probability difference over all images and classes
+    mean_difference: float
+    top1_agreement: float  # share of images on which TFLite also ranks Keras's class first (near ties: see tie_margin)
+    images: int
+
+
+@dataclass(frozen=True)
+class ParityTolerance:
+    """What an export must meet or it is refused. float32 is the same network, so only rounding may differ; int8
+    rounds every weight and activation to 256 levels, so it is held to agreement on the class, not to the digit."""
+
+    max_difference: float
+    mean_difference: float
+    min_top1_agreement: float
+    tie_margin: float = 0.0  # TFLite "agrees" when Keras's class is within this of its own top probability
+
+    def met_by(self, parity: Parity) -> bool:
+        return (
+            parity.max_difference <= self.max_difference
+            and parity.mean_difference <= self.mean_difference
+            and parity.top1_agreement >= self.min_top1_agreement
+        )
+
+
+PARITY_TOLERANCES = {
+    "float32": ParityTolerance(max_difference=1e-4, mean_difference=1e-4, min_top1_agreement=1.0),
+    "int8": ParityTolerance(max_difference=1.0, mean_difference=0.03, min_top1_agreement=0.9, tie_margin=0.02),
+}
+CALIBRATION_IMAGES = 128  # training images that set int8's activation ranges
+PARITY_IMAGES = 64  # test images the export is checked on
 
 
 def choose_run(runs_root: Path, budget_ms: float = COMPETITION.max_latency_ms) -> Path:
@@ -47,34 +85,59 @@ def best_fold(run: RunFolder) -> int:
     return int(min(accuracy, key=lambda fold: (-accuracy[fold], int(fold))))
 
 
-def convert(model) -> bytes:
-    """TFLite flatbuffer of a Keras model, float32, for batch 1: a static batch lets recurrent layers (convlstm) convert."""
+def convert(model, calibration: np.ndarray | None = None) -> bytes:
+    """TFLite flatbuffer of a Keras model: float32, or int8 weights and activations calibrated on `calibration`
+    (N, S, S, 3) images (input and output stay float32, so every caller feeds raw RGB either way).
+
+    The batch is dynamic, so the demo classifies all faces of a frame in one call; recurrent layers (convlstm)
+    only convert with a static batch, so those models take one face per call."""
     import keras
     import tensorflow as tf
+    from tensorflow.lite.python.convert_phase import ConverterError  # what the converter raises, in TF 2.16 to 2.21
 
-    inputs = keras.Input(model.input_shape[1:], batch_size=1, name="image")
-    single = keras.Model(inputs, model(inputs), name=model.name)
-    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured variable
-        return tf.lite.TFLiteConverter.from_keras_model(single).convert()
+    def flatbuffer(batch_size: int | None) -> bytes:
+        inputs = keras.Input(model.input_shape[1:], batch_size=batch_size, name="image")
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inputs, model(inputs), name=model.name))
+        if calibration is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([image[None].astype(np.float32)] for image in calibration)
+        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():  # it prints every captured variable
+            return converter.convert()
+
+    try:
+        return flatbuffer(None)
+    except ConverterError:
+        pass
+    try:
+        return flatbuffer(1)
+    except ConverterError as error:
+        how = "int8" if calibration is not None else "float32"
+        raise UserError(f"{model.name}: TFLite cannot convert it to {how} ({str(error).splitlines()[0][:120]}); try float32") from None
 
 
-def parity(model, tflite_path: Path, images: np.ndarray) -> tuple[float, bool]:
-    """(largest probability difference, top-1 equal on every image) between Keras and TFLite on `images` (N, S, S, 3)."""
-
+def parity(model, tflite_path: Path, images: np.ndarray, tie_margin: float = 0.0) -> Parity:
+    """How the TFLite model at `tflite_path` agrees with the Keras `model` on `images` (N, S, S, 3). An image whose
+    Keras class TFLite scores within `tie_margin` of its own top class counts as agreeing: on a near-uniform
+    output (an undertrained model) the top-1 of a rounded model is a coin toss that says nothing about rounding."""
     lite = TfliteBackend(tflite_path).predict(images)
     keras_probabilities = np.asarray(model.predict_on_batch(images.astype(np.float32)))
-    return float(np.abs(lite - keras_probabilities).max()), bool((lite.argmax(1) == keras_probabilities.argmax(1)).all())
+    difference = np.abs(lite - keras_probabilities)
+    keras_class = keras_probabilities.argmax(1)
+    agreement = float((lite[np.arange(len(lite)), keras_class] >= lite.max(1) - tie_margin).mean())
+    return Parity(float(difference.max()), float(difference.mean()), agreement, len(images))
 
 
-def test_images(run: RunFolder, size: int, limit: int = 32) -> np.ndarray | None:
-    """Up to `limit` of the run's test images, prepared as the model sees them (None when the data is not here)."""
-    from solution.data.dataset import TEST_DIR
+def data_images(run: RunFolder, size: int, split: str, limit: int) -> np.ndarray | None:
+    """Up to `limit` images of a split folder (train or test_kaggle) of the run's data, prepared as the model sees
+    them, spread over the whole sorted list (train/ is sorted by class); None when the data is not here."""
     from solution.data.images import BadImage, read_rgb
     from solution.training.pipeline import prepare_image
 
-    folder = Path(run.meta().data) / TEST_DIR
+    folder = Path(run.meta().data) / split
+    files = sorted(path for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else []
+    step = max(1, len(files) // limit)
     images = []
-    for path in sorted(folder.glob("*"))[:limit] if folder.is_dir() else []:
+    for path in files[::step][:limit]:
         try:
             images.append(prepare_image(read_rgb(path).rgb, size).numpy())
         except BadImage:
@@ -82,8 +145,13 @@ def test_images(run: RunFolder, size: int, limit: int = 32) -> np.ndarray | None
     return np.stack(images) if images else None
 
 
-def export(run_path: Path, out: Path, fold: int | None = None, check_images: np.ndarray | None = None) -> ExportedModel:
-    """Export one fold model of a run (default: its best fold) to out/; refuse if TFLite and Keras disagree."""
+def export(
+    run_path: Path, out: Path, fold: int | None = None, check_images: np.ndarray | None = None, precision: str = "float32"
+) -> ExportedModel:
+    """Export one fold model of a run (default: its best fold) to out/ at `precision` (float32 or int8); refuse, and
+    leave no model.tflite behind, if the TFLite model disagrees with Keras beyond that precision's tolerance."""
+    if precision not in PARITY_TOLERANCES:
+        raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
     run = RunFolder(Path(run_path))
     meta = run.meta()
     fold = best_fold(run) if fold is None else fold
@@ -91,16 +159,23 @@ def export(run_path: Path, out: Path, fold: int | None = None, check_images: np.
         raise UserError(f"{run.model_path(fold)}: missing; pick a trained fold with --fold, or finish the run (`make train`)")
     model = run.load_model(fold)
     size = int(model.input_shape[1])
-    atomic.write_bytes(out / TFLITE_FILE, convert(model))
+    random_images = np.random.default_rng(0).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
+    calibration = None
+    if precision == "int8":
+        calibration = data_images(run, size, TRAIN_DIR, CALIBRATION_IMAGES)
+        if calibration is None:
+            raise UserError(f"{Path(meta.data) / TRAIN_DIR}: no training images to calibrate int8 on; export float32, or restore the data")
+    atomic.write_bytes(out / TFLITE_FILE, convert(model, calibration))
     if check_images is None:
-        check_images = test_images(run, size)
-    if check_images is None:
-        check_images = np.random.default_rng(0).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
-    difference, same_top1 = parity(model, out / TFLITE_FILE, check_images)
-    if difference > PARITY_TOLERANCE or not same_top1:
+        check_images = data_images(run, size, TEST_DIR, PARITY_IMAGES)
+    tolerance = PARITY_TOLERANCES[precision]
+    agreement = parity(model, out / TFLITE_FILE, random_images if check_images is None else check_images, tolerance.tie_margin)
+    if not tolerance.met_by(agreement):
         (out / TFLITE_FILE).unlink()
         raise UserError(
-            f"{run.path}: the TFLite model differs from Keras by {difference:.2e}; not exported (report this with your versions)"
+            f"{run.path}: the {precision} TFLite model differs from Keras (top-1 agreement {agreement.top1_agreement:.0%}, "
+            f"probabilities up to {agreement.max_difference:.2e} apart); not exported"
+            + (" (report this with your versions)" if precision == "float32" else "; export float32 instead")
         )
     exported = ExportedModel(
         image_size=size,
@@ -110,9 +185,12 @@ def export(run_path: Path, out: Path, fold: int | None = None, check_images: np.
         oof_accuracy=meta.oof_accuracy,
         fold_accuracy=meta.fold_accuracy[str(fold)],
         trained_on_sample=meta.trained_on_sample,
-        parity_max_difference=difference,
-        parity_images=len(check_images),
+        parity_max_difference=agreement.max_difference,
+        parity_images=agreement.images,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        precision=precision,
+        parity_mean_difference=agreement.mean_difference,
+        parity_top1_agreement=agreement.top1_agreement,
     )
     exported.write(out)
     return exported

@@ -246,6 +246,15 @@ def build_model(spec: BackboneSpec, size: int, weights: str = "none", dropout: f
     return model
 
 
+def set_batchnorm_momentum(model: keras.Model, momentum: float) -> None:
+    """Set every BatchNormalization layer's moving-average momentum. Keras's backbones use 0.99-0.999, whose
+    statistics take thousands of steps to settle: longer than a from-scratch run of a few hundred steps, whose
+    held-out predictions would then use half-learnt statistics."""
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = momentum
+
+
 def keeps_batchnorm_frozen(spec: BackboneSpec, weights: str) -> bool:
     """Pre-trained weights keep BatchNorm in inference mode, also when fine-tuned; from scratch its statistics must learn."""
     return spec.pretrained and weights != "none"

@@ -292,8 +292,24 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     forward = tf.function(lambda images: model(images, training=False))
     keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
-    bench.add(
+    lite = bench.add(
         group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras
+    )
+    (work / "int8.tflite").write_bytes(convert(model, _images(32, size)))
+    quantised = Classifier(TfliteBackend(work / "int8.tflite"))
+    bench.add(
+        group, "classify one face: int8 TFLite (make export QUANT=int8)", bench.median_ms(lambda: quantised.predict([face])), "ms", lite
+    )
+    faces = [face] * 5
+    one_by_one = bench.add(
+        group, "classify five faces: one TFLite call per face", bench.median_ms(lambda: [classifier.predict([f]) for f in faces]), "ms"
+    )
+    bench.add(
+        group,
+        "classify five faces: one TFLite call for all (the demo)",
+        bench.median_ms(lambda: classifier.predict(faces)),
+        "ms",
+        one_by_one,
     )
 
     video = write_moving_face_video(work / "one-face.mp4", config.video_frames)

@@ -19,7 +19,7 @@ from solution.data.dataset import build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
-from solution.training.fit import FoldData, image_size, train_fold
+from solution.training.fit import FoldData, FoldTrainer, image_size, train_fold
 from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig
 from solution.training.soft_targets import SoftTargets
@@ -74,6 +74,9 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
     if path.exists():
         previous = read_json(path, f"delete it to start {run.path} afresh, or train into another --runs folder")
         current = json.loads(json.dumps(identity, default=str))
+        if isinstance(previous.get("config"), dict):  # a field added since that run, at its default, changes nothing
+            defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig()), default=str))
+            previous["config"] = {**{k: v for k, v in defaults.items() if k not in previous["config"]}, **previous["config"]}
         changed = sorted(k for k in current if previous.get(k) != current[k])
         if changed:
             raise UserError(
@@ -126,6 +129,7 @@ def train_backbone(
     _check_run_config(run, identity)
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
     summaries = []
+    session = None  # built at the first fold that trains: a finished run never builds a model
     for fold in requested:
         if run.fold_done(fold):
             log(f"fold {fold}: already done, skipped")
@@ -134,7 +138,8 @@ def train_backbone(
             data = inputs.fold(fold)
             if teacher:
                 data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
-            train_fold(spec, config, data, run.fold_dir(fold), strategy, callbacks)
+            session = session or FoldTrainer(spec, config, strategy)
+            train_fold(session, data, run.fold_dir(fold), callbacks)
         summaries.append(run.fold_summary(fold))
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]

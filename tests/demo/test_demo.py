@@ -60,7 +60,8 @@ def _sample_faces(small_data: Path, count: int = 12) -> list[np.ndarray]:
 def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, exported):
     info = json.loads((exported / INFO_FILE).read_text())
     assert info["classes"] == list(CLASSES) and info["image_size"] == 32 and info["trained_on_sample"] is True
-    assert info["parity_images"] == 12 and info["parity_max_difference"] <= export.PARITY_TOLERANCE
+    assert info["parity_images"] == 12 and info["parity_max_difference"] <= export.PARITY_TOLERANCES["float32"].max_difference
+    assert info["precision"] == "float32" and info["parity_top1_agreement"] == 1.0
     assert info["selection"].startswith("best held-out fold") and "cannot be scored on OOF" in info["selection"]
     run = RunFolder(tiny_runs / "mobilenet_v2")
     keras_model = run.load_model(info["fold"])
@@ -213,8 +214,43 @@ def test_scripts_without_an_exported_model_say_to_run_make_export(tmp_path, phot
 
 def test_a_recurrent_backbone_exports_with_a_static_batch(tiny_runs, tmp_path):
     model = export.export(tiny_runs / "convlstm", tmp_path)
-    assert model.backbone == "convlstm" and model.parity_max_difference <= export.PARITY_TOLERANCE
+    assert model.backbone == "convlstm" and model.parity_max_difference <= export.PARITY_TOLERANCES["float32"].max_difference
     assert ExportedModel.read(tmp_path) == model, "model.json reads back as what export wrote"
+    backend = Classifier.load(tmp_path).backend
+    assert not backend.batches and backend.predict(np.zeros((3, 32, 32, 3), np.float32)).shape == (3, 9), "one face per call"
+
+
+def test_the_faces_of_a_frame_are_classified_in_one_call_as_one_by_one(exported, small_data):
+    backend = Classifier.load(exported).backend
+    assert backend.batches, "a non-recurrent export has a dynamic batch"
+    batch = np.stack([prepare_image(face, 32).numpy() for face in _sample_faces(small_data, 5)]).astype(np.float32)
+    one_by_one = np.stack([backend.predict_one(image) for image in batch])
+    together = backend.predict(batch)
+    assert np.abs(together - one_by_one).max() <= 1e-5
+    assert np.abs(backend.predict(batch[:2]) - one_by_one[:2]).max() <= 1e-5, "a changed face count re-plans the batch"
+    assert np.abs(backend.predict_one(batch[4]) - one_by_one[4]).max() <= 1e-5
+
+
+def test_int8_export_is_smaller_and_agrees_with_float(tiny_runs, exported, small_data, tmp_path):
+    model = export.export(tiny_runs / "mobilenet_v2", tmp_path, precision="int8")
+    tolerance = export.PARITY_TOLERANCES["int8"]
+    assert model.precision == "int8" and ExportedModel.read(tmp_path).precision == "int8"
+    assert model.parity_top1_agreement >= tolerance.min_top1_agreement and model.parity_mean_difference <= tolerance.mean_difference
+    assert (tmp_path / "model.tflite").stat().st_size < 0.4 * (exported / "model.tflite").stat().st_size, "int8 weights: ~4x smaller"
+    faces = _sample_faces(small_data)
+    quantised, float_model = Classifier.load(tmp_path).predict(faces), Classifier.load(exported).predict(faces)
+    assert quantised.shape == (12, 9) and np.allclose(quantised.sum(axis=1), 1, atol=0.02)
+    assert np.abs(quantised - float_model).mean() <= tolerance.mean_difference, "the demo's crops: int8 stays close to float"
+    float_class_score = quantised[np.arange(12), float_model.argmax(1)]
+    assert (float_class_score >= quantised.max(1) - tolerance.tie_margin).mean() >= tolerance.min_top1_agreement
+
+
+def test_an_export_that_misses_its_tolerance_is_refused_and_leaves_no_model(tiny_runs, tmp_path, monkeypatch):
+    impossible = export.ParityTolerance(max_difference=1.0, mean_difference=1.0, min_top1_agreement=1.01)
+    monkeypatch.setitem(export.PARITY_TOLERANCES, "int8", impossible)
+    with pytest.raises(UserError, match="int8 TFLite model differs from Keras.*export float32 instead"):
+        export.export(tiny_runs / "mobilenet_v2", tmp_path, precision="int8")
+    assert not (tmp_path / "model.tflite").exists()
 
 
 @pytest.mark.parametrize("name", ["model.tflite", "model.keras"])

@@ -108,6 +108,29 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(small_data, tmp_
     assert meta.complete and len(pd.read_csv(run_dir / "oof.csv")) == len(folds.read_folds(small_data))
 
 
+class _FoldStart(keras.callbacks.Callback):
+    """Records, as each fold's training starts, its compiled step, optimizer step count and first weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.starts = []
+
+    def on_train_begin(self, logs=None):
+        self.starts.append((id(self.model.train_function), int(self.model.optimizer.iterations), self.model.weights[0].numpy().copy()))
+
+
+@pytest.mark.heavy
+def test_folds_share_one_compiled_step_but_each_starts_afresh(small_data, tmp_path):
+    starts = _FoldStart()
+    kfold.train_backbone(small_data, "convlstm", _config(epochs="2"), tmp_path, callbacks=[starts], log=lambda line: None)
+    functions, steps, weights = zip(*starts.starts, strict=True)
+    assert len(functions) == 3 and len(set(functions)) == 1 and functions[0] != id(None), "one traced train step for all three folds"
+    assert steps == (0, 0, 0), "each fold's schedule and EMA start from step 0"
+    assert all(np.array_equal(weights[0], later) for later in weights[1:]), "each fold starts from the same initial weights"
+    trained = keras.models.load_model(tmp_path / "convlstm" / "fold_0" / "model.keras").weights[0].numpy()
+    assert not np.array_equal(trained, weights[0]), "the fold did train"
+
+
 @pytest.mark.heavy
 def test_training_selected_folds_then_the_rest(small_data, tmp_path):
     config = _config(epochs="1")
@@ -123,6 +146,18 @@ def test_a_run_folder_refuses_other_settings(small_data, tmp_path):
     kfold.train_backbone(small_data, "convlstm", _config(epochs="1"), tmp_path, folds=[0], log=lambda line: None)
     with pytest.raises(UserError, match="holds a run with other config"):
         kfold.train_backbone(small_data, "convlstm", _config(epochs="3"), tmp_path, folds=[0], log=lambda line: None)
+
+    older = tmp_path / "older"
+    backbone_momentum = _config(epochs="1", batchnorm_momentum="0")
+    kfold.train_backbone(small_data, "convlstm", backbone_momentum, older, folds=[0], log=lambda line: None)
+    run_config = older / "convlstm" / "run_config.json"
+    written = json.loads(run_config.read_text())
+    del written["config"]["batchnorm_momentum"]  # as a run trained before that field existed wrote it
+    run_config.write_text(json.dumps(written))
+    resumed = kfold.train_backbone(small_data, "convlstm", backbone_momentum, older, folds=[0, 1], log=lambda line: None)
+    assert resumed.folds_trained == [0, 1], "a field added since, at its default, does not refuse the older run"
+    with pytest.raises(UserError, match="holds a run with other config"):
+        kfold.train_backbone(small_data, "convlstm", _config(epochs="1"), older, log=lambda line: None)
 
 
 def test_missing_or_stale_folds_are_clear(small_data, tmp_path):
