@@ -12,5 +12,5 @@ wheels = [p for d in ("*", "*/*/*") for p in Path("/kaggle/input").glob(f"{d}/so
 sys.path[:0] = [str(p) for p in wheels] + [str(here.parents[2])]  # Kaggle: the package dataset's wheel; here: this checkout
 from solution.kaggle.kernel_runtime import main  # noqa: E402
 
-args = ["ensemble", "--name", "ensemble", "--budget-ms", "330", "--method", "auto"]
+args = ['ensemble', '--name', 'ensemble', '--budget-ms', '330', '--method', 'auto']
 main(args + sys.argv[1:])

@@ -12,5 +12,5 @@ wheels = [p for d in ("*", "*/*/*") for p in Path("/kaggle/input").glob(f"{d}/so
 sys.path[:0] = [str(p) for p in wheels] + [str(here.parents[2])]  # Kaggle: the package dataset's wheel; here: this checkout
 from solution.kaggle.kernel_runtime import main  # noqa: E402
 
-args = ["train", "--name", "train-convlstm", "--backbone", "convlstm", "--profile", "kaggle", "--k", "5", "--seed", "42"]
+args = ['train', '--name', 'train-convlstm', '--backbone', 'convlstm', '--profile', 'kaggle', '--k', '5', '--seed', '42']
 main(args + sys.argv[1:])
