@@ -220,7 +220,9 @@ def test_pull_turns_a_kernel_output_into_a_run_folder_the_ensemble_reads(tmp_pat
     assert sorted(p.name for p in runs.iterdir()) == ["mobilenet_v2"]
     from solution.ensembling import blends
 
-    assert blends.make_blend([runs / "mobilenet_v2"], "pulled", tmp_path / "ensembles").members[0].run.removesuffix("+flip") == "mobilenet_v2"
+    assert (
+        blends.make_blend([runs / "mobilenet_v2"], "pulled", tmp_path / "ensembles").members[0].run.removesuffix("+flip") == "mobilenet_v2"
+    )
 
 
 def test_an_incomplete_output_keeps_the_existing_run(tmp_path, tiny_runs, fake_kaggle_client, monkeypatch):
