@@ -34,7 +34,7 @@ def register(add: Adder) -> None:
         "--precision",
         choices=PRECISIONS,
         default=PRECISIONS[0],
-        help="float32 (default), or int8: weights and activations quantised on training images, about 4x smaller; "
+        help="float32 (default), or int8: weights and activations quantised on training images, about 3x smaller; "
         "refused when it disagrees with the Keras model beyond its tolerance (inference/export.py PARITY_TOLERANCES)",
     )
     sub.add_argument("--out", default=str(PATHS.demo_model), help=f"output folder (default {PATHS.demo_model})")
