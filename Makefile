@@ -23,10 +23,12 @@ IMAGES ?=
 DEMO_PHOTO ?= inputs/demo/astronaut.png
 # ARGS: extra arguments for `make bench` (--quick).
 ARGS ?=
+# PINS: `make rehearse PINS=kaggle` rehearses in a second venv holding the library versions of Kaggle's image.
+PINS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
-	kernels kernels-check kernels-dataset push push-all status pull export demo bench report
+	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -100,11 +102,25 @@ kernels-check: setup ## check the kernel folders against Kaggle's rules, then ru
 kernels-dataset: setup ## upload the kit's wheel as the Kaggle dataset every kernel attaches
 	$(PYTHON) -m solution kernels-dataset
 
-push: setup ## push BACKBONE's training kernel to Kaggle (BACKBONE=ensemble: the ensemble kernel)
-	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)")
+plan: setup ## print each training kernel's expected GPU hours on Kaggle's T4s, which fit a 12-hour session, and the weekly total
+	$(PYTHON) -m solution plan
 
-push-all: setup ## push every training kernel to Kaggle (they run in parallel there)
-	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)")
+rehearse: setup ## run every kernel as Kaggle runs it (Kaggle-shaped inputs, the kit as its wheel, offline); PINS=kaggle: in Kaggle's library versions
+	$(if $(filter kaggle,$(PINS)),$(MAKE) .venv-kaggle/.installed)
+	$(PYTHON) -m solution rehearse $(if $(filter kaggle,$(PINS)),--python .venv-kaggle/bin/python)
+
+# The versions Kaggle's image runs (constraints-kaggle.txt says where they come from), for `make rehearse PINS=kaggle`.
+.venv-kaggle/.installed: requirements.txt constraints-kaggle.txt
+	python3 -m venv .venv-kaggle
+	.venv-kaggle/bin/pip install --quiet --upgrade pip
+	.venv-kaggle/bin/pip install --quiet -r requirements.txt -c constraints-kaggle.txt
+	touch $@
+
+push: setup ## push BACKBONE's training kernel(s) to Kaggle (BACKBONE=ensemble: the ensemble kernel; FORCE=1: past the GPU quota)
+	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
+
+push-all: setup ## push every training kernel to Kaggle unless `make plan` exceeds the weekly GPU quota (FORCE=1: anyway)
+	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
 
 status: setup ## show the state of every kernel on Kaggle
 	$(PYTHON) -m solution status all

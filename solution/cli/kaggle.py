@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -14,8 +15,6 @@ from solution.core.errors import UserError
 
 def _kernels_config(args: argparse.Namespace):
     """kernels/kernels.yaml, with --images (or $IMAGES) as the images dataset when given."""
-    import dataclasses
-
     from solution.kaggle import kernels
 
     config = kernels.load_config()
@@ -65,6 +64,27 @@ def _kernels_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rehearse(args: argparse.Namespace) -> None:
+    import tempfile
+
+    from solution.kaggle import rehearsal
+
+    python = Path(args.python).absolute()  # not resolved: a venv's python is a link that must stay inside the venv
+    if not python.is_file():
+        raise UserError(f"--python {args.python}: no such interpreter (`make rehearse PINS=kaggle` builds .venv-kaggle)")
+    settings = rehearsal.RehearsalConfig(python=str(python), k=args.k)
+    if args.no_imagenet:
+        settings = dataclasses.replace(settings, imagenet_backbones=())
+    chosen = [] if args.kernel == "all" else [args.kernel]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rehearse-") as scratch:
+        work = Path(args.work) if args.work else Path(scratch)
+        if args.work:
+            work.mkdir(parents=True, exist_ok=True)
+        seconds = rehearsal.rehearse(_kernels_config(args), work, settings, chosen)
+    print(f"rehearse: {len(seconds)} kernel(s) ran as on Kaggle, offline, with {args.python}, in {time.perf_counter() - started:.0f} s")
+
+
 def _kernels_dataset(args: argparse.Namespace) -> None:
     import tempfile
 
@@ -78,14 +98,42 @@ def _selected_kernels(args: argparse.Namespace, training_only: bool = False):
     from solution.kaggle import kernels
 
     config = _kernels_config(args)
-    chosen = kernels.all_kernels(config) if args.kernel == "all" else [kernels.get_kernel(config, args.kernel)]
+    chosen = kernels.all_kernels(config) if args.kernel == "all" else kernels.get_kernels(config, args.kernel)
     return config, [k for k in chosen if k.backbone or not training_only]
 
 
+def _plans(config, chosen):
+    from solution.kaggle import gpu_plan
+    from solution.training.profiles import load_profile
+
+    assumptions = gpu_plan.load_assumptions()
+    return gpu_plan.kernel_plans(chosen, load_profile(config.profile), config.k, assumptions), assumptions
+
+
+def _plan(args: argparse.Namespace) -> None:
+    from solution.kaggle import gpu_plan, kernels
+
+    config = _kernels_config(args)
+    plans, assumptions = _plans(config, kernels.all_kernels(config))
+    print(f"plan: profile {config.profile}, {config.k} folds, {assumptions.train_images:,} training images")
+    print("plan: every figure is arithmetic on the assumptions in solution/kaggle/gpu_plan.yaml")
+    print(gpu_plan.format_plan(plans, assumptions))
+
+
 def _push(args: argparse.Namespace) -> None:
-    from solution.kaggle import kernel_client, kernels
+    from solution.kaggle import gpu_plan, kernel_client, kernels
 
     config, chosen = _selected_kernels(args, training_only=args.kernel == "all")
+    plans, assumptions = _plans(config, chosen)
+    if args.quota_hours is not None:
+        assumptions = dataclasses.replace(assumptions, weekly_quota_hours=args.quota_hours)
+    hours = sum(p.hours for p in plans)
+    over = gpu_plan.over_quota(hours, assumptions)
+    if over and not args.force:
+        raise UserError(
+            f"push: these kernels need about {hours:.1f} GPU hours, {over:.1f} over the weekly quota of "
+            f"{assumptions.weekly_quota_hours:g} h (`make plan` shows each); push fewer backbones, or pass --force (FORCE=1)"
+        )
     kernels.write_kernels(config, _username(args), Path(args.kernels_dir))
     for kernel in chosen:
         print(f"push: {kernel.name}: {kernel_client.push(Path(args.kernels_dir) / kernel.name)}")
@@ -102,23 +150,32 @@ def _status(args: argparse.Namespace) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
+    """Install every complete training kernel's run folder; a backbone split into fold kernels waits for all of them."""
     from solution.kaggle import kernel_client
 
     config, chosen = _selected_kernels(args, training_only=True)
     user = _username(args)
-    left = 0
+    by_backbone: dict[str, list] = {}
     for kernel in chosen:
-        state = kernel_client.status(f"{user}/{kernel.slug(config)}")
-        if state.complete:
-            print(f"pull: {state.slug} -> {kernel_client.pull(state.slug, kernel.backbone, Path(args.runs))}")
+        by_backbone.setdefault(kernel.backbone, []).append(kernel)
+    left = 0
+    for backbone, group in by_backbone.items():
+        states = [kernel_client.status(f"{user}/{kernel.slug(config)}") for kernel in group]
+        waiting = [(kernel, state) for kernel, state in zip(group, states, strict=True) if not state.complete]
+        for kernel, state in waiting:
+            if state.state == "error":
+                print(
+                    f"pull: {state.slug} failed on Kaggle ({state.message or 'see its log'}); "
+                    f"fix it and `make push BACKBONE={kernel.name if kernel.folds else backbone}`"
+                )
+            else:
+                print(f"pull: {state.slug} is {state.state}; pull again when it is complete (`make status`)")
+        if waiting:
+            left += 1
             continue
-        left += 1
-        if state.state == "error":
-            print(
-                f"pull: {state.slug} failed on Kaggle ({state.message or 'see its log'}); fix it and `make push BACKBONE={kernel.backbone}`"
-            )
-        else:
-            print(f"pull: {state.slug} is {state.state}; pull again when it is complete (`make status`)")
+        slugs = [state.slug for state in states]
+        merged = " (fold kernels merged)" if len(slugs) > 1 else ""
+        print(f"pull: {', '.join(slugs)} -> {kernel_client.pull(slugs, backbone, Path(args.runs))}{merged}")
     return 1 if left else 0
 
 
@@ -134,6 +191,18 @@ def register(add: Adder) -> None:
     sub.add_argument("--no-run", action="store_true", help="check the folders and metadata only")
     sub.add_argument("--work", help="keep the local runs' data and outputs in this folder (default: a temporary one)")
 
+    sub = add(
+        "rehearse",
+        _rehearse,
+        "run kernels as Kaggle runs them: a Kaggle-shaped input folder, the kit as its wheel, from working/, offline",
+    )
+    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, its kernel's name, or all (default)")
+    sub.add_argument("--python", default=sys.executable, help="the Python that plays Kaggle's image (default: this one)")
+    sub.add_argument("--k", type=int, default=2, help="folds per training kernel (default 2; the check profile trains one epoch)")
+    sub.add_argument("--no-imagenet", action="store_true", help="train mobilenet_v2 from scratch instead of the weights dataset")
+    sub.add_argument("--work", help="keep the Kaggle-shaped folders and outputs here (default: a temporary folder)")
+    sub.add_argument("--images", help=argparse.SUPPRESS)
+
     sub = add("kernels-dataset", _kernels_dataset, "build the kit's wheel and upload it as the package dataset the kernels attach")
     kernel_options(sub, images=False)
     sub.add_argument("--out", help="where to build the dataset folder (default: a temporary one)")
@@ -143,6 +212,10 @@ def register(add: Adder) -> None:
         "kernel", help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), or all (every training kernel)"
     )
     kernel_options(sub)
+    sub.add_argument("--force", action="store_true", help="push even when the plan exceeds the weekly GPU quota")
+    sub.add_argument("--quota-hours", type=float, help="GPU hours left to you this week (default: gpu_plan.yaml's weekly quota)")
+
+    add("plan", _plan, "print each training kernel's expected GPU hours on Kaggle's T4s and the total against the weekly quota")
 
     sub = add("status", _status, "show the state of a kernel on Kaggle (a backbone, ensemble, or all)")
     sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, ensemble, or all (default)")

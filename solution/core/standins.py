@@ -27,6 +27,22 @@ def write_hub_feature_extractor(path: Path) -> Path:
     return Path(path)
 
 
+def write_keras_imagenet_weights(folder: Path) -> Path:
+    """MobileNetV2 feature-extractor weights (random, from weights=None) under the file name keras.applications
+    downloads ImageNet's to, in its legacy HDF5 format: a weights dataset for offline kernels."""
+    import h5py
+    import keras
+    from keras.src.legacy.saving import legacy_h5_format
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+    model = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(224, 224, 3))
+    with h5py.File(path, "w") as handle:
+        legacy_h5_format.save_weights_to_hdf5_group(handle, model)
+    return path
+
+
 def write_face_photo(path: Path | str) -> Path:
     """A real face photo: the public-domain NASA portrait of Eileen Collins that scikit-image ships (no download)."""
     import cv2

@@ -7,6 +7,7 @@ sample with the `check` profile; the ensemble kernel then blends the training ke
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from solution.core.errors import UserError, last_line
 from solution.core.standins import write_hub_feature_extractor
 from solution.data import sample
 from solution.kaggle import kernels
-from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, KernelsConfig
+from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, Kernel, KernelsConfig
 
 CHECK_SAMPLE = sample.SampleConfig(per_class=4, test=6, seed=11, min_size=48, max_size=96)
 CHECK_FOLDS = 2
@@ -51,7 +52,7 @@ def _run(script: Path, arguments: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _check_run_folder(run: Path, train_images: int) -> None:
+def check_run_folder(run: Path, train_images: int) -> None:
     from solution.artifacts.runs import RunFolder
 
     folder = RunFolder(run)
@@ -61,6 +62,28 @@ def _check_run_folder(run: Path, train_images: int) -> None:
     oof = folder.oof()
     if len(oof) != train_images or oof.image_path.nunique() != train_images:
         raise UserError(f"{run}: {len(oof)} OOF rows ({oof.image_path.nunique()} images) for {train_images} training images")
+
+
+def install_kernel_outputs(training: list[Kernel], output_of: Callable[[Kernel], Path], runs: Path, train_images: int) -> list[Path]:
+    """What `make pull` does with the training kernels' outputs, on local copies: each backbone's run folder
+    installed under `runs` (a split backbone's fold kernels merged), then checked to cover every training image once."""
+    from solution.kaggle.kernel_client import install_outputs
+
+    by_backbone: dict[str, list[Kernel]] = {}
+    for kernel in training:
+        by_backbone.setdefault(kernel.backbone, []).append(kernel)
+    installed = []
+    for backbone, group in by_backbone.items():
+        parts = []
+        for kernel in group:
+            part = runs / ".pulled" / kernel.name / backbone  # what `kaggle kernels output` downloads
+            shutil.copytree(output_of(kernel) / backbone, part)
+            parts.append(part)
+        run = install_outputs(parts, runs, ", ".join(k.name for k in group))
+        check_run_folder(run, train_images)
+        installed.append(run)
+    shutil.rmtree(runs / ".pulled", ignore_errors=True)
+    return installed
 
 
 def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
@@ -75,7 +98,7 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     sample.generate(data, CHECK_SAMPLE)
     train_images = len(pd.read_csv(data / "train.csv"))
     common = ["--local", "--data", str(data), "--kernel-outputs", str(outputs), "--k", str(CHECK_FOLDS), "--local-profile", "check"]
-    every = kernels.all_kernels(config)
+    every = kernels.within_folds(kernels.all_kernels(config), CHECK_FOLDS)
     training = [kernel for kernel in every if kernel.backbone]
     arguments = {  # stand-in weights are built here, in this process, before any script runs
         kernel.name: common
@@ -89,9 +112,9 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     seconds = {}
     with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
         for kernel, took in zip(training, pool.map(lambda k: _run(root / k.name / SCRIPT_FILE, arguments[k.name]), training), strict=True):
-            _check_run_folder(outputs / kernel.name / kernel.backbone, train_images)
             seconds[kernel.name] = took
             log(f"kernels-check: {kernel.name} ran in {took:.1f} s")
+    install_kernel_outputs(training, lambda kernel: outputs / kernel.name, work / "runs", train_images)
     for kernel in (k for k in every if not k.backbone):
         seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common)
         problems = submission.validate(outputs / kernel.name / "submission.csv", data)

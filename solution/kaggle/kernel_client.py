@@ -48,20 +48,45 @@ def status(slug: str, cli: KaggleCli | None = None) -> KernelStatus:
     return KernelStatus(slug, state.group("state").lower() if state else "unknown", failure.group("message") if failure else "")
 
 
-def pull(slug: str, backbone: str, runs_root: Path, cli: KaggleCli | None = None) -> Path:
-    """Download a finished training kernel's output and install its run folder as runs_root/<backbone>/."""
+def pull(slugs: list[str], backbone: str, runs_root: Path, cli: KaggleCli | None = None) -> Path:
+    """Download the output of a backbone's training kernel (or of each of its fold kernels) and install its run
+    folder as runs_root/<backbone>/."""
     runs_root = Path(runs_root)
     runs_root.mkdir(parents=True, exist_ok=True)
+    cli = cli or KaggleCli()
     with tempfile.TemporaryDirectory(dir=runs_root, prefix=f".pull-{backbone}-") as scratch:
-        (cli or KaggleCli()).run("kernels", "output", slug, "-p", scratch, "--force", "--quiet")
-        pulled = Path(scratch) / backbone
-        problem = RunFolder(pulled).incomplete()
-        if problem:
-            raise UserError(f"{slug}: output incomplete ({problem}); check the kernel's log on Kaggle and push it again")
-        target = runs_root / backbone
-        previous = runs_root / f".previous-{backbone}"
-        if target.exists():
-            target.rename(previous)
-        pulled.rename(target)
-        shutil.rmtree(previous, ignore_errors=True)
+        parts = []
+        for index, slug in enumerate(slugs):
+            folder = Path(scratch) / f"part-{index}"
+            cli.run("kernels", "output", slug, "-p", str(folder), "--force", "--quiet")
+            parts.append(folder / backbone)
+        return install_outputs(parts, runs_root, ", ".join(slugs))
+
+
+def install_outputs(parts: list[Path], runs_root: Path, source: str) -> Path:
+    """Install one kernel's run folder as it is, or the partial run folders of fold kernels merged into one."""
+    from solution.artifacts.fold_merge import merge_fold_runs
+
+    for part in parts:
+        if not part.is_dir():
+            raise UserError(f"{source}: the output has no {part.name}/ run folder; check the kernel's log on Kaggle and push it again")
+    if len(parts) == 1:
+        return install_run_folder(parts[0], runs_root, source)
+    merged = parts[0].parent.parent / "merged" / parts[0].name
+    merge_fold_runs(parts, merged)
+    return install_run_folder(merged, runs_root, source)
+
+
+def install_run_folder(pulled: Path, runs_root: Path, source: str) -> Path:
+    """Move a kernel's complete run folder to runs_root/<name>/, replacing the old one only now; `source` names
+    the kernel in the message when the output is incomplete."""
+    problem = RunFolder(pulled).incomplete()
+    if problem:
+        raise UserError(f"{source}: output incomplete ({problem}); check the kernel's log on Kaggle and push it again")
+    target = runs_root / pulled.name
+    previous = runs_root / f".previous-{pulled.name}"
+    if target.exists():
+        target.rename(previous)
+    shutil.move(str(pulled), str(target))
+    shutil.rmtree(previous, ignore_errors=True)
     return target

@@ -19,13 +19,14 @@ from pathlib import Path
 from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError, exit_code
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from solution.kaggle.kernels import ROOT_VARIABLE
 
-KAGGLE_INPUT, KAGGLE_WORKING = Path("/kaggle/input"), Path("/kaggle/working")
 SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, SAMPLE_TEST_LABELS)  # copied into the staged data folder
 SEARCH_DEPTH = 4
 SKIPPED_FOLDERS = {TRAIN_DIR, TEST_DIR, "cache", "eda"}
 SUBMISSION_FILE = "submission.csv"
 BLEND_NAME = "kaggle-blend"
+WEIGHT_FILES = ("*_notop.h5", "*_no_top.h5")  # how keras.applications names ImageNet feature-extractor weights
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,19 @@ class Places:
     scratch: Path  # writable, not part of the output: the staged data folder and its cache
 
 
+def kaggle_root() -> Path:
+    """/kaggle, or the Kaggle-shaped folder `make rehearse` names in $EMOTION_KAGGLE_ROOT."""
+    return Path(os.environ.get(ROOT_VARIABLE, "/kaggle"))
+
+
 def places(args: argparse.Namespace) -> Places:
     if args.local:
         outputs = Path(args.kernel_outputs)
         return Places((Path(args.data),), (outputs,), outputs / args.name, outputs / ".scratch" / args.name)
-    if not KAGGLE_INPUT.is_dir():
-        raise UserError("not on Kaggle (no /kaggle/input): pass --local to run this kernel here on the sample")
-    return Places((KAGGLE_INPUT,), (KAGGLE_INPUT,), KAGGLE_WORKING, Path(tempfile.gettempdir()) / "emotion-kit")
+    inputs = kaggle_root() / "input"
+    if not inputs.is_dir():
+        raise UserError(f"not on Kaggle (no {inputs}): pass --local to run this kernel here on the sample")
+    return Places((inputs,), (inputs,), kaggle_root() / "working", Path(tempfile.gettempdir()) / "emotion-kit")
 
 
 def _folders(roots: tuple[Path, ...]) -> Iterator[Path]:
@@ -99,8 +106,10 @@ def stage_data(roots: tuple[Path, ...], scratch: Path) -> Path:
     return data
 
 
-def find_run_folders(roots: tuple[Path, ...]) -> list[Path]:
-    """Complete run folders (meta.json, oof.csv, test.csv) under `roots`, one per backbone."""
+def find_run_folders(roots: tuple[Path, ...], scratch: Path) -> list[Path]:
+    """Run folders (meta.json, oof.csv, test.csv) under `roots`, one per backbone: the partial run folders of a
+    backbone's fold kernels are merged into one under `scratch`."""
+    from solution.artifacts.fold_merge import merge_fold_runs
     from solution.artifacts.runs import META_FILE, OOF_FILE, TEST_FILE
 
     runs = [f for f in _folders(roots) if all((f / name).is_file() for name in (META_FILE, OOF_FILE, TEST_FILE))]
@@ -109,11 +118,33 @@ def find_run_folders(roots: tuple[Path, ...]) -> list[Path]:
             f"no run folders under {', '.join(map(str, roots))}: run the training kernels first and list them in "
             "kernel_sources (`make kernels`)"
         )
-    names = [run.name for run in runs]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise UserError(f"more than one run folder for {', '.join(twice)} under {', '.join(map(str, roots))}; keep one of each")
-    return runs
+    by_backbone: dict[str, list[Path]] = {}
+    for run in runs:
+        by_backbone.setdefault(run.name, []).append(run)
+    found = []
+    for name, parts in sorted(by_backbone.items()):
+        if len(parts) > 1:
+            merge_fold_runs(parts, scratch / "merged" / name)
+            print(f"kernel: {name}: merged the fold kernels' runs {', '.join(str(p) for p in parts)}")
+        found.append(parts[0] if len(parts) == 1 else scratch / "merged" / name)
+    return found
+
+
+def offer_imagenet_weights(roots: tuple[Path, ...]) -> list[Path]:
+    """Link the Keras ImageNet weight files of an attached weights dataset into Keras's cache (~/.keras/models), where
+    weights=imagenet looks before it downloads: a kernel with internet off then trains from ImageNet weights."""
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models"
+    offered = []
+    for folder in _folders(roots):
+        for source in sorted(p for pattern in WEIGHT_FILES for p in folder.glob(pattern)):
+            target = cache / source.name
+            if not target.exists():
+                cache.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(source.resolve())
+            offered.append(source)
+    if offered:
+        print(f"kernel: ImageNet weights offered to Keras from {', '.join(sorted({str(p.parent) for p in offered}))}")
+    return offered
 
 
 def train(args: argparse.Namespace, where: Places) -> None:
@@ -121,13 +152,14 @@ def train(args: argparse.Namespace, where: Places) -> None:
     from solution.data.dataset import build_index
     from solution.training import kfold, profiles
 
+    offer_imagenet_weights(where.data_roots)
     data = stage_data(where.data_roots, where.scratch)
     cache = where.scratch / "cache"
     table = folds.assign_folds(build_index(data, cache).train, k=args.k, seed=args.seed)
     folds.write_folds(table, data)
     profile = args.local_profile if args.local else args.profile
     config = profiles.load_profile(profile, {**profiles.parse_settings(args.set or []), "seed": str(args.seed)})
-    meta = kfold.train_backbone(data, args.backbone, config, where.output, cache_dir=cache)
+    meta = kfold.train_backbone(data, args.backbone, config, where.output, folds=kfold.folds_argument(args.folds), cache_dir=cache)
     print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta.oof_accuracy:.4f}")
 
 
@@ -136,8 +168,8 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
 
     from solution.ensembling import blends, submission
 
-    runs = find_run_folders(where.run_roots)
-    data = stage_data(where.data_roots, where.scratch)
+    runs = find_run_folders(where.run_roots, where.scratch)
+    data = find_competition_files(where.data_roots)  # sample_submission.csv orders the rows; no images needed
     report = blends.make_blend(runs, BLEND_NAME, where.output / "ensembles", args.budget_ms, args.method)
     out = submission.write_submission(
         pd.read_csv(where.output / "ensembles" / BLEND_NAME / "test.csv"), data, where.output / SUBMISSION_FILE
@@ -154,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default="kaggle", help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, default=5, help="number of folds (default: the kernel's)")
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
+    parser.add_argument("--folds", help=argparse.SUPPRESS)  # a fold kernel's folds, e.g. 3 (default: every fold)
     parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
@@ -170,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     """Train or blend, as the kernel's role says (generating the sample first for a --local run that lacks it)."""
+    from solution import __version__
+
+    print(f"kernel: solution {__version__} from {Path(__file__).parents[2]}")  # the package dataset's wheel on Kaggle
     if args.local and not Path(args.data).exists() and Path(args.data) == PATHS.sample_data:
         from solution.data import sample
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from solution.artifacts.runs import RunFolder, RunMeta, assemble, versions
+from solution.artifacts.runs import RUN_CONFIG_FILE, RunFolder, RunMeta, assemble, versions
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
@@ -24,7 +24,6 @@ from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig
 from solution.training.soft_targets import SoftTargets
 
-RUN_CONFIG_FILE = "run_config.json"
 STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
 
 

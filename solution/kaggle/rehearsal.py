@@ -1,0 +1,240 @@
+"""`make rehearse`: run every generated kernel as Kaggle runs it, in a Kaggle-shaped folder, offline.
+
+On Kaggle a kernel's script runs with the image's Python from /kaggle/working, the competition and each
+dataset mounted read-only under /kaggle/input, the kit only as the wheel of its package dataset, and often
+without internet. The rehearsal builds that shape in a temporary folder: the competition's CSVs and the
+images from a small generated sample, the wheel from `make kernels-dataset`'s own build step, stand-in
+ImageNet weights as the weights dataset. It runs each script from working/ with $EMOTION_KAGGLE_ROOT naming
+the folder, no checkout on sys.path, and a socket guard that refuses every connection. It then applies
+`make pull`'s checks to each training kernel's output and runs the ensemble kernel on those outputs, mounted
+as Kaggle mounts kernel outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from solution.core.config import COMPETITION
+from solution.core.errors import UserError, last_line
+from solution.data import sample
+from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from solution.kaggle import kernel_package, kernels
+from solution.kaggle.kernel_check import CHECK_SAMPLE, PARALLEL_KERNELS, STANDIN_WEIGHTS
+from solution.kaggle.kernels import ROOT_VARIABLE, SCRIPT_FILE, Kernel, KernelsConfig
+
+NETWORK_LOG_VARIABLE = "EMOTION_REHEARSAL_NETWORK_LOG"
+# Imported at start-up by the kernel's Python (sitecustomize): every non-local connection fails and is logged.
+SOCKET_GUARD = f'''"""The rehearsal's socket guard: Kaggle may run a kernel with internet off, so nothing may reach the network."""
+import os
+import socket
+
+_log = os.environ.get("{NETWORK_LOG_VARIABLE}", "")
+_connect = socket.socket.connect
+
+
+def _refuse(target):
+    if _log:
+        with open(_log, "a", encoding="utf-8") as handle:
+            handle.write(f"{{target!r}}\\n")
+    raise OSError(f"network disabled by the Kaggle rehearsal (tried {{target!r}})")
+
+
+def _guarded_connect(self, address):
+    if self.family == getattr(socket, "AF_UNIX", None):
+        return _connect(self, address)
+    return _refuse(address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect
+socket.create_connection = lambda address, *args, **kwargs: _refuse(address)
+socket.getaddrinfo = lambda host, port, *args, **kwargs: _refuse((host, port))
+'''
+KERNEL_TIMEOUT_S = 1800  # one kernel on the check profile takes well under a minute; Kaggle's own limit is 12 hours
+
+
+@dataclass(frozen=True)
+class RehearsalConfig:
+    """What the rehearsal runs: the kernels' data size, profile and folds, and which Python plays Kaggle's image."""
+
+    python: str = sys.executable
+    profile: str = "check"
+    k: int = 2
+    imagenet_backbones: tuple[str, ...] = ("mobilenet_v2",)  # trained with weights=imagenet from the weights dataset
+    timeout_s: int = KERNEL_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Datasets:
+    """The shared, read-only input folders every kernel root mounts, by their name under input/."""
+
+    folders: dict[str, Path]
+    train_images: int
+
+    def without(self, name: str) -> Datasets:
+        return Datasets({k: v for k, v in self.folders.items() if k != name}, self.train_images)
+
+
+def dataset_names(config: KernelsConfig) -> dict[str, str]:
+    """Each input's folder name under /kaggle/input: a competition by its slug, a dataset by its slug."""
+    return {
+        "competition": COMPETITION.slug,
+        "images": (config.images_dataset or "emotion-images").split("/")[-1],
+        "package": config.package_dataset.split("/")[-1],
+        "weights": (config.weights_dataset or "emotion-imagenet-weights").split("/")[-1],
+    }
+
+
+def build_datasets(config: KernelsConfig, work: Path) -> Datasets:
+    """The competition (the two CSVs), the images dataset, the package dataset (the wheel) and a weights dataset."""
+    names = dataset_names(config)
+    source = work / "sample"
+    sample.generate(source, CHECK_SAMPLE)
+    root = work / "datasets"
+    competition, images = root / names["competition"], root / names["images"]
+    competition.mkdir(parents=True)
+    for name in (TRAIN_CSV, SUBMISSION_CSV):
+        shutil.copy(source / name, competition / name)
+    images.mkdir(parents=True)
+    for name in (TRAIN_DIR, TEST_DIR):
+        shutil.copytree(source / name, images / name)
+    for name in (SAMPLE_MARKER, SAMPLE_TEST_LABELS):  # the runtime records that the models learnt the sample
+        shutil.copy(source / name, images / name)
+    kernel_package.build_wheel(root / names["package"])
+    from solution.core.standins import write_keras_imagenet_weights
+
+    write_keras_imagenet_weights(root / names["weights"])
+    folders = {names[key]: root / names[key] for key in ("competition", "images", "package", "weights")}
+    return Datasets(folders, len(pd.read_csv(source / TRAIN_CSV)))
+
+
+def snapshot(folders: Sequence[Path]) -> dict[str, tuple[int, int]]:
+    """Every file under `folders` with its size and modification time: what a read-only mount must keep."""
+    return {
+        str(path): (path.stat().st_size, path.stat().st_mtime_ns)
+        for folder in folders
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def kernel_root(work: Path, kernel: Kernel, config: KernelsConfig, mounts: dict[str, Path]) -> Path:
+    """work/<kernel>/kaggle: input/<name> for each mount (linked), an empty working/, and src/kernel.py."""
+    root = work / kernel.name / "kaggle"
+    shutil.rmtree(root.parent, ignore_errors=True)
+    (root / "input").mkdir(parents=True)
+    for name, folder in mounts.items():
+        (root / "input" / name).symlink_to(folder.resolve(), target_is_directory=True)
+    (root / "working").mkdir()
+    (root / "src").mkdir()
+    (root / "src" / SCRIPT_FILE).write_text(kernels.script_text(kernel, config), encoding="utf-8")
+    for folder in ("home", "tmp", "guard"):
+        (root.parent / folder).mkdir()
+    (root.parent / "guard" / "sitecustomize.py").write_text(SOCKET_GUARD, encoding="utf-8")
+    return root
+
+
+def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig) -> float:
+    """Run root/src/kernel.py as Kaggle would; one line naming the kernel and the fix when it fails, tries the
+    network or writes into a mount. Returns the seconds it took."""
+    name = root.parent.name
+    network_log = root.parent / "network.log"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(root.parent / "home"),  # an empty ~/.keras: no weights cached on this machine help
+        "TMPDIR": str(root.parent / "tmp"),
+        "PYTHONPATH": str(root.parent / "guard"),  # only the socket guard: no checkout, nothing of this venv's kit
+        "PYTHONNOUSERSITE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        ROOT_VARIABLE: str(root),
+        NETWORK_LOG_VARIABLE: str(network_log),
+    }
+    mounts = sorted((root / "input").iterdir())
+    before = snapshot(mounts)
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [rehearsal.python, str(root / "src" / SCRIPT_FILE), *arguments],
+            cwd=root / "working",
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=rehearsal.timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise UserError(f"rehearse: {name} ran past {rehearsal.timeout_s} s; see its output in {root / 'working'}") from None
+    seconds = time.perf_counter() - started
+    (root.parent / "output.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+    if network_log.exists():
+        target = network_log.read_text(encoding="utf-8").splitlines()[0]
+        raise UserError(
+            f"rehearse: {name} tried the network ({target}); Kaggle may run it offline: attach what it fetches as a "
+            "dataset (ImageNet weights: weights_dataset in kernels/kernels.yaml)"
+        )
+    if done.returncode != 0:
+        raise UserError(f"rehearse: {name} failed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}")
+    changed = sorted(set(before.items()) ^ set(snapshot(mounts).items()))
+    if changed:
+        raise UserError(f"rehearse: {name} wrote into its read-only input ({changed[0][0]}); write under /kaggle/working or a temp folder")
+    return seconds
+
+
+def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -> list[str]:
+    """The check profile on top of the kernel's own recipe; ImageNet weights from the weights dataset where asked."""
+    arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k)]
+    if kernel.backbone in rehearsal.imagenet_backbones:
+        return arguments + ["--set", "weights=imagenet"]
+    if kernel.backbone in STANDIN_WEIGHTS:  # exists only pre-trained: a stand-in SavedModel, passed as a path
+        return arguments + ["--set", f"weights={STANDIN_WEIGHTS[kernel.backbone](work / 'standins' / kernel.backbone)}"]
+    return arguments
+
+
+def rehearse(
+    config: KernelsConfig,
+    work: Path,
+    rehearsal: RehearsalConfig = RehearsalConfig(),
+    chosen: Sequence[str] = (),
+    log: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Rehearse the chosen kernels (default: all; the ensemble kernel always runs on what trained); return seconds each."""
+    from solution.ensembling import submission
+    from solution.kaggle.kernel_check import install_kernel_outputs
+
+    every = kernels.within_folds(kernels.all_kernels(config), rehearsal.k)
+    training = [k for k in every if k.backbone and (not chosen or k.name in chosen or k.backbone in chosen)]
+    datasets = build_datasets(config, work)
+    log(f"rehearse: Kaggle-shaped inputs in {work / 'datasets'}: {', '.join(datasets.folders)}")
+    roots = {k.name: kernel_root(work, k, config, datasets.folders) for k in training}
+    arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
+    seconds: dict[str, float] = {}
+    with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
+        for kernel, took in zip(
+            training, pool.map(lambda k: run_kernel(roots[k.name], arguments[k.name], rehearsal), training), strict=True
+        ):
+            seconds[kernel.name] = took
+            log(f"rehearse: {kernel.name} ran in {took:.1f} s")
+    installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+    log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
+    ensemble = next(k for k in every if not k.backbone)
+    outputs = {k.slug(config): roots[k.name] / "working" for k in training}  # Kaggle mounts a kernel's output by its slug
+    package = dataset_names(config)["package"]
+    mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **outputs}
+    root = kernel_root(work, ensemble, config, mounts)
+    seconds[ensemble.name] = run_kernel(root, [], rehearsal)
+    csv = root / "working" / "submission.csv"
+    problems = submission.validate(csv, datasets.folders[COMPETITION.slug])
+    if problems:
+        raise UserError(f"rehearse: {csv}: {problems[0]}")
+    log(f"rehearse: {ensemble.name} ran in {seconds[ensemble.name]:.1f} s on {len(training)} kernel output(s); its submission is valid")
+    return seconds

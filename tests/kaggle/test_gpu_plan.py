@@ -1,0 +1,70 @@
+"""`make plan`: GPU hours per kernel, fold kernels for a backbone over a session, and push's quota check."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from solution.kaggle import gpu_plan, kernels
+from solution.training.profiles import load_profile
+from tests import fake_kaggle
+from tests.conftest import run_cli
+
+CONFIG = kernels.KernelsConfig()
+ASSUMPTIONS = gpu_plan.load_assumptions()
+KAGGLE = load_profile("kaggle")
+
+
+def test_hours_follow_epochs_image_size_and_folds():
+    base = gpu_plan.plan_backbone("resnet50", KAGGLE, 5, ASSUMPTIONS)
+    longer = gpu_plan.plan_backbone("resnet50", dataclasses.replace(KAGGLE, per_backbone={"resnet50": {"epochs": 26}}), 5, ASSUMPTIONS)
+    bigger = gpu_plan.plan_backbone("resnet50", dataclasses.replace(KAGGLE, image_size=448), 5, ASSUMPTIONS)
+    assert base.epochs == 2 + 12 and base.images_per_epoch == 40000 and base.image_size == 224
+    assert 1.8 < longer.fold_hours / base.fold_hours < 2.05  # twice the epochs
+    assert 3.0 < bigger.fold_hours / base.fold_hours < 4.1  # four times the pixels, decoding aside
+    assert base.hours == base.overhead_hours + 5 * base.fold_hours
+
+
+def test_a_backbone_over_a_session_is_split_into_fold_kernels_that_fit():
+    plan = gpu_plan.plan_backbone("vgg16_scratch", KAGGLE, 5, ASSUMPTIONS)
+    assert plan.hours > ASSUMPTIONS.usable_hours and plan.fold_kernel_hours() < ASSUMPTIONS.usable_hours
+    every = kernels.all_kernels(CONFIG)
+    vgg = [k for k in every if k.backbone == "vgg16_scratch"]
+    assert [k.name for k in vgg] == [f"train-vgg16-scratch-f{fold}" for fold in range(5)]
+    assert [k.folds for k in vgg] == [(fold,) for fold in range(5)]
+    assert vgg[3].arguments(CONFIG)[-2:] == ["--folds", "3"]
+    assert [k.name for k in every if k.backbone == "resnet50"] == ["train-resnet50"]  # fits: one kernel, every fold
+    plans = gpu_plan.kernel_plans(every, KAGGLE, 5, ASSUMPTIONS)
+    assert all(p.fits for p in plans) and {p.folds for p in plans if p.plan.backbone == "vgg16_scratch"} == {1}
+    generous = dataclasses.replace(ASSUMPTIONS, session_hours=100.0)
+    assert gpu_plan.split_backbones(KAGGLE.backbones, KAGGLE, 5, generous) == set()
+
+
+def test_the_plan_table_states_hours_fit_and_the_quota():
+    plans = gpu_plan.kernel_plans(kernels.all_kernels(CONFIG), KAGGLE, 5, ASSUMPTIONS)
+    total = sum(p.hours for p in plans)
+    text = gpu_plan.format_plan(plans, ASSUMPTIONS)
+    assert "train-vgg16-scratch-f4" in text and f"total: {total:.1f} GPU hours" in text
+    tight = dataclasses.replace(ASSUMPTIONS, weekly_quota_hours=10.0)
+    assert f"{total - 10:.1f} h OVER the weekly quota of 10 h" in gpu_plan.format_plan(plans, tight)
+    assert gpu_plan.over_quota(total, tight) == total - 10 and gpu_plan.over_quota(total, ASSUMPTIONS) == 0
+
+
+def test_the_plan_command_prints_every_training_kernel():
+    done = run_cli("plan")
+    assert done.returncode == 0, done.stderr
+    names = [k.name for k in kernels.all_kernels(CONFIG) if k.backbone]
+    assert all(name in done.stdout for name in names) and "weekly quota" in done.stdout
+
+
+def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    refused = run_cli("push", "all", "--kernels-dir", str(tmp_path), "--quota-hours", "5")
+    assert refused.returncode == 2 and "over the weekly quota of 5 h" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr and not fake_kaggle_client.exists()  # nothing was pushed
+    forced = run_cli("push", "all", "--kernels-dir", str(tmp_path), "--quota-hours", "5", "--force")
+    assert forced.returncode == 0, forced.stderr
+    pushed = [call[-1] for call in fake_kaggle.calls(fake_kaggle_client)]
+    assert len(pushed) == len([k for k in kernels.all_kernels(CONFIG) if k.backbone])
+    meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
+    assert "me/emotion-train-vgg16-scratch-f4" in meta["kernel_sources"]

@@ -1,0 +1,79 @@
+"""`make rehearse`: kernels run as Kaggle runs them, and every way that fails on Kaggle fails here in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from solution.core.config import COMPETITION
+from solution.core.errors import UserError
+from solution.data import sample
+from solution.data.dataset import SUBMISSION_CSV, TRAIN_CSV
+from solution.kaggle import kernel_package, kernels, rehearsal
+from solution.kaggle.kernels import SCRIPT_FILE
+
+CONFIG = kernels.KernelsConfig()
+SETTINGS = rehearsal.RehearsalConfig(timeout_s=600)
+MOBILENET = kernels.get_kernels(CONFIG, "mobilenet_v2")[0]
+
+
+def _root_running(tmp_path, code: str, mounts: dict | None = None):
+    """A kernel root whose script is `code` instead of the kit's."""
+    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, mounts or {})
+    (root / "src" / SCRIPT_FILE).write_text(code, encoding="utf-8")
+    return root
+
+
+def test_a_kernel_without_the_package_dataset_stops_with_one_line(tmp_path):
+    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, {})
+    with pytest.raises(UserError, match=r"train-mobilenet-v2 failed \(exit 1\): kernel: no solution-\*\.whl under .*make kernels-dataset"):
+        rehearsal.run_kernel(root, [], SETTINGS)
+
+
+def test_the_socket_guard_refuses_any_download_and_names_it(tmp_path):
+    code = "import urllib.request\ntry:\n    urllib.request.urlopen('https://storage.googleapis.com/w.h5')\nexcept OSError:\n    pass\n"
+    root = _root_running(tmp_path, code)
+    with pytest.raises(UserError, match=r"tried the network \(\('storage.googleapis.com', 443\)\).*weights_dataset"):
+        rehearsal.run_kernel(root, [], SETTINGS)  # caught inside the kernel, still reported
+
+
+def test_the_checkout_is_not_importable_from_a_kernel(tmp_path):
+    root = _root_running(tmp_path, "import importlib.util, sys\nsys.exit(3 if importlib.util.find_spec('solution') else 0)\n")
+    assert rehearsal.run_kernel(root, [], SETTINGS) > 0  # exit 3 (the checkout found) would raise
+
+
+def test_writing_into_an_input_mount_is_refused(tmp_path):
+    mount = tmp_path / "datasets" / "some-data"
+    mount.mkdir(parents=True)
+    (mount / "a.txt").write_text("a")
+    code = "from pathlib import Path\nimport os\nPath(os.environ['EMOTION_KAGGLE_ROOT'], 'input', 'some-data', 'a.txt').write_text('b')\n"
+    root = _root_running(tmp_path, code, {"some-data": mount})
+    with pytest.raises(UserError, match="wrote into its read-only input .*a.txt"):
+        rehearsal.run_kernel(root, [], SETTINGS)
+
+
+def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
+    data = tmp_path / "sample"
+    sample.generate(data, sample.SampleConfig(per_class=2, test=2, min_size=40, max_size=60))
+    competition = tmp_path / "datasets" / COMPETITION.slug
+    competition.mkdir(parents=True)
+    for name in (TRAIN_CSV, SUBMISSION_CSV):
+        (competition / name).write_bytes((data / name).read_bytes())
+    package = tmp_path / "datasets" / "emotion-kit"
+    kernel_package.build_wheel(package)
+    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, {COMPETITION.slug: competition, "emotion-kit": package})
+    with pytest.raises(UserError, match=r"failed \(exit 2\): error: no folder with train/ and test_kaggle/ .*attach the images dataset"):
+        rehearsal.run_kernel(root, ["--profile", "check"], SETTINGS)
+
+
+@pytest.mark.heavy
+def test_a_training_kernel_and_the_ensemble_rehearse_offline_from_the_wheel(tmp_path):
+    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["mobilenet_v2"], log=lambda line: None)
+    assert set(seconds) == {"train-mobilenet-v2", "ensemble"}
+    from solution.artifacts.runs import RunFolder
+
+    run = RunFolder(tmp_path / "runs" / "mobilenet_v2")
+    assert run.incomplete() is None and run.meta().weights == "imagenet" and run.meta().k == 2
+    log = (tmp_path / "train-mobilenet-v2" / "output.log").read_text()
+    assert "ImageNet weights offered to Keras" in log and ".whl" in next(line for line in log.splitlines() if "kernel: solution" in line)
+    assert not (tmp_path / "train-mobilenet-v2" / "network.log").exists()
+    assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission.csv").is_file()
