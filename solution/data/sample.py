@@ -52,6 +52,8 @@ EXPRESSIONS: dict[str, Expression] = {
     "uncertain": Expression(mouth_asym=-0.12, mouth_curve=0.04, brow_asym=0.18, eye_open=1.0),
 }
 
+SIZE_SPREAD = 0.6  # sigma of log(side) with median_size: about 1% of the photos over 4x the median
+
 SKIN_TONES = np.array(
     [[224, 194, 170], [241, 212, 190], [198, 152, 120], [160, 114, 84], [120, 80, 56], [90, 60, 42], [232, 180, 150]],
     dtype=np.float32,
@@ -67,6 +69,7 @@ class SampleConfig:
     seed: int = 0
     min_size: int = 100
     max_size: int = 1100
+    median_size: int = 0  # 0: sides log-uniform between min_size and max_size; else log-normal around this median
     jitter: float = 0.15  # per-image expression noise, as a share of the class cues
     grayscale_share: float = 0.1
     dirty: bool = False
@@ -191,7 +194,10 @@ def _lighting(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def draw_face_image(emotion: str, rng: np.random.Generator, config: SampleConfig) -> Image.Image:
     """One synthetic face photo of `emotion`, as a PIL image (RGB or, sometimes, L)."""
-    size = int(np.exp(rng.uniform(np.log(config.min_size), np.log(config.max_size))))
+    if config.median_size:  # log-normal around the median, as the competition's photos
+        size = int(np.clip(np.exp(rng.normal(np.log(config.median_size), SIZE_SPREAD)), config.min_size, config.max_size))
+    else:
+        size = int(np.exp(rng.uniform(np.log(config.min_size), np.log(config.max_size))))
     aspect = rng.uniform(0.8, 1.25) if rng.random() < 0.1 else 1.0
     shape = (size, max(config.min_size, int(size * aspect)))
     image = _background(shape, rng)

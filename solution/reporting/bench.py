@@ -12,7 +12,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +38,16 @@ class BenchConfig:
     train_batch: int = 16
     train_steps: int = 5
     pipeline_images: int = 270
+    kaggle_scale_images: int = 450  # JPEGs with the competition's photo sizes
     augment_size: int = 224  # the kaggle profile's size
     face_size: int = 224
     video_frames: int = 90
     video_repeats: int = 3
 
 
-QUICK = BenchConfig(backbones=(REFERENCE_BACKBONE,), repeats=10, pipeline_images=135, video_frames=60, video_repeats=2)
+QUICK = BenchConfig(
+    backbones=(REFERENCE_BACKBONE,), repeats=10, pipeline_images=135, kaggle_scale_images=225, video_frames=60, video_repeats=2
+)
 
 
 @dataclass
@@ -201,6 +204,62 @@ def input_pipeline(bench: Bench, work: Path) -> None:
         "images/s",
         loop,
     )
+
+
+def kaggle_scale_pipeline(bench: Bench, work: Path) -> None:
+    """The competition's photo sizes (133 to 4,689 px, median about 370) at the kaggle profile's 224 px: tf.data
+    decoding every JPEG in full (before) against make_dataset's DCT-scaled decoding of the large ones."""
+    import tensorflow as tf
+    from PIL import Image
+
+    from solution.data import sample
+    from solution.training.pipeline import decode_image, make_dataset, prepare_image
+
+    config, size, batch = bench.config, bench.config.augment_size, 64
+    data = work / "kaggle-scale"
+    shape = sample.SampleConfig(per_class=max(1, config.kaggle_scale_images // 9), test=1, seed=6, min_size=133, max_size=4689)
+    sample.generate(data, replace(shape, median_size=370, grayscale_share=0))
+    paths = sorted(str(p) for p in (data / "train").rglob("*.jpg"))
+    side_of = {p: min(Image.open(p).size) for p in paths}
+    sides = sorted(side_of.values())
+    group = f"input pipeline at Kaggle scale, {len(paths)} JPEGs of {sides[0]}-{sides[-1]} px (median {sides[len(sides) // 2]}) @ {size}px"
+    autotune = tf.data.AUTOTUNE
+
+    def full_decode() -> None:
+        images = tf.data.Dataset.from_tensor_slices(paths).map(lambda p: prepare_image(decode_image(p), size), num_parallel_calls=autotune)
+        for _ in images.batch(batch).prefetch(autotune):
+            pass
+
+    def scaled_decode() -> None:
+        for _ in make_dataset(paths, None, size, batch):
+            pass
+
+    runs = max(2, config.repeats // 5)
+    before = bench.add(group, "tf.data: full JPEG decode + resize", len(paths) * 1000 / bench.median_ms(full_decode, runs), "images/s")
+    after = len(paths) * 1000 / bench.median_ms(scaled_decode, runs)
+    bench.add(group, "tf.data: DCT-scaled JPEG decode + resize (make_dataset)", after, "images/s", before)
+    largest = max(paths, key=side_of.get)
+    large = tf.constant(largest if side_of[largest] >= 4 * size else str(_large_jpeg(work / "large.jpg", 4 * size)))
+    prepare = tf.function(lambda path, scaled: prepare_image(decode_image(path, size if scaled else None), size), reduce_retracing=True)
+    full_ms = bench.add(
+        group, "one JPEG of 4x the side or more: full decode + resize", bench.median_ms(lambda: prepare(large, False)), "ms"
+    )
+    bench.add(
+        group, "one JPEG of 4x the side or more: DCT-scaled decode + resize", bench.median_ms(lambda: prepare(large, True)), "ms", full_ms
+    )
+
+
+def _large_jpeg(path: Path, side: int) -> Path:
+    """A synthetic face photo of `side` pixels, for when the generated set holds none that large."""
+    import cv2
+
+    from solution.data import sample
+
+    face = np.asarray(
+        sample.draw_face_image("happy", np.random.default_rng(1), sample.SampleConfig(min_size=side, max_size=side)).convert("RGB")
+    )
+    cv2.imwrite(str(path), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
+    return path
 
 
 def _keras_layers_augmenter(seed: int = 1):
@@ -410,6 +469,7 @@ def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = N
     augmentation(bench)
     with tempfile.TemporaryDirectory() as scratch:
         input_pipeline(bench, Path(scratch))
+        kaggle_scale_pipeline(bench, Path(scratch))
         demo_pipeline(bench, Path(scratch))
     ensemble_latency(bench, ensembles or PATHS.ensembles)
     seconds = time.perf_counter() - started

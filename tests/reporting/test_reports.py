@@ -27,6 +27,7 @@ TINY_BENCH = bench.BenchConfig(
     train_batch=4,
     train_steps=2,
     pipeline_images=18,
+    kaggle_scale_images=18,
     face_size=32,
     augment_size=32,
     video_frames=6,
@@ -61,7 +62,15 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
     saved = json.loads((tmp_path / bench.BENCH_JSON).read_text())
     assert saved["results"] == content["results"] and saved["machine"]["cores"] >= 1 and "tensorflow" in saved["machine"]["versions"]
     groups = {r["group"].split(",")[0].split(" @")[0] for r in saved["results"]}
-    assert groups == {"inference mobilenet_v2", "training", "augmentation", "input pipeline", "demo", "ensemble"}
+    assert groups == {
+        "inference mobilenet_v2",
+        "training",
+        "augmentation",
+        "input pipeline",
+        "input pipeline at Kaggle scale",
+        "demo",
+        "ensemble",
+    }
     by_name = {r["name"]: r for r in saved["results"]}
     ms = [r["value"] for r in saved["results"] if r["unit"] == "ms" and r["group"] != "ensemble"]
     assert set(ms) <= set(returned), "every time is a measurement"

@@ -90,3 +90,24 @@ def test_training_batches_mix_classes_even_without_a_shuffle_buffer(index):
 def test_training_without_labels_is_refused(index):
     with pytest.raises(ValueError, match="labels"):
         pipeline.make_dataset(index.source_paths(index.train.head(4)), None, 32, 2, training=True, augment=AugmentConfig())
+
+
+def test_large_jpegs_decode_at_reduced_scale_to_nearly_the_same_model_input(tmp_path):
+    import cv2
+
+    from solution.data import sample
+
+    rng = np.random.default_rng(3)
+    face = np.asarray(sample.draw_face_image("happy", rng, sample.SampleConfig(min_size=1800, max_size=1800, grayscale_share=0)))
+    shorter = min(face.shape[:2])
+    cv2.imwrite(str(tmp_path / "large.jpg"), cv2.cvtColor(face, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    cv2.imwrite(str(tmp_path / "large.png"), cv2.cvtColor(face, cv2.COLOR_RGB2BGR))
+    path = str(tmp_path / "large.jpg")
+    scaled = pipeline.decode_image(tf.constant(path), 64)
+    assert min(scaled.shape[:2]) == -(-shorter // 8) >= 64 * pipeline.DECODE_MARGIN  # 1/8 scale: still twice the side
+    assert min(pipeline.decode_image(tf.constant(path), 600).shape[:2]) == shorter  # no room to reduce: full decode
+    full = pipeline.prepare_image(pipeline.decode_image(tf.constant(path)), 64).numpy().astype(float)
+    fast = pipeline.prepare_image(scaled, 64).numpy().astype(float)
+    assert np.abs(full - fast).mean() < 2.0 and np.abs(full - fast).max() < 48
+    png = pipeline.decode_image(tf.constant(str(tmp_path / "large.png")), 64)
+    assert min(png.shape[:2]) == shorter  # not a JPEG: decoded as it is
