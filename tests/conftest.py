@@ -46,7 +46,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess
     )
 
 
-TINY_TRAINING = {"image_size": "32", "batch_size": "16", "latency_repeats": "3", "warmup_epochs": "0"}
+TINY_TRAINING = {"image_size": "32", "batch_size": "16", "latency_repeats": "3", "warmup_epochs": "0", "fold_workers": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -62,12 +62,13 @@ def small_data(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_runs(small_data, tmp_path_factory) -> Path:
-    """Two complete k-fold runs on `small_data` (MobileNetV2 for 2 epochs, ConvLSTM for 1), shared by the tests that read runs."""
+    """Two complete k-fold runs on `small_data`, shared by the tests that read runs: MobileNetV2 for 2 epochs,
+    its folds trained in 2 worker processes as `make all` does; ConvLSTM for 1, its folds one after another."""
     from solution.training import kfold, profiles
 
     root = tmp_path_factory.mktemp("runs")
-    for backbone, epochs in (("mobilenet_v2", "2"), ("convlstm", "1")):
-        config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs})
+    for backbone, epochs, workers in (("mobilenet_v2", "2", "2"), ("convlstm", "1", "1")):
+        config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs, "fold_workers": workers})
         kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
     return root
 

@@ -20,6 +20,7 @@ from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import FoldData, FoldTrainer, image_size, train_fold
+from solution.training.fold_workers import train_folds_in_workers, worker_count
 from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig
 from solution.training.soft_targets import SoftTargets
@@ -74,7 +75,7 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
         previous = read_json(path, f"delete it to start {run.path} afresh, or train into another --runs folder")
         current = json.loads(json.dumps(identity, default=str))
         if isinstance(previous.get("config"), dict):  # a field added since that run, at its default, changes nothing
-            defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig()), default=str))
+            defaults = json.loads(json.dumps(run_settings(TrainConfig()), default=str))
             previous["config"] = {**{k: v for k, v in defaults.items() if k not in previous["config"]}, **previous["config"]}
         changed = sorted(k for k in current if previous.get(k) != current[k])
         if changed:
@@ -83,6 +84,12 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
             )
     else:
         atomic.write_json(path, identity)
+
+
+def run_settings(config: TrainConfig) -> dict:
+    """The profile fields that decide what a run learns: a run resumes only under the same ones.
+    How many folds train at once (fold_workers) is not one of them."""
+    return {key: value for key, value in dataclasses.asdict(config).items() if key != "fold_workers"}
 
 
 def format_summary(summaries: list[dict]) -> str:
@@ -122,24 +129,30 @@ def train_backbone(
         "backbone": backbone,
         "image_size": size,
         "folds_hash": folds_hash(data_dir),
-        "config": dataclasses.asdict(config),
+        "config": run_settings(config),
         **({"distillation": teacher.describe()} if teacher else {}),
     }
     _check_run_config(run, identity)
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
-    summaries = []
-    session = None  # built at the first fold that trains: a finished run never builds a model
     for fold in requested:
         if run.fold_done(fold):
             log(f"fold {fold}: already done, skipped")
-        else:
-            log(f"fold {fold}: training on {int((table.fold != fold).sum())} images, validating on {int((table.fold == fold).sum())}")
-            data = inputs.fold(fold)
-            if teacher:
-                data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
-            session = session or FoldTrainer(spec, config, strategy)
-            train_fold(session, data, run.fold_dir(fold), callbacks)
-        summaries.append(run.fold_summary(fold))
+    pending = [fold for fold in requested if not run.fold_done(fold)]
+    jobs = []
+    for fold in pending:
+        data = inputs.fold(fold)
+        if teacher:
+            data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
+        jobs.append((data, run.fold_dir(fold)))
+    workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
+    if workers > 1:
+        train_folds_in_workers(backbone, config, jobs, workers, log)
+    session = None  # built at the first fold that trains: a finished run never builds a model
+    for data, fold_dir in jobs if workers == 1 else ():
+        log(f"fold {data.fold}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
+        session = session or FoldTrainer(spec, config, strategy)
+        train_fold(session, data, fold_dir, callbacks)
+    summaries = [run.fold_summary(fold) for fold in requested]
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]
     facts = {

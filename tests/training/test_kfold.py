@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import shutil
 
 import keras
@@ -14,7 +16,7 @@ from solution.artifacts import runs
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.data import dataset, folds, sample
-from solution.training import kfold, profiles
+from solution.training import fold_workers, kfold, profiles
 from tests.conftest import TINY_TRAINING, run_cli
 
 
@@ -197,3 +199,36 @@ def test_the_smoke_recipe_learns_the_sample_clearly_above_chance(tmp_path):
     assert meta.oof_accuracy >= 0.25, f"OOF accuracy {meta.oof_accuracy:.3f}; chance is {1 / len(CLASSES):.3f}"
     history = pd.read_csv(tmp_path / "runs" / "mobilenet_v2" / "history.csv")
     assert history.loss.iloc[-3:].mean() < history.loss.iloc[:3].mean() * 0.8, "training loss must fall"
+
+
+@pytest.mark.heavy
+def test_folds_trained_in_worker_processes_match_one_process(small_data, tmp_path):
+    config = _config(epochs="1")
+    sequential = kfold.train_backbone(small_data, "convlstm", config, tmp_path / "one", log=lambda line: None)
+    lines = []
+    workers = dataclasses.replace(config, fold_workers=2)
+    parallel = kfold.train_backbone(small_data, "convlstm", workers, tmp_path / "two", log=lines.append)
+    assert any("in 2 worker processes" in line for line in lines), lines
+    assert parallel.complete and parallel.folds_trained == [0, 1, 2]
+    one, two = (pd.read_csv(root / "convlstm" / "oof.csv").sort_values("image_path") for root in (tmp_path / "one", tmp_path / "two"))
+    assert list(one.image_path) == list(two.image_path)
+    assert np.allclose(one[list(CLASSES)].to_numpy(), two[list(CLASSES)].to_numpy(), atol=1e-3), "same seeds, same folds"
+    assert parallel.fold_accuracy == pytest.approx(sequential.fold_accuracy, abs=0.02)
+    for fold in range(3):
+        assert "val_accuracy" in (tmp_path / "two" / "convlstm" / f"fold_{fold}" / fold_workers.FOLD_LOG).read_text()
+    resumed = kfold.train_backbone(small_data, "convlstm", config, tmp_path / "two", log=lambda line: None)
+    assert resumed.oof_accuracy == parallel.oof_accuracy, "a run trained by workers resumes under fold_workers=1"
+
+
+def test_a_worker_error_is_one_line_and_keeps_no_run(small_data, tmp_path):
+    config = _config(epochs="1", fold_workers="2", weights=str(tmp_path / "missing.weights.h5"))
+    with pytest.raises(UserError, match="missing.weights.h5 not found"):
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path / "runs", log=lambda line: None)
+    assert not (tmp_path / "runs" / "convlstm" / "meta.json").exists()
+
+
+def test_workers_only_on_a_cpu_and_never_more_than_the_pending_folds():
+    assert fold_workers.worker_count(0, "1 GPU", 5) == 1
+    assert fold_workers.worker_count(4, "CPU", 3) == 3
+    assert fold_workers.worker_count(2, "CPU", 1) == 1
+    assert fold_workers.worker_count(0, "CPU", 5) == min(5, os.cpu_count())
