@@ -52,11 +52,6 @@ def _application(constructor: Callable[..., keras.Model], **options) -> Builder:
     return build
 
 
-def _mobilenet_v2(size: int, weights: str | None, width_multiplier: float = 1.0) -> keras.Model:
-    """MobileNetV2 at a width multiplier (Keras's alpha): 0.5 has a quarter of the multiply-adds, for CPU runs."""
-    return keras.applications.MobileNetV2(include_top=False, weights=weights, input_shape=(size, size, 3), alpha=width_multiplier)
-
-
 def _convnext_tiny(size: int, weights: str | None, drop_path_rate: float = 0.0) -> keras.Model:
     """ConvNeXt-Tiny with stochastic depth (keras.applications.ConvNeXtTiny fixes its rate at 0)."""
     from keras.src.applications import convnext
@@ -163,7 +158,7 @@ def _spec(name: str, family: str, size: int, preprocessing: str, build: Builder,
 REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        _spec("mobilenet_v2", "mobilenet", 224, "tf", _mobilenet_v2, options=("width_multiplier",)),
+        _spec("mobilenet_v2", "mobilenet", 224, "tf", _application(_apps.MobileNetV2)),
         _spec("efficientnet_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetB0)),
         _spec("efficientnet_b1", "efficientnet", 240, "raw", _application(_apps.EfficientNetB1)),
         _spec("efficientnetv2_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetV2B0, include_preprocessing=True)),
@@ -193,16 +188,13 @@ def resolve_weights(weights: str) -> str | None:
     return str(Path(weights).expanduser())
 
 
-OPTION_DEFAULTS = {"drop_path_rate": 0.0, "width_multiplier": 1.0}  # a builder option at its default is not passed
-
-
-def build_backbone(spec: BackboneSpec, size: int, weights: str, **options: float) -> keras.Model:
-    """The backbone's feature extractor with the requested weights and builder options (OPTION_DEFAULTS);
-    a failed download or an option the backbone lacks is one clear line."""
-    options = {name: value for name, value in options.items() if value != OPTION_DEFAULTS[name]}
-    for name in options:
-        if name not in spec.options:
-            raise UserError(f"{spec.name} has no {name}; it is for {', '.join(_takes(name))}")
+def build_backbone(spec: BackboneSpec, size: int, weights: str, drop_path_rate: float = 0.0) -> keras.Model:
+    """The backbone's feature extractor with the requested weights; a failed download is one clear line."""
+    options = {}
+    if drop_path_rate:
+        if "drop_path_rate" not in spec.options:
+            raise UserError(f"{spec.name} has no stochastic depth; drop_path_rate is for {', '.join(_takes('drop_path_rate'))}")
+        options["drop_path_rate"] = drop_path_rate
     try:
         backbone = spec.build(size, resolve_weights(weights), **options)
     except UserError:
@@ -243,9 +235,9 @@ def classifier_head(features, dropout: float):
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="probabilities")(x)
 
 
-def build_model(spec: BackboneSpec, size: int, weights: str = "none", dropout: float = 0.3, **options: float) -> keras.Model:
+def build_model(spec: BackboneSpec, size: int, weights: str = "none", dropout: float = 0.3, drop_path_rate: float = 0.0) -> keras.Model:
     """Raw 0-255 RGB (size, size, 3) -> class probabilities; the backbone is the layer named 'backbone'."""
-    backbone = build_backbone(spec, size, weights, **options)
+    backbone = build_backbone(spec, size, weights, drop_path_rate)
     backbone.name = "backbone"
     inputs = keras.Input((size, size, 3), name="image")
     x = BackbonePreprocess(spec.preprocessing, name="preprocess")(inputs)

@@ -114,14 +114,7 @@ class FoldTrainer:
         self.size = image_size(spec, config)
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():
-            self.model = build_model(
-                spec,
-                self.size,
-                config.weights,
-                config.dropout,
-                drop_path_rate=config.drop_path_rate,
-                width_multiplier=config.width_multiplier,
-            )
+            self.model = build_model(spec, self.size, config.weights, config.dropout, config.drop_path_rate)
             if config.batchnorm_momentum:
                 set_batchnorm_momentum(self.model, config.batchnorm_momentum)
             self.trainer = augmented_trainer(self.model, config, config.seed)

@@ -53,7 +53,6 @@ class TrainConfig:
     class_weight: bool = False  # balanced class weights; off: the metric is plain accuracy, which rewards the priors
     ema_momentum: float = 0.0  # weight EMA of stage 2 (the last epoch's averaged weights are kept); 0 turns it off
     drop_path_rate: float = 0.0  # stochastic depth, for backbones that have it (convnext_tiny)
-    width_multiplier: float = 1.0  # channels x this, for backbones that have it (mobilenet_v2's alpha)
     batchnorm_momentum: float = 0.0  # 0: each backbone's own (0.99-0.999); ~0.9 for short runs from scratch
     cache: bool = True  # keep resized images in memory after the first epoch
     mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
