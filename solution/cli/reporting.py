@@ -34,7 +34,9 @@ def register(add: Adder) -> None:
         "measure inference, training, augmentation, input-pipeline, demo and blend speeds into reports/bench.md and bench.json",
     )
     sub.add_argument(
-        "--quick", action="store_true", help="MobileNetV2 and the demo only: about 1.5 minutes on 2 CPU cores (all of it: about 13)"
+        "--quick",
+        action="store_true",
+        help="MobileNetV2, side-by-side training and the demo only: about 3 minutes on 2 CPU cores (all of it: about 14)",
     )
     sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
     ensembles_option(sub, "where blends are; the newest one is timed")

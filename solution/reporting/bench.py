@@ -7,12 +7,15 @@ Writes reports/bench.json and reports/bench.md.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,7 @@ class BenchConfig:
     train_size: int = 64  # the smoke profile's size
     train_batch: int = 16
     train_steps: int = 5
+    side_by_side_steps: int = 30  # train steps per process when folds train side by side (fold_workers)
     pipeline_images: int = 270
     kaggle_scale_images: int = 450  # JPEGs with the competition's photo sizes
     augment_size: int = 224  # the kaggle profile's size
@@ -167,6 +171,49 @@ def training(bench: Bench, name: str, reference: Measurement | None) -> Measurem
         "images/s",
         reference,
     )
+
+
+def _timed_train_steps(name: str, size: int, batch: int, steps: int, threads: int, start: Barrier, rates: Queue) -> None:
+    """In a fresh process: `steps` train steps at `threads` TensorFlow threads, started with the other processes."""
+    from solution.training.fold_workers import limit_threads
+
+    limit_threads(threads)
+    import keras
+
+    from solution.models.backbones import build_model, get_spec
+
+    model = build_model(get_spec(name), size, "none")
+    model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
+    images, labels = _images(batch, size), np.eye(9)[np.arange(batch) % 9]
+    for _ in range(3):  # tracing and warm-up
+        model.train_on_batch(images, labels)
+    start.wait()
+    began = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(images, labels)
+    rates.put(batch * steps / (time.perf_counter() - began))
+
+
+def side_by_side_training(bench: Bench) -> None:
+    """Training images/s on this CPU: one process with every core's thread, against one single-threaded process per
+    core side by side, as `fold_workers` trains folds (each process in its own fresh TensorFlow)."""
+    config, cores = bench.config, os.cpu_count() or 1
+    context = multiprocessing.get_context("spawn")
+
+    def images_per_second(processes: int, threads: int) -> float:
+        start, rates = context.Barrier(processes), context.Queue()
+        args = (REFERENCE_BACKBONE, config.train_size, config.train_batch, config.side_by_side_steps, threads, start, rates)
+        workers = [context.Process(target=_timed_train_steps, args=args) for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        total = sum(rates.get() for _ in workers)
+        for worker in workers:
+            worker.join()
+        return total
+
+    group = f"training on the CPU, {REFERENCE_BACKBONE} @ {config.train_size}px, batch {config.train_batch}"
+    one = bench.add(group, f"one process, {cores} threads", images_per_second(1, cores), "images/s")
+    bench.add(group, f"{cores} single-threaded processes side by side (fold_workers)", images_per_second(cores, 1), "images/s", one)
 
 
 def input_pipeline(bench: Bench, work: Path) -> None:
@@ -466,6 +513,7 @@ def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = N
     for name in names:
         measured = _guarded(bench, name, lambda name=name, reference=reference: training(bench, name, reference))
         reference = reference or measured
+    _guarded(bench, "side-by-side training", lambda: side_by_side_training(bench))
     augmentation(bench)
     with tempfile.TemporaryDirectory() as scratch:
         input_pipeline(bench, Path(scratch))

@@ -33,7 +33,8 @@ def worker_count(setting: int, device: str, pending: int) -> int:
     return max(1, min(wanted, pending))
 
 
-def _start_worker(threads: int) -> None:
+def limit_threads(threads: int) -> None:
+    """This process's TensorFlow threads; before its first op, as a worker starts."""
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -63,7 +64,7 @@ def train_folds_in_workers(
     threads = max(1, (os.cpu_count() or 1) // workers)
     log(f"training folds {', '.join(str(data.fold) for data, _ in jobs)} in {workers} worker processes of {threads} thread(s) each")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker: fork would copy this one's threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=limit_threads, initargs=(threads,))
     futures: dict[Future, tuple[int, Path]] = {
         pool.submit(_train_in_worker, backbone, config, data, fold_dir): (data.fold, fold_dir) for data, fold_dir in jobs
     }
