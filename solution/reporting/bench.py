@@ -173,11 +173,11 @@ def training(bench: Bench, name: str, reference: Measurement | None) -> Measurem
     )
 
 
-def _timed_train_steps(name: str, size: int, batch: int, steps: int, threads: int, start: Barrier, rates: Queue) -> None:
-    """In a fresh process: `steps` train steps at `threads` TensorFlow threads, started with the other processes."""
+def _timed_train_steps(name: str, size: int, batch: int, steps: int, start: Barrier, rates: Queue) -> None:
+    """In a fresh single-threaded process: `steps` train steps, started together with the other processes."""
     from solution.training.fold_workers import limit_threads
 
-    limit_threads(threads)
+    limit_threads(1)
     import keras
 
     from solution.models.backbones import build_model, get_spec
@@ -187,33 +187,31 @@ def _timed_train_steps(name: str, size: int, batch: int, steps: int, threads: in
     images, labels = _images(batch, size), np.eye(9)[np.arange(batch) % 9]
     for _ in range(3):  # tracing and warm-up
         model.train_on_batch(images, labels)
-    start.wait()
+    start.wait(timeout=600)  # a sibling that died breaks the barrier instead of hanging this one
     began = time.perf_counter()
     for _ in range(steps):
         model.train_on_batch(images, labels)
     rates.put(batch * steps / (time.perf_counter() - began))
 
 
-def side_by_side_training(bench: Bench) -> None:
-    """Training images/s on this CPU: one process with every core's thread, against one single-threaded process per
-    core side by side, as `fold_workers` trains folds (each process in its own fresh TensorFlow)."""
+def side_by_side_training(bench: Bench, one_process: Measurement) -> None:
+    """Training images/s of one single-threaded process per core side by side, as `fold_workers` trains folds (each
+    in its own fresh TensorFlow), against `one_process`: this process's train step on every core's thread."""
     config, cores = bench.config, os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
-
-    def images_per_second(processes: int, threads: int) -> float:
-        start, rates = context.Barrier(processes), context.Queue()
-        args = (REFERENCE_BACKBONE, config.train_size, config.train_batch, config.side_by_side_steps, threads, start, rates)
-        workers = [context.Process(target=_timed_train_steps, args=args) for _ in range(processes)]
+    start, rates = context.Barrier(cores), context.Queue()
+    args = (REFERENCE_BACKBONE, config.train_size, config.train_batch, config.side_by_side_steps, start, rates)
+    workers = [context.Process(target=_timed_train_steps, args=args) for _ in range(cores)]
+    for worker in workers:
+        worker.start()
+    try:
+        total = sum(rates.get(timeout=900) for _ in workers)
+    finally:
         for worker in workers:
-            worker.start()
-        total = sum(rates.get() for _ in workers)
-        for worker in workers:
-            worker.join()
-        return total
-
-    group = f"training on the CPU, {REFERENCE_BACKBONE} @ {config.train_size}px, batch {config.train_batch}"
-    one = bench.add(group, f"one process, {cores} threads", images_per_second(1, cores), "images/s")
-    bench.add(group, f"{cores} single-threaded processes side by side (fold_workers)", images_per_second(cores, 1), "images/s", one)
+            worker.join(timeout=60)
+            worker.terminate()
+    name = f"{REFERENCE_BACKBONE} train step, {cores} single-threaded processes side by side (fold_workers)"
+    bench.add(one_process.group, name, total, "images/s", one_process)
 
 
 def input_pipeline(bench: Bench, work: Path) -> None:
@@ -513,7 +511,8 @@ def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = N
     for name in names:
         measured = _guarded(bench, name, lambda name=name, reference=reference: training(bench, name, reference))
         reference = reference or measured
-    _guarded(bench, "side-by-side training", lambda: side_by_side_training(bench))
+    if reference and reference.name.startswith(REFERENCE_BACKBONE):
+        _guarded(bench, "side-by-side training", lambda: side_by_side_training(bench, reference))
     augmentation(bench)
     with tempfile.TemporaryDirectory() as scratch:
         input_pipeline(bench, Path(scratch))
