@@ -138,7 +138,7 @@ demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astro
 	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"
 	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars --sample-check "$(SAMPLE)"
 
-bench: setup ## measure speeds into reports/bench.md and bench.json (about 14 minutes on 2 CPU cores; ARGS=--quick: about 3)
+bench: setup ## measure speeds into reports/bench.md and bench.json (about 14 minutes on 2 CPU cores; ARGS=--quick: about 2)
 	$(PYTHON) -m solution bench $(ARGS)
 
 report: setup ## write reports/index.md from the run folders and blends, and print the results table

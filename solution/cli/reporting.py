@@ -36,7 +36,7 @@ def register(add: Adder) -> None:
     sub.add_argument(
         "--quick",
         action="store_true",
-        help="MobileNetV2, side-by-side training and the demo only: about 3 minutes on 2 CPU cores (all of it: about 14)",
+        help="MobileNetV2, side-by-side training and the demo only: about 2 minutes on 2 CPU cores (all of it: about 14)",
     )
     sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
     ensembles_option(sub, "where blends are; the newest one is timed")
