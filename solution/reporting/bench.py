@@ -153,17 +153,22 @@ def inference(bench: Bench, name: str) -> None:
     bench.add(group, f"Keras tf.function, batch {len(many)}", len(many) * 1000 / batch_ms, "images/s", single)
 
 
-def training(bench: Bench, name: str, reference: Measurement | None) -> Measurement:
-    """Images per second of train_on_batch steps (after the first, traced step) at the smoke profile's size."""
+def _train_step(name: str, size: int, batch: int) -> Callable[[], object]:
+    """One untraced train_on_batch step of `name` from scratch on a fixed random batch: what both training rows time."""
     import keras
 
     from solution.models.backbones import build_model, get_spec
 
-    config = bench.config
-    model = build_model(get_spec(name), config.train_size, "none")
+    model = build_model(get_spec(name), size, "none")
     model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
-    images, labels = _images(config.train_batch, config.train_size), np.eye(9)[np.arange(config.train_batch) % 9]
-    step_ms = bench.median_ms(lambda: model.train_on_batch(images, labels), config.train_steps)
+    images, labels = _images(batch, size), np.eye(9)[np.arange(batch) % 9]
+    return lambda: model.train_on_batch(images, labels)
+
+
+def training(bench: Bench, name: str, reference: Measurement | None) -> Measurement:
+    """Images per second of train_on_batch steps (after the first, traced step) at the smoke profile's size."""
+    config = bench.config
+    step_ms = bench.median_ms(_train_step(name, config.train_size, config.train_batch), config.train_steps)
     return bench.add(
         f"training @ {config.train_size}px, batch {config.train_batch}",
         f"{name} train step",
@@ -178,19 +183,13 @@ def _timed_train_steps(name: str, size: int, batch: int, steps: int, start: Barr
     from solution.training.fold_workers import limit_threads
 
     limit_threads(1)
-    import keras
-
-    from solution.models.backbones import build_model, get_spec
-
-    model = build_model(get_spec(name), size, "none")
-    model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
-    images, labels = _images(batch, size), np.eye(9)[np.arange(batch) % 9]
+    step = _train_step(name, size, batch)
     for _ in range(3):  # tracing and warm-up
-        model.train_on_batch(images, labels)
+        step()
     start.wait(timeout=600)  # a sibling that died breaks the barrier instead of hanging this one
     began = time.perf_counter()
     for _ in range(steps):
-        model.train_on_batch(images, labels)
+        step()
     rates.put(batch * steps / (time.perf_counter() - began))
 
 

@@ -134,12 +134,11 @@ def train_backbone(
     }
     _check_run_config(run, identity)
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
+    jobs = []
     for fold in requested:
         if run.fold_done(fold):
             log(f"fold {fold}: already done, skipped")
-    pending = [fold for fold in requested if not run.fold_done(fold)]
-    jobs = []
-    for fold in pending:
+            continue
         data = inputs.fold(fold)
         if teacher:
             data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
@@ -147,11 +146,12 @@ def train_backbone(
     workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
     if workers > 1:
         train_folds_in_workers(backbone, config, jobs, workers, log)
-    session = None  # built at the first fold that trains: a finished run never builds a model
-    for data, fold_dir in jobs if workers == 1 else ():
-        log(f"fold {data.fold}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
-        session = session or FoldTrainer(spec, config, strategy)
-        train_fold(session, data, fold_dir, callbacks)
+    else:
+        session = None  # built at the first fold that trains: a finished run never builds a model
+        for data, fold_dir in jobs:
+            log(f"fold {data.fold}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
+            session = session or FoldTrainer(spec, config, strategy)
+            train_fold(session, data, fold_dir, callbacks)
     summaries = [run.fold_summary(fold) for fold in requested]
     finished = [f for f in all_folds if run.fold_done(f)]
     models = [run.load_model(fold) for fold in finished]
