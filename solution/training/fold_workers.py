@@ -1,4 +1,4 @@
-"""Folds trained side by side in worker processes: on a CPU, one single-threaded TensorFlow process per core.
+"""Folds trained side by side in worker processes: on a CPU, single-threaded TensorFlow processes sharing the cores.
 
 A small model's training step on a CPU is mostly per-op overhead that TensorFlow's intra-op threads do not
 share out: on 2 cores (MobileNetV2, 64 px, batch 16) one process with 2 threads took about 190 ms a step,
@@ -26,11 +26,20 @@ _session: FoldTrainer | None = None  # in a worker process: its model, built at 
 
 
 def worker_count(setting: int, device: str, pending: int) -> int:
-    """Folds to train at once: one on an accelerator; on a CPU `setting`, or one per core when it is 0."""
+    """Folds to train at once: one on an accelerator; on a CPU `setting`, or when it is 0 the fewest workers that
+    finish the pending folds soonest: one per core can leave cores idle in the last round (5 folds on 2 cores)."""
     if device != "CPU" or pending < 2:
         return 1
-    wanted = setting if setting > 0 else os.cpu_count() or 1
-    return max(1, min(wanted, pending))
+    if setting > 0:
+        return min(setting, pending)
+    cores = os.cpu_count() or 1
+    return min(range(1, pending + 1), key=lambda workers: (_fold_lengths(workers, pending, cores), workers))
+
+
+def _fold_lengths(workers: int, pending: int, cores: int) -> float:
+    """Time to train `pending` equal folds in rounds of `workers` processes sharing `cores`, in fold-lengths."""
+    full_rounds, last_round = divmod(pending, workers)
+    return full_rounds * max(1.0, workers / cores) + (max(1.0, last_round / cores) if last_round else 0.0)
 
 
 def limit_threads(threads: int) -> None:

@@ -56,7 +56,7 @@ class TrainConfig:
     batchnorm_momentum: float = 0.0  # 0: each backbone's own (0.99-0.999); ~0.9 for short runs from scratch
     cache: bool = True  # keep resized images in memory after the first epoch
     mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
-    fold_workers: int = 1  # on a CPU, folds trained side by side in that many processes; 0: one per core
+    fold_workers: int = 1  # on a CPU, folds trained side by side in that many processes; 0: as many as keep every core busy
     run_eagerly: bool = False  # skips tf.function tracing (about 18 s per MobileNetV2 on a CPU): only for tiny checks
     seed: int = 42
     latency_repeats: int = 30

@@ -231,4 +231,17 @@ def test_workers_only_on_a_cpu_and_never_more_than_the_pending_folds():
     assert fold_workers.worker_count(0, "1 GPU", 5) == 1
     assert fold_workers.worker_count(4, "CPU", 3) == 3
     assert fold_workers.worker_count(2, "CPU", 1) == 1
-    assert fold_workers.worker_count(0, "CPU", 5) == min(5, os.cpu_count())
+
+
+def test_automatic_workers_keep_every_core_busy_to_the_last_fold(monkeypatch):
+    """5 folds on 2 cores: 2 workers leave a core idle while the fifth fold trains alone (3 fold-lengths);
+    3 workers share the cores 3-to-2 and then run the last two folds side by side (2.5)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert fold_workers.worker_count(0, "CPU", 5) == 3
+    assert fold_workers.worker_count(0, "CPU", 4) == 2
+    assert fold_workers.worker_count(0, "CPU", 2) == 2
+    assert fold_workers.worker_count(0, "CPU", 1) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert fold_workers.worker_count(0, "CPU", 5) == 5
+    assert fold_workers.worker_count(0, "CPU", 8) == 4
+    assert fold_workers.worker_count(0, "CPU", 10) == 5
