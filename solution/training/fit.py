@@ -107,12 +107,26 @@ def _cosine_with_warmup(config: TrainConfig, steps_per_epoch: int) -> keras.opti
     )
 
 
+class EpochBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore every `every` epochs: its checkpoint holds the weights, Adam's moments and the EMA
+    (about 36 MB for MobileNetV2), whose writing took 8% of a CPU epoch on the sample. A killed fold
+    resumes from the last backup and replays at most `every` - 1 epochs."""
+
+    def __init__(self, backup_dir: Path, every: int):
+        super().__init__(str(backup_dir))
+        self.every = max(1, every)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            super().on_epoch_end(epoch, logs)
+
+
 def _history(fold_dir: Path, fold: int) -> pd.DataFrame:
     frames = []
     for stage in ("head", "full"):
         path = fold_dir / f"history_{stage}.csv"
         if path.exists() and path.stat().st_size:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path).drop_duplicates("epoch", keep="last")  # epochs replayed after a resume
             frame.insert(0, "stage", stage)
             frames.append(frame)
     history = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -206,7 +220,7 @@ def train_fold(
             backbone.trainable = False
             session.compile_head()
             progress = [
-                keras.callbacks.BackupAndRestore(str(fold_dir / "backup_head")),
+                EpochBackup(fold_dir / "backup_head", config.backup_every_epochs),
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
             ]
             done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
@@ -215,7 +229,7 @@ def train_fold(
     unfreeze_backbone(model, keeps_batchnorm_frozen(session.spec, config.weights))
     session.compile_full(steps_per_epoch)
     progress = [
-        keras.callbacks.BackupAndRestore(str(fold_dir / "backup_full")),
+        EpochBackup(fold_dir / "backup_full", config.backup_every_epochs),
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
     ]
     done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)

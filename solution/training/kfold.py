@@ -86,10 +86,13 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
         atomic.write_json(path, identity)
 
 
+TRAINING_MECHANICS = ("fold_workers", "backup_every_epochs")  # how a run trains, not what it learns
+
+
 def run_settings(config: TrainConfig) -> dict:
     """The profile fields that decide what a run learns: a run resumes only under the same ones.
-    How many folds train at once (fold_workers) is not one of them."""
-    return {key: value for key, value in dataclasses.asdict(config).items() if key != "fold_workers"}
+    How many folds train at once, or how often a fold backs up, are not among them."""
+    return {key: value for key, value in dataclasses.asdict(config).items() if key not in TRAINING_MECHANICS}
 
 
 def format_summary(summaries: list[dict]) -> str:

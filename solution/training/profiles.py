@@ -57,6 +57,7 @@ class TrainConfig:
     cache: bool = True  # keep resized images in memory after the first epoch
     mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
     fold_workers: int = 1  # on a CPU, folds trained side by side in that many processes; 0: as many as keep every core busy
+    backup_every_epochs: int = 1  # a killed fold resumes from its last backup, written every this many epochs
     run_eagerly: bool = False  # skips tf.function tracing (about 18 s per MobileNetV2 on a CPU): only for tiny checks
     seed: int = 42
     latency_repeats: int = 30

@@ -94,7 +94,7 @@ class _KillAfter(keras.callbacks.Callback):
 
 @pytest.mark.heavy
 def test_a_killed_run_resumes_without_retraining_finished_folds(small_data, tmp_path):
-    config = _config(epochs="2")
+    config = _config(epochs="2", backup_every_epochs="1")
     run_dir = tmp_path / "convlstm"
     with pytest.raises(KeyboardInterrupt):
         kfold.train_backbone(small_data, "convlstm", config, tmp_path, callbacks=[_KillAfter(3)], log=lambda line: None)
@@ -108,6 +108,18 @@ def test_a_killed_run_resumes_without_retraining_finished_folds(small_data, tmp_
     resumed = pd.read_csv(run_dir / "fold_1" / "history.csv")
     assert list(resumed.epoch) == [0, 1], "fold 1 continues from its last finished epoch, it does not start over"
     assert meta.complete and len(pd.read_csv(run_dir / "oof.csv")) == len(folds.read_folds(small_data))
+
+
+@pytest.mark.heavy
+def test_a_fold_backed_up_every_two_epochs_replays_only_the_epoch_since(small_data, tmp_path):
+    config = _config(epochs="4", backup_every_epochs="2")
+    with pytest.raises(KeyboardInterrupt):  # fold 0 finishes its 4 epochs, fold 1 dies after its third
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, folds=[0, 1], callbacks=[_KillAfter(7)], log=lambda line: None)
+    kfold.train_backbone(small_data, "convlstm", config, tmp_path, folds=[0, 1], log=lambda line: None)
+    fold_dir = tmp_path / "convlstm" / "fold_1"
+    logged = pd.read_csv(fold_dir / "history_full.csv")
+    assert list(logged.epoch) == [0, 1, 2, 2, 3], "resumed from the backup after epoch 2 (index 1): epoch index 2 ran twice"
+    assert list(pd.read_csv(fold_dir / "history.csv").epoch) == [0, 1, 2, 3], "the history keeps each epoch once, its last run"
 
 
 class _FoldStart(keras.callbacks.Callback):
