@@ -169,7 +169,7 @@ class FoldTrainer:
             optimizer.build(self.trainer.trainable_variables)
             predictions = keras.KerasTensor((None, NUM_CLASSES))
             for metric in self.trainer.metrics:
-                if not getattr(metric, "built", True):
+                if not getattr(metric, "built", True):  # the compiled-metrics container; the loss tracker is ready
                     metric.build(predictions, predictions)
 
     def compile_head(self) -> None:
