@@ -39,8 +39,8 @@ help: ## list the targets
 	@echo "             NAME=$(NAME) BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$(METHOD) QUANT=$(QUANT) IMAGES=<slug|zip|folder>"
 	@echo "             DEMO_PHOTO=$(DEMO_PHOTO)"
 
-# install_into VENV, ARGS: pip-style install arguments, run by uv (about 11 s for this kit's requirements where pip
-# took 52 s of make all's first minute); pip does it where uv cannot be installed.
+# install_into VENV, ARGS: pip-style install arguments, run by uv (about 15 s for this kit's requirements with an empty
+# cache, where pip took 52 s of make all's first minute); pip does it where uv cannot be installed.
 install_into = $(1)/bin/pip install --quiet uv && $(1)/bin/uv pip install --quiet --python $(1)/bin/python $(2) \
 	|| $(1)/bin/pip install --quiet $(2)
 

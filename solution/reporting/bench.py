@@ -194,8 +194,8 @@ def _timed_train_steps(name: str, size: int, batch: int, steps: int, start: Barr
 
 
 def side_by_side_training(bench: Bench, one_process: Measurement) -> None:
-    """Training images/s of one single-threaded process per core side by side, as `fold_workers` trains folds (each
-    in its own fresh TensorFlow), against `one_process`: this process's train step on every core's thread."""
+    """Training images/s of one single-threaded process per core side by side, the processes `fold_workers` trains
+    folds in (each in its own fresh TensorFlow), against `one_process`: this process's train step on every core's thread."""
     config, cores = bench.config, os.cpu_count() or 1
     context = multiprocessing.get_context("spawn")
     start, rates = context.Barrier(cores), context.Queue()

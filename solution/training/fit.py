@@ -137,8 +137,8 @@ def _history(fold_dir: Path, fold: int) -> pd.DataFrame:
 class FoldTrainer:
     """One backbone's model and compiled training step, reused fold after fold.
 
-    Tracing MobileNetV2's train, validation and predict steps costs about 30 s on a CPU, as much as ten epochs
-    of the sample; a fresh model per fold paid that k times. Every fold starts from the same initial weights
+    Tracing MobileNetV2's train step and running it first costs about 18 s on one CPU thread, as much as five
+    epochs of the sample; a fresh model per fold paid that k times. Every fold starts from the same initial weights
     (drawn once from the profile's seed) with a zeroed optimizer, so a fold trains as if alone and a resumed
     fold as in the full run. Only a head warm-up recompiles per fold: it changes what is trainable."""
 

@@ -26,6 +26,7 @@ from solution.training.profiles import TrainConfig
 from solution.training.soft_targets import SoftTargets
 
 STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
+TRAINING_MECHANICS = ("fold_workers", "backup_every_epochs")  # how a run trains, not what it learns
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +85,6 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
             )
     else:
         atomic.write_json(path, identity)
-
-
-TRAINING_MECHANICS = ("fold_workers", "backup_every_epochs")  # how a run trains, not what it learns
 
 
 def run_settings(config: TrainConfig) -> dict:
