@@ -255,9 +255,10 @@ def set_batchnorm_momentum(model: keras.Model, momentum: float) -> None:
             layer.momentum = momentum
 
 
-def keeps_batchnorm_frozen(spec: BackboneSpec, weights: str) -> bool:
-    """Pre-trained weights keep BatchNorm in inference mode, also when fine-tuned; from scratch its statistics must learn."""
-    return spec.pretrained and weights != "none"
+def keeps_batchnorm_frozen(spec: BackboneSpec, weights: str, freeze_batchnorm: bool = True) -> bool:
+    """Pre-trained weights keep BatchNorm in inference mode while fine-tuned, unless the profile's `freeze_batchnorm`
+    is off; from scratch its statistics must learn."""
+    return spec.pretrained and weights != "none" and freeze_batchnorm
 
 
 def unfreeze_backbone(model: keras.Model, freeze_batchnorm: bool) -> None:
@@ -268,7 +269,6 @@ def unfreeze_backbone(model: keras.Model, freeze_batchnorm: bool) -> None:
     """
     backbone = model.get_layer("backbone")
     backbone.trainable = True
-    if freeze_batchnorm:
-        for layer in backbone._flatten_layers(include_self=False):
-            if isinstance(layer, layers.BatchNormalization):
-                layer.trainable = False
+    for layer in backbone._flatten_layers(include_self=False):  # set both ways: Keras keeps a sublayer's own False
+        if isinstance(layer, layers.BatchNormalization):
+            layer.trainable = not freeze_batchnorm

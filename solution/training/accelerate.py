@@ -1,9 +1,42 @@
-"""Use whatever accelerator exists: the tf.distribute strategy and mixed precision, chosen at start."""
+"""Use whatever accelerator exists: the tf.distribute strategy and mixed precision, chosen at start.
+
+`EMOTION_CPU_REPLICAS=2` makes a CPU play Kaggle's T4 x2: MirroredStrategy over two logical CPU devices, and
+mixed_float16 under `mixed_precision: auto`, so the multi-GPU path (loss scaling, per-replica batches and
+randomness) runs, slowly, where no GPU exists. The tests use it; so can a user before spending GPU hours.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import keras
 import tensorflow as tf
+
+from solution.core.errors import UserError
+
+CPU_REPLICAS_VARIABLE = "EMOTION_CPU_REPLICAS"
+REHEARSAL_DEVICE = "CPU replicas"  # in the device description of a CPU playing several GPUs
+
+
+def cpu_replicas() -> int:
+    """$EMOTION_CPU_REPLICAS as a count (0 when unset); anything else is one line naming the variable."""
+    text = os.environ.get(CPU_REPLICAS_VARIABLE, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(f"{CPU_REPLICAS_VARIABLE}={text}: expected a whole number of replicas such as 2, or unset it")
+    return int(text)
+
+
+def _cpu_mirrored(replicas: int) -> tuple[tf.distribute.Strategy, str]:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    with contextlib.suppress(RuntimeError):  # devices already initialised in this process: use what is there
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+    if len(devices) < replicas:
+        raise UserError(f"{CPU_REPLICAS_VARIABLE}={replicas}: TensorFlow started before it was read; set it before the command starts")
+    return tf.distribute.MirroredStrategy(devices[:replicas]), f"{replicas} {REHEARSAL_DEVICE} (MirroredStrategy, as on GPUs)"
 
 
 def choose_strategy() -> tuple[tf.distribute.Strategy, str]:
@@ -20,11 +53,15 @@ def choose_strategy() -> tuple[tf.distribute.Strategy, str]:
         return tf.distribute.MirroredStrategy(), f"{len(gpus)} GPUs (MirroredStrategy)"
     if gpus:
         return tf.distribute.OneDeviceStrategy("/gpu:0"), "1 GPU"
+    replicas = cpu_replicas()
+    if replicas > 1:
+        return _cpu_mirrored(replicas)
     return tf.distribute.get_strategy(), "CPU"
 
 
 def set_precision(mode: str, device: str) -> str:
-    """mixed_float16 on GPU (mixed_bfloat16 on TPU) when mode is auto or on; returns the policy name."""
+    """mixed_float16 on GPU (and on CPU replicas playing GPUs), mixed_bfloat16 on TPU, when mode is auto or on;
+    returns the policy name."""
     if mode not in ("auto", "on", "off"):
         raise ValueError(f"mixed_precision must be auto, on or off, not {mode!r}")
     accelerated = device != "CPU"

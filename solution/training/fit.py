@@ -7,6 +7,8 @@ last epoch: choosing an epoch on the held-out fold would make that fold's OOF pr
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -31,11 +33,14 @@ from solution.artifacts.runs import (
     probability_frame,
 )
 from solution.core import atomic
+from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.models.backbones import BackboneSpec, build_model, keeps_batchnorm_frozen, set_batchnorm_momentum, unfreeze_backbone
 from solution.training.augment import FaceAugment
+from solution.training.loss_scaling import with_loss_scaling
 from solution.training.pipeline import make_dataset
 from solution.training.profiles import TrainConfig
+from solution.training.replica_random import decorrelate_replicas
 
 HEAD_WEIGHTS = "stage1.weights.h5"
 
@@ -56,6 +61,24 @@ class FoldData:
     train_targets: np.ndarray | None = None  # (train images, classes) soft targets (distillation); None: the one-hot labels
 
 
+def tensorflow_threads() -> int:
+    """The intra-op threads this process's TensorFlow computes with (0 in its settings means one per core)."""
+    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+
+
+def numerics(strategy: tf.distribute.Strategy, threads: int) -> dict:
+    """What decides a fold's floating-point results beyond its settings: the devices, replicas, precision and, on a
+    CPU, TensorFlow's thread count (sums split over another number of threads round differently: two runs of the
+    same settings on 1 and 2 threads gave OOF probabilities up to 0.075 apart)."""
+    try:
+        devices = strategy.extended.worker_devices
+    except RuntimeError:  # the default strategy names none: it computes where TensorFlow places ops
+        devices = ["device:GPU:0" if tf.config.list_logical_devices("GPU") else "device:CPU:0"]
+    kinds = sorted({device.split("device:")[-1].split(":")[0] for device in devices})
+    facts = {"devices": "+".join(kinds), "replicas": strategy.num_replicas_in_sync, "precision": keras.mixed_precision.global_policy().name}
+    return {**facts, "threads": threads} if kinds == ["CPU"] else facts
+
+
 def image_size(spec: BackboneSpec, config: TrainConfig) -> int:
     return config.image_size or spec.native_size
 
@@ -68,7 +91,7 @@ def _class_weights(labels: np.ndarray) -> dict[int, float]:
 
 def _optimizer(learning_rate, config: TrainConfig, ema: bool = False) -> keras.optimizers.Optimizer:
     averaged = {"use_ema": True, "ema_momentum": config.ema_momentum} if ema and config.ema_momentum else {}
-    return keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **averaged)
+    return with_loss_scaling(keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay, **averaged))
 
 
 def augmented_trainer(model: keras.Model, config: TrainConfig, seed: int) -> keras.Model:
@@ -105,6 +128,37 @@ def _cosine_with_warmup(config: TrainConfig, steps_per_epoch: int) -> keras.opti
         decay_steps=total,
         alpha=config.min_lr_ratio,
     )
+
+
+class NonFiniteTraining(UserError):
+    """A fold whose loss, weights or predictions stopped being finite numbers: it is failed, never saved."""
+
+
+def _finite(values) -> bool:
+    return bool(np.all(np.isfinite(np.asarray(values, dtype=np.float64))))
+
+
+class FailOnNonFinite(keras.callbacks.Callback):
+    """Fail the fold at the end of an epoch whose validation loss or weights are not finite.
+
+    The epoch's training loss alone decides only without loss scaling: under mixed_float16 an overflowing
+    step is skipped by the LossScaleOptimizer (its loss can read inf while the weights stay sound)."""
+
+    def __init__(self, fold: int, stage: str, loss_scaled: bool):
+        super().__init__()
+        self.fold, self.stage, self.loss_scaled = fold, stage, loss_scaled
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        checked = {key: value for key, value in logs.items() if key.endswith("loss") and (key.startswith("val_") or not self.loss_scaled)}
+        bad = [key for key, value in checked.items() if not _finite(value)]
+        if not bad and not all(_finite(weight) for weight in self.model.get_weights()):
+            bad = ["weights"]
+        if bad:
+            raise NonFiniteTraining(
+                f"fold {self.fold}: {bad[0]} is not finite after {self.stage} epoch {epoch + 1}; nothing of the fold is kept "
+                "(lower lr, or --set mixed_precision=off), then train it again"
+            )
 
 
 class EpochBackup(keras.callbacks.BackupAndRestore):
@@ -151,9 +205,23 @@ class FoldTrainer:
             if config.batchnorm_momentum:
                 set_batchnorm_momentum(self.model, config.batchnorm_momentum)
             self.trainer = augmented_trainer(self.model, config, config.seed)
+        decorrelate_replicas(self.trainer)  # each GPU its own augmentation and Dropout draws
         self.initial_state = [(variable, variable.numpy()) for variable in self.trainer.variables]  # weights and seeds
         self.loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         self.compiled_steps = 0  # steps per epoch the whole-network step was compiled for; 0: not compiled
+        self.optimizer_start: list[tuple[tf.Variable, np.ndarray]] = []  # the compiled optimizer's variables as built
+
+    def numerics(self) -> dict:
+        return numerics(self.strategy, tensorflow_threads())
+
+    @property
+    def replicas(self) -> int:
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def loss_scaled(self) -> bool:
+        """Whether the compiled optimizer scales the loss (mixed_float16 wraps it in a LossScaleOptimizer)."""
+        return isinstance(self.trainer.optimizer, keras.optimizers.LossScaleOptimizer)
 
     def restart(self) -> None:
         """Back to the initial weights and augmentation seeds, as a newly built model."""
@@ -163,10 +231,12 @@ class FoldTrainer:
     def _compile(self, learning_rate, ema: bool) -> None:
         with self.strategy.scope():
             optimizer = _optimizer(learning_rate, self.config, ema)
-            self.trainer.compile(optimizer, self.loss, metrics=["accuracy"], run_eagerly=self.config.run_eagerly)
+            # Weighted: validation batches padded for several replicas carry weight 0 on the padding.
+            self.trainer.compile(optimizer, self.loss, weighted_metrics=["accuracy"], run_eagerly=self.config.run_eagerly)
             # Optimizer and metric variables built now: on the CPU's default strategy Keras creates them inside
             # the first traced step, and a step that creates variables is traced twice (about 15 s here).
-            optimizer.build(self.trainer.trainable_variables)
+            self.trainer.optimizer.build(self.trainer.trainable_variables)  # the LossScaleOptimizer under mixed_float16
+            self.optimizer_start = [(variable, variable.numpy()) for variable in self.trainer.optimizer.variables]
             predictions = keras.KerasTensor((None, NUM_CLASSES))
             for metric in self.trainer.metrics:
                 if not getattr(metric, "built", True):  # the compiled-metrics container; the loss tracker is ready
@@ -177,11 +247,12 @@ class FoldTrainer:
         self.compiled_steps = 0
 
     def compile_full(self, steps_per_epoch: int) -> None:
-        """The whole-network step with a fresh cosine schedule: compiled once, then only its optimizer is zeroed
-        (iterations, moments and weight averages: the schedule and the EMA restart from step 0)."""
+        """The whole-network step with a fresh cosine schedule: compiled once, then only its optimizer goes back to
+        its state as built (iterations, moments and weight averages at 0, so the schedule and the EMA restart from
+        step 0; under mixed_float16 the loss scale back at its initial 2^15, not 0)."""
         if self.compiled_steps == steps_per_epoch:
-            for variable in self.trainer.optimizer.variables:
-                variable.assign(tf.zeros_like(variable))
+            for variable, value in self.optimizer_start:
+                variable.assign(value)
             return
         self._compile(_cosine_with_warmup(self.config, steps_per_epoch), ema=True)
         self.compiled_steps = steps_per_epoch
@@ -193,22 +264,37 @@ def train_fold(
     fold_dir: Path,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict:
-    """Train, save and predict one fold into `fold_dir` with `session`'s model; return its summary (also done.json)."""
+    """Train, save and predict one fold into `fold_dir` with `session`'s model; return its summary (also done.json).
+    A loss, weight or prediction that is not finite fails the fold with one line and leaves no backup to resume from."""
     fold_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _train_fold(session, data, fold_dir, callbacks)
+    except NonFiniteTraining:
+        for backup in ("backup_head", "backup_full"):
+            shutil.rmtree(fold_dir / backup, ignore_errors=True)
+        raise
+
+
+def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks: Sequence[keras.callbacks.Callback]) -> dict:
     config, size, model, trainer = session.config, session.size, session.model, session.trainer
     seed = config.seed + data.fold
     keras.utils.set_random_seed(seed)
     session.restart()
-    batch = config.batch_size * session.strategy.num_replicas_in_sync
+    batch = config.batch_size * session.replicas
+    if len(data.train_paths) < batch:
+        raise UserError(
+            f"fold {data.fold}: {len(data.train_paths)} training images, fewer than one batch of {batch}; "
+            "lower batch_size (--set batch_size=N) or use fewer folds"
+        )
     targets = data.train_labels if data.train_targets is None else data.train_targets
     train_data = make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache)
-    val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache)
+    val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache, replicas=session.replicas)
     fit_options = {
         "validation_data": val_data,
         "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
         "verbose": 1 if sys.stdout.isatty() else 2,
     }
-    steps_per_epoch = math.ceil(len(data.train_paths) / batch)
+    steps_per_epoch = len(data.train_paths) // batch  # the last partial batch is dropped (the next epoch reshuffles)
     started = time.perf_counter()
     epochs_run = 0
     backbone = model.get_layer("backbone")
@@ -220,23 +306,35 @@ def train_fold(
             backbone.trainable = False
             session.compile_head()
             progress = [
+                FailOnNonFinite(data.fold, "head", session.loss_scaled),
                 EpochBackup(fold_dir / "backup_head", config.backup_every_epochs),
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
             ]
             done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
             epochs_run += len(done.epoch)
             atomic.write_with(head_weights, model.save_weights)
-    unfreeze_backbone(model, keeps_batchnorm_frozen(session.spec, config.weights))
+    unfreeze_backbone(model, keeps_batchnorm_frozen(session.spec, config.weights, config.freeze_batchnorm))
     session.compile_full(steps_per_epoch)
+    # The EMA weights are what gets saved: validation during training scores them too, so the curves describe
+    # the kept model (SwapEMAWeights swaps them in for each validation pass only).
+    averaged = [keras.callbacks.SwapEMAWeights()] if config.ema_momentum else []
     progress = [
+        *averaged,
+        FailOnNonFinite(data.fold, "full", session.loss_scaled),
         EpochBackup(fold_dir / "backup_full", config.backup_every_epochs),
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
     ]
     done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
     epochs_run += len(done.epoch)
     seconds = time.perf_counter() - started
+    val_probabilities = predict_images(model, data.val_paths, size, batch)
+    if not _finite(val_probabilities):
+        raise NonFiniteTraining(
+            f"fold {data.fold}: its predictions on the held-out images are not finite; nothing of the fold is kept "
+            "(lower lr, or --set mixed_precision=off), then train it again"
+        )
     atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
-    val_probabilities = write_predictions(model, data, size, batch, fold_dir)
+    write_predictions(model, data, size, batch, fold_dir, val_probabilities=val_probabilities)
     write_predictions(model, data, size, batch, fold_dir, flip=True)
     history = _history(fold_dir, data.fold)
     atomic.write_csv(fold_dir / HISTORY_FILE, history)
@@ -247,24 +345,42 @@ def train_fold(
         "val_accuracy": val_accuracy,
         "seconds": seconds,
         "images_per_second": len(data.train_paths) * max(1, epochs_run) / seconds,  # this session's epochs
+        "numerics": session.numerics(),
     }
     atomic.write_json(fold_dir / DONE_FILE, summary)
+    head_weights.unlink(missing_ok=True)  # only a fold killed after its head warm-up needs it
     return summary
 
 
-def write_predictions(model: keras.Model, data: FoldData, size: int, batch: int, fold_dir: Path, flip: bool = False) -> np.ndarray:
+def predict_images(model: keras.Model, paths: list[str], size: int, batch: int, flip: bool = False) -> np.ndarray:
+    """The model's probabilities for `paths`, in order. Under several replicas the list is padded with repeats of
+    its last image to a multiple of the replica count, so no replica gets an empty batch, and trimmed after."""
+    if not paths:
+        return np.zeros((0, NUM_CLASSES))
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    padded = list(paths) + list(paths[-1:]) * (-len(paths) % replicas)
+    images = make_dataset(padded, None, size, batch)
+    return model.predict(images.map(tf.image.flip_left_right) if flip else images, verbose=0)[: len(paths)]
+
+
+def write_predictions(
+    model: keras.Model,
+    data: FoldData,
+    size: int,
+    batch: int,
+    fold_dir: Path,
+    flip: bool = False,
+    val_probabilities: np.ndarray | None = None,
+) -> np.ndarray:
     """The fold model's held-out and test predictions as oof.csv and test.csv, or with `flip` on horizontally mirrored
-    images (flip TTA) as oof_flip.csv and test_flip.csv; return the held-out probabilities."""
-
-    def predict(paths: list[str]) -> np.ndarray:
-        if not paths:
-            return np.zeros((0, NUM_CLASSES))
-        images = make_dataset(paths, None, size, batch)
-        return model.predict(images.map(tf.image.flip_left_right) if flip else images, verbose=0)
-
-    val_probabilities = predict(data.val_paths)
+    images (flip TTA) as oof_flip.csv and test_flip.csv; return the held-out probabilities (predicted unless given)."""
+    if val_probabilities is None:
+        val_probabilities = predict_images(model, data.val_paths, size, batch, flip)
+    test_probabilities = predict_images(model, data.test_paths, size, batch, flip)
+    if not (_finite(val_probabilities) and _finite(test_probabilities)):
+        raise NonFiniteTraining(f"fold {data.fold}: the model's {'flipped ' * flip}predictions are not finite; nothing was written")
     oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
     oof_file, test_file = (OOF_FLIP_FILE, TEST_FLIP_FILE) if flip else (OOF_FILE, TEST_FILE)
     atomic.write_csv(fold_dir / oof_file, oof)
-    atomic.write_csv(fold_dir / test_file, probability_frame(data.test_names, predict(data.test_paths)))
+    atomic.write_csv(fold_dir / test_file, probability_frame(data.test_names, test_probabilities))
     return val_probabilities

@@ -32,7 +32,7 @@ def worker_count(setting: int, device: str, pending: int) -> int:
         return 1
     if setting > 0:
         return min(setting, pending)
-    cores = os.cpu_count() or 1
+    cores = cpu_cores()
     return min(range(1, pending + 1), key=lambda workers: (_fold_lengths(workers, pending, cores), workers))
 
 
@@ -40,6 +40,15 @@ def _fold_lengths(workers: int, pending: int, cores: int) -> float:
     """Time to train `pending` equal folds in rounds of `workers` processes sharing `cores`, in fold-lengths."""
     full_rounds, last_round = divmod(pending, workers)
     return full_rounds * max(1.0, workers / cores) + (max(1.0, last_round / cores) if last_round else 0.0)
+
+
+def cpu_cores() -> int:
+    return os.cpu_count() or 1
+
+
+def threads_per_worker(workers: int) -> int:
+    """TensorFlow threads each of `workers` processes gets: the cores shared out."""
+    return max(1, cpu_cores() // workers)
 
 
 def limit_threads(threads: int) -> None:
@@ -66,11 +75,17 @@ def _train_in_worker(backbone: str, config: TrainConfig, data: FoldData, fold_di
 
 
 def train_folds_in_workers(
-    backbone: str, config: TrainConfig, jobs: list[tuple[FoldData, Path]], workers: int, log: Callable[[str], None]
+    backbone: str,
+    config: TrainConfig,
+    jobs: list[tuple[FoldData, Path]],
+    workers: int,
+    log: Callable[[str], None],
+    threads: int | None = None,
 ) -> None:
-    """Train each (fold data, fold folder) job in one of `workers` processes, sharing the CPU cores among them.
-    A failing fold stops the folds not yet started; those already training finish and keep their work."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    """Train each (fold data, fold folder) job in one of `workers` processes of `threads` TensorFlow threads each
+    (default: the CPU cores shared out). A failing fold stops the folds not yet started; those already training
+    finish and keep their work."""
+    threads = threads or threads_per_worker(workers)
     log(f"training folds {', '.join(str(data.fold) for data, _ in jobs)} in {workers} worker processes of {threads} thread(s) each")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker: fork would copy this one's threads
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=limit_threads, initargs=(threads,))

@@ -19,14 +19,15 @@ from solution.data.dataset import build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
-from solution.training.fit import FoldData, FoldTrainer, image_size, train_fold
-from solution.training.fold_workers import train_folds_in_workers, worker_count
+from solution.training.fit import FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
+from solution.training.fold_workers import cpu_cores, threads_per_worker, train_folds_in_workers, worker_count
 from solution.training.latency import measure_latency
-from solution.training.profiles import TrainConfig
+from solution.training.profiles import TrainConfig, differences, profile_defaults
 from solution.training.soft_targets import SoftTargets
 
 STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
 TRAINING_MECHANICS = ("fold_workers", "backup_every_epochs")  # how a run trains, not what it learns
+DESCRIPTIVE_KEYS = ("differs_from_profile",)  # in run_config.json for the reader; derived from the config, never compared
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,13 +79,37 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
         if isinstance(previous.get("config"), dict):  # a field added since that run, at its default, changes nothing
             defaults = json.loads(json.dumps(run_settings(TrainConfig()), default=str))
             previous["config"] = {**{k: v for k, v in defaults.items() if k not in previous["config"]}, **previous["config"]}
-        changed = sorted(k for k in current if previous.get(k) != current[k])
+        changed = sorted(k for k in current if k not in DESCRIPTIVE_KEYS and previous.get(k) != current[k])
         if changed:
             raise UserError(
                 f"{run.path} holds a run with other {', '.join(changed)}; pass another --runs folder, or delete that folder to start over"
             )
     else:
         atomic.write_json(path, identity)
+
+
+def _match_numerics(
+    run: RunFolder, all_folds: list[int], strategy, workers: int, threads: int, in_process_only: bool
+) -> tuple[int, int]:
+    """Workers and threads that train the pending folds with the numerics the finished folds recorded.
+
+    One run's folds must agree on devices, replicas and precision (else refused); on a CPU the thread count is
+    matched by training in worker processes of that many threads (folds trained before numerics were recorded
+    constrain nothing)."""
+    summaries = [run.fold_summary(fold) for fold in all_folds if run.fold_done(fold)]
+    recorded = next((summary["numerics"] for summary in summaries if summary.get("numerics")), None)
+    planned = numerics(strategy, threads)
+    if recorded is None or recorded == planned:
+        return workers, threads
+    differ = sorted(key for key in {*recorded, *planned} if recorded.get(key) != planned.get(key))
+    if differ == ["threads"] and not in_process_only:
+        matched = int(recorded["threads"])
+        return max(1, min(workers, cpu_cores() // matched)), matched
+    described = ", ".join(f"{key} {recorded.get(key)} (now {planned.get(key)})" for key in differ)
+    raise UserError(
+        f"{run.path}: its finished folds were trained with {described}; a fold trained otherwise would not match them. "
+        "Resume it where they were trained, or train into another --runs folder"
+    )
 
 
 def run_settings(config: TrainConfig) -> dict:
@@ -133,8 +158,12 @@ def train_backbone(
         "config": run_settings(config),
         **({"distillation": teacher.describe()} if teacher else {}),
     }
-    _check_run_config(run, identity)
+    changed = differences(config, profile_defaults(config.profile))
+    _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
     log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
+    if changed:
+        described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
+        log(f"train: {backbone} differs from profile {config.profile} in {described}")
     jobs = []
     for fold in requested:
         if run.fold_done(fold):
@@ -145,8 +174,11 @@ def train_backbone(
             data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
         jobs.append((data, run.fold_dir(fold)))
     workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
-    if workers > 1:
-        train_folds_in_workers(backbone, config, jobs, workers, log)
+    threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
+    if jobs:
+        workers, threads = _match_numerics(run, all_folds, strategy, workers, threads, in_process_only=bool(callbacks))
+    if workers > 1 or threads != tensorflow_threads():
+        train_folds_in_workers(backbone, config, jobs, workers, log, threads)
     else:
         session = None  # built at the first fold that trains: a finished run never builds a model
         for data, fold_dir in jobs:

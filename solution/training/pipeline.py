@@ -72,40 +72,69 @@ def make_dataset(
     seed: int = 0,
     cache: bool = False,
     shuffle_buffer: int = 4096,
+    replicas: int = 1,
 ) -> tf.data.Dataset:
     """Batches of (float32 images in 0-255, one-hot labels), or images only when `labels` is None.
     `labels` are class indices (N,) or target distributions (N, classes), e.g. a teacher's soft targets.
 
-    Training permutes the file list, shuffles each epoch and applies MixUp/CutMix (the per-image
-    augmentation runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order
-    of `paths`. `cache` keeps the resized uint8 images in memory after the first epoch.
+    Training permutes the file list, shuffles each epoch, drops the last partial batch (the next epoch
+    reshuffles, so no image is left out for good) and applies MixUp/CutMix (the per-image augmentation
+    runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order of `paths`. `cache`
+    keeps the resized uint8 images in memory after the first epoch.
+
+    With several `replicas` (MirroredStrategy splits each batch among them) a batch smaller than the replica
+    count would leave one replica an empty batch, which crashes BatchNorm: evaluation batches with labels are
+    then padded to a multiple of `replicas` with repeats of the last image that carry sample weight 0, so
+    (x, y, weight) triples come out. Batches without labels are never padded here: see `fit.predict_images`.
     """
     autotune = tf.data.AUTOTUNE
+    weights = None
     if training:
         if labels is None:
             raise ValueError("training batches need labels")
         order = training_order(len(paths), seed)
         paths, labels = [paths[i] for i in order], np.asarray(labels)[order]
+    elif labels is not None and replicas > 1:
+        paths, labels, weights = pad_to_replicas(list(paths), np.asarray(labels), replicas)
     images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
         lambda path: prepare_image(decode_image(path, size), size), num_parallel_calls=autotune, deterministic=True
     )
     if labels is not None:
         labels = np.asarray(labels)
         targets = tf.one_hot(labels.astype(np.int32), NUM_CLASSES) if labels.ndim == 1 else tf.constant(labels, tf.float32)
-        data = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(targets)))
+        columns = (images, tf.data.Dataset.from_tensor_slices(targets))
+        if weights is not None:
+            columns += (tf.data.Dataset.from_tensor_slices(weights),)
+        data = tf.data.Dataset.zip(columns)
     else:
         data = images
     if cache:
         data = data.cache()
     if training:
         data = data.shuffle(max(1, min(len(paths), shuffle_buffer)), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(batch_size, drop_remainder=False)
-    to_float = (lambda x, y: (tf.cast(x, tf.float32), y)) if labels is not None else (lambda x: tf.cast(x, tf.float32))
-    data = data.map(to_float, num_parallel_calls=autotune)
+    data = data.batch(batch_size, drop_remainder=training)
+    data = data.map(_images_to_float, num_parallel_calls=autotune)
     mixers = _mixers(augment, seed) if training and augment is not None else []
     if mixers:
         data = data.map(lambda images, targets: _mix(mixers, images, targets), num_parallel_calls=autotune)
     return data.prefetch(autotune)
+
+
+def pad_to_replicas(paths: list[str], labels: np.ndarray, replicas: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """`paths` and `labels` with the last entry repeated up to a multiple of `replicas`, and the sample weights
+    that count only the real ones. Batches are multiples of `replicas`, so every batch then is too."""
+    extra = -len(paths) % replicas
+    weights = np.concatenate([np.ones(len(paths), np.float32), np.zeros(extra, np.float32)])
+    if extra:
+        paths = paths + paths[-1:] * extra
+        labels = np.concatenate([labels, np.repeat(labels[-1:], extra, axis=0)])
+    return paths, labels, weights
+
+
+def _images_to_float(images: tf.Tensor, *rest: tf.Tensor):
+    """The batch's images as float32; labels and weights as they are."""
+    images = tf.cast(images, tf.float32)
+    return (images, *rest) if rest else images
 
 
 def _mixers(config: AugmentConfig, seed: int) -> list[keras.layers.Layer]:

@@ -53,6 +53,7 @@ class TrainConfig:
     class_weight: bool = False  # balanced class weights; off: the metric is plain accuracy, which rewards the priors
     ema_momentum: float = 0.0  # weight EMA of stage 2 (the last epoch's averaged weights are kept); 0 turns it off
     drop_path_rate: float = 0.0  # stochastic depth, for backbones that have it (convnext_tiny)
+    freeze_batchnorm: bool = True  # pre-trained backbones fine-tune with BatchNorm in inference mode (see profiles.yaml)
     batchnorm_momentum: float = 0.0  # 0: each backbone's own (0.99-0.999); ~0.9 for short runs from scratch
     cache: bool = True  # keep resized images in memory after the first epoch
     mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
@@ -151,9 +152,43 @@ def available_profiles() -> dict[str, dict]:
     return profiles
 
 
+PROFILE_STRUCTURE = ("profile", "description", "backbones", "per_backbone")  # what a profile is, not how it trains
+
+
 def load_profile(name: str, settings: dict | None = None) -> TrainConfig:
-    """The profile `name` from profiles.yaml with `settings` applied on top."""
+    """The profile `name` from profiles.yaml with `settings` applied on top, also on top of each backbone's own
+    overrides: `--set epochs=20` means 20 epochs for every backbone, per_backbone's included."""
     profiles = available_profiles()
     if name not in profiles:
-        raise UserError(f"unknown profile '{name}'; profiles: {', '.join(profiles)} (see solution/{PROFILES_FILE})")
-    return apply_overrides(TrainConfig(profile=name), {**profiles[name], **(settings or {})})
+        raise UserError(f"unknown profile '{name}'; profiles: {', '.join(profiles)} (see solution/training/{PROFILES_FILE})")
+    settings = settings or {}
+    profile = dict(profiles[name])
+    training = {key: value for key, value in settings.items() if key.partition(".")[0] not in PROFILE_STRUCTURE}
+    if training and isinstance(profile.get("per_backbone"), dict):
+        profile["per_backbone"] = {backbone: {**(own or {}), **training} for backbone, own in profile["per_backbone"].items()}
+    return apply_overrides(TrainConfig(profile=name), {**profile, **settings})
+
+
+def flat_settings(config) -> dict:
+    """A config's training fields as {name: value}, nested ones as dotted names (augment.mixup)."""
+    flat = {}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if item.name in PROFILE_STRUCTURE:
+            continue
+        if dataclasses.is_dataclass(value):
+            flat.update({f"{item.name}.{key}": inner for key, inner in flat_settings(value).items()})
+        else:
+            flat[item.name] = value
+    return flat
+
+
+def differences(config: TrainConfig, reference: TrainConfig) -> dict[str, dict]:
+    """{setting: {"profile": its value in `reference`, "used": its value in `config`}} for each setting that differs."""
+    used, profile = flat_settings(config), flat_settings(reference)
+    return {key: {"profile": profile[key], "used": value} for key, value in used.items() if profile.get(key) != value}
+
+
+def profile_defaults(name: str) -> TrainConfig:
+    """The profile as profiles.yaml states it, before any backbone's or command line's overrides."""
+    return load_profile(name) if name in available_profiles() else TrainConfig(profile=name)

@@ -83,6 +83,22 @@ def test_pretrained_weights_keep_batchnorm_in_inference_mode_and_scratch_does_no
     assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, scratch.get_layer("backbone").non_trainable_weights, strict=True))
 
 
+def test_freeze_batchnorm_off_lets_a_pretrained_backbone_train_its_batchnorm(tmp_path):
+    spec = backbones.get_spec("mobilenet_v2")
+    source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
+    path = tmp_path / "w.weights.h5"
+    source.save_weights(path)
+    model = backbones.build_model(spec, 96, str(path))
+    norms = [layer for layer in model.get_layer("backbone")._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
+    assert backbones.keeps_batchnorm_frozen(spec, str(path)) and not any(layer.trainable for layer in norms)
+    assert not backbones.keeps_batchnorm_frozen(spec, str(path), freeze_batchnorm=False)
+    backbones.unfreeze_backbone(model, backbones.keeps_batchnorm_frozen(spec, str(path), freeze_batchnorm=False))
+    assert all(layer.trainable for layer in norms)
+    before = [w.numpy().copy() for w in model.get_layer("backbone").non_trainable_weights]
+    model(_images(4, 96), training=True)
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(before, model.get_layer("backbone").non_trainable_weights, strict=True))
+
+
 def test_offline_imagenet_download_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
 

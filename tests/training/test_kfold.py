@@ -66,6 +66,35 @@ def test_meta_records_what_the_ensemble_and_report_need(trained, small_data):
     assert not list(run_dir.rglob(".*.tmp")) and not list(run_dir.rglob("backup_*/*"))
 
 
+def test_validation_during_training_scores_the_kept_ema_weights(trained):
+    """The curves describe the saved model: each fold's last logged val_loss and val_accuracy are its OOF scores."""
+    run_dir, meta = trained
+    assert meta["config"]["ema_momentum"] > 0
+    smoothing = meta["config"]["label_smoothing"]
+    history, oof = pd.read_csv(run_dir / "history.csv"), pd.read_csv(run_dir / "oof.csv")
+    for fold, rows in oof.groupby("fold"):
+        probabilities = np.clip(rows[list(CLASSES)].to_numpy(), 1e-7, 1 - 1e-7)
+        targets = np.eye(len(CLASSES))[rows.emotion.map(CLASSES.index)] * (1 - smoothing) + smoothing / len(CLASSES)
+        last = history[history.fold == fold].iloc[-1]
+        assert last.val_loss == pytest.approx(-(targets * np.log(probabilities)).sum(axis=1).mean(), abs=1e-4)
+        assert last.val_accuracy == pytest.approx(meta["fold_accuracy"][str(fold)], abs=1e-6)
+
+
+def test_each_fold_records_the_numerics_it_was_trained_with(trained):
+    run_dir, _ = trained
+    threads = max(1, (os.cpu_count() or 1) // 2)  # tiny_runs trains mobilenet_v2's folds in 2 worker processes
+    for fold in range(3):
+        recorded = json.loads((run_dir / f"fold_{fold}" / "done.json").read_text())["numerics"]
+        assert recorded == {"devices": "CPU", "replicas": 1, "precision": "float32", "threads": threads}
+    assert not list(run_dir.glob("fold_*/stage1.weights.h5"))
+
+
+def test_the_settings_that_differ_from_the_profile_are_kept_with_the_run(trained):
+    run_dir, _ = trained
+    differs = json.loads((run_dir / "run_config.json").read_text())["differs_from_profile"]
+    assert differs["image_size"] == {"profile": 64, "used": 32} and differs["epochs"] == {"profile": 40, "used": 2}
+
+
 def test_fold_models_reload_and_reproduce_the_oof_predictions(trained, small_data):
     run_dir, _ = trained
     model = keras.saving.load_model(run_dir / "fold_0" / "model.keras", safe_mode=False)
@@ -230,6 +259,14 @@ def test_folds_trained_in_worker_processes_match_one_process(small_data, tmp_pat
         assert "val_accuracy" in (tmp_path / "two" / "convlstm" / f"fold_{fold}" / fold_workers.FOLD_LOG).read_text()
     resumed = kfold.train_backbone(small_data, "convlstm", config, tmp_path / "two", log=lambda line: None)
     assert resumed.oof_accuracy == parallel.oof_accuracy, "a run trained by workers resumes under fold_workers=1"
+    fold_2 = tmp_path / "two" / "convlstm" / "fold_2"
+    before = pd.read_csv(fold_2 / "oof.csv")
+    shutil.rmtree(fold_2)  # as if it had never finished; fold_workers=1 would train it in this process's 2 threads
+    lines = []
+    kfold.train_backbone(small_data, "convlstm", config, tmp_path / "two", log=lines.append)
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    assert any(f"of {threads} thread(s)" in line for line in lines), "trained with the thread count folds 0 and 1 recorded"
+    pd.testing.assert_frame_equal(pd.read_csv(fold_2 / "oof.csv"), before)  # so its numbers are the same, to the bit
 
 
 def test_a_worker_error_is_one_line_and_keeps_no_run(small_data, tmp_path):

@@ -87,6 +87,31 @@ def test_training_batches_mix_classes_even_without_a_shuffle_buffer(index):
     assert len(set(first)) >= 4, f"the first batch holds classes {sorted(set(first))}"
 
 
+@pytest.mark.parametrize("count", [9, 10, 11])  # remainders 0, 1 and 2 of 3 replicas
+def test_evaluation_batches_pad_to_a_multiple_of_the_replicas_with_weightless_repeats(index, count):
+    rows = index.train.head(count)
+    data = pipeline.make_dataset(index.source_paths(rows), rows.label, 16, 6, replicas=3)
+    batches = list(data.as_numpy_iterator())
+    sizes = [len(images) for images, _, _ in batches]
+    assert all(size % 3 == 0 for size in sizes) and sum(sizes) == count + (-count % 3)
+    weights = np.concatenate([w for _, _, w in batches])
+    assert weights.sum() == count and (weights[count:] == 0).all(), "padding carries no weight"
+    labels = np.concatenate([y for _, y, _ in batches]).argmax(axis=1)
+    assert (labels[:count] == rows.label.to_numpy()).all()
+
+
+def test_padding_repeats_the_last_entry_with_weight_zero():
+    paths, labels, weights = pipeline.pad_to_replicas(["a", "b", "c", "d"], np.arange(4), 3)
+    assert paths == ["a", "b", "c", "d", "d", "d"] and list(labels) == [0, 1, 2, 3, 3, 3] and list(weights) == [1, 1, 1, 1, 0, 0]
+
+
+def test_training_drops_the_last_partial_batch(index):
+    """A last batch of 1 image would leave a second GPU an empty batch; the next epoch reshuffles it back in."""
+    rows = index.train.head(17)
+    data = pipeline.make_dataset(index.source_paths(rows), rows.label, 16, 8, training=True, seed=1)
+    assert [len(images) for images, _ in data.as_numpy_iterator()] == [8, 8]
+
+
 def test_training_without_labels_is_refused(index):
     with pytest.raises(ValueError, match="labels"):
         pipeline.make_dataset(index.source_paths(index.train.head(4)), None, 32, 2, training=True, augment=AugmentConfig())

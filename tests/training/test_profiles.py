@@ -35,6 +35,25 @@ def test_per_backbone_overrides_apply_only_to_their_backbone():
     assert config.for_backbone("mobilenet_v2").batch_size == config.batch_size
 
 
+def test_command_line_settings_win_over_per_backbone_overrides():
+    """README's own example: --set epochs=20 trains every backbone 20 epochs, per_backbone's 12 and 30 included."""
+    config = profiles.load_profile("kaggle", profiles.parse_settings(["epochs=20", "augment.mixup=0.3"]))
+    for backbone in ("convnext_tiny", "resnet50", "convlstm", "mobilenet_v2"):
+        assert config.for_backbone(backbone).epochs == 20 and config.for_backbone(backbone).augment.mixup == 0.3
+    convnext = config.for_backbone("convnext_tiny")
+    assert convnext.batch_size == 32 and convnext.lr == 1.0e-4, "the backbone's other overrides still apply"
+    plain = profiles.load_profile("kaggle")
+    assert plain.for_backbone("convnext_tiny").epochs == 12 and plain.for_backbone("convlstm").epochs == 30
+
+
+def test_the_settings_that_differ_from_the_profile_are_named_with_both_values():
+    config = profiles.load_profile("kaggle", {"epochs": "20"}).for_backbone("convnext_tiny")
+    changed = profiles.differences(config, profiles.profile_defaults("kaggle"))
+    assert changed["epochs"] == {"profile": 15, "used": 20} and changed["batch_size"] == {"profile": 64, "used": 32}
+    assert "augment.mixup" not in changed and "backbones" not in changed and "per_backbone" not in changed
+    assert profiles.differences(profiles.load_profile("smoke"), profiles.profile_defaults("smoke")) == {}
+
+
 @pytest.mark.parametrize(
     ("pairs", "message"),
     [

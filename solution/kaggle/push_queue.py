@@ -1,0 +1,107 @@
+"""`make push-all`: push the training kernels in the plan's order through Kaggle's two-session limit, resumably.
+
+Kaggle runs at most two batch GPU sessions of an account at once and refuses a third push ("Maximum batch GPU
+session count of 2 reached", with exit code 0). The queue waits for a free session, checking the kernels it
+pushed every `poll_seconds`, up to `wait_hours`. What it pushed is recorded in kernels/push-queue.json, so
+running it again after an interruption pushes only what is left: a kernel pushed from the same script is
+skipped while Kaggle has it queued, running or complete; one that failed there is named with its fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from solution.core import atomic
+from solution.core.documents import read_json
+from solution.core.errors import UserError
+from solution.core.kaggle_cli import KaggleCli
+from solution.kaggle import kernel_client
+from solution.kaggle.kernels import METADATA_FILE, SCRIPT_FILE, Kernel
+
+QUEUE_FILE = "push-queue.json"  # in the kernels folder, git-ignored like the metadata
+ACTIVE_STATES = ("queued", "running", "complete")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How the queue waits for a free Kaggle session (push_poll_seconds and push_wait_hours in kernels.yaml)."""
+
+    poll_seconds: float
+    wait_hours: float
+
+
+def script_digest(folder: Path) -> str:
+    """What a kernel runs: its script and metadata; another digest means the kernel changed since it was pushed."""
+    digest = hashlib.sha256()
+    for name in (SCRIPT_FILE, METADATA_FILE):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def read_queue(root: Path) -> dict[str, dict]:
+    path = root / QUEUE_FILE
+    if not path.exists():
+        return {}
+    queue = read_json(path, f"delete {path} to start the queue afresh (kernels on Kaggle are not touched)")
+    return queue if isinstance(queue, dict) else {}
+
+
+def push_all(
+    kernels: list[Kernel],
+    root: Path,
+    slug_of: Callable[[Kernel], str],
+    waiting: Waiting,
+    cli: KaggleCli | None = None,
+    log: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[str]:
+    """Push each kernel's folder under `root` in order, waiting out the session limit; return the names pushed now."""
+    queue = read_queue(root)
+    pushed = []
+    for kernel in kernels:
+        folder, slug = root / kernel.name, slug_of(kernel)
+        digest = script_digest(folder)
+        entry = queue.get(kernel.name, {})
+        if entry.get("script") == digest:
+            state = kernel_client.status(slug, cli)
+            if state.state in ACTIVE_STATES:
+                log(f"push-all: {kernel.name}: already pushed ({state.state} on Kaggle), skipped")
+                continue
+            if state.state != "absent":
+                log(
+                    f"push-all: {kernel.name}: {state.state} on Kaggle ({state.message or 'see its log'}); skipped: fix it and "
+                    f"`make push BACKBONE={kernel.name}` (RESUME=1 continues from its output)"
+                )
+                continue
+        message = _push_when_free(folder, queue, slug_of, kernels, waiting, cli, log, sleep, clock)
+        queue[kernel.name] = {"slug": slug, "script": digest, "pushed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        atomic.write_json(root / QUEUE_FILE, queue)
+        log(f"push-all: {kernel.name}: {message}")
+        pushed.append(kernel.name)
+    return pushed
+
+
+def _push_when_free(folder, queue, slug_of, kernels, waiting: Waiting, cli, log, sleep, clock) -> str:
+    deadline = clock() + waiting.wait_hours * 3600
+    while True:
+        try:
+            return kernel_client.push(folder, cli)
+        except kernel_client.SessionLimitReached:
+            if clock() >= deadline:
+                raise UserError(
+                    f"push-all: no free Kaggle session for {folder.name} within {waiting.wait_hours:g} h; what was pushed is "
+                    f"recorded in {folder.parent / QUEUE_FILE}: run `make push-all` again later and it continues from there"
+                ) from None
+            running = [
+                f"{kernel.name} {kernel_client.status(slug_of(kernel), cli).state}" for kernel in kernels if kernel.name in queue
+            ]
+            log(
+                f"push-all: {folder.name}: Kaggle's batch sessions are busy ({', '.join(running) or 'other kernels of yours'}); "
+                f"trying again in {waiting.poll_seconds:g} s"
+            )
+            sleep(waiting.poll_seconds)
