@@ -25,6 +25,8 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 # PINS: `make rehearse PINS=kaggle` rehearses in a second venv holding the library versions of Kaggle's image.
 PINS ?=
+# RESUME: `make push BACKBONE=x RESUME=1` attaches the kernel's own previous output, so it continues from there.
+RESUME ?=
 # TEST_WORKERS: processes `make test` runs the suite in (pytest-xdist, one test module each at a time). On 2 cores,
 # 2 took the suite from 16.7 to 11.1 minutes: TensorFlow's small steps leave a core idle in one process.
 TEST_WORKERS ?= 2
@@ -122,10 +124,10 @@ rehearse: setup ## run every kernel as Kaggle runs it (Kaggle-shaped inputs, the
 	$(call install_into,.venv-kaggle,-r requirements.txt -c constraints-kaggle.txt)
 	touch $@
 
-push: setup ## push BACKBONE's training kernel(s) to Kaggle (BACKBONE=ensemble: the ensemble kernel; FORCE=1: past the GPU quota)
-	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
+push: setup ## push BACKBONE's training kernel(s) to Kaggle (BACKBONE=ensemble or ab-NAME too; RESUME=1: continue from its last output; FORCE=1: past the GPU quota)
+	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(RESUME)),--resume)
 
-push-all: setup ## push every training kernel to Kaggle unless `make plan` exceeds the weekly GPU quota (FORCE=1: anyway)
+push-all: setup ## push every training kernel in the plan's order, waiting out Kaggle's 2-session limit; a re-run continues (FORCE=1: past the GPU quota)
 	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
 
 status: setup ## show the state of every kernel on Kaggle

@@ -118,10 +118,14 @@ def _plan(args: argparse.Namespace) -> None:
     print(f"plan: profile {config.profile}, {config.k} folds, {assumptions.train_images:,} training images")
     print("plan: every figure is arithmetic on the assumptions in solution/kaggle/gpu_plan.yaml")
     print(gpu_plan.format_plan(plans, assumptions))
+    tests = kernels.ab_kernels(config)
+    if tests:
+        print("A/B kernels, pushed one by one (`make push BACKBONE=NAME`), never by push-all: one fold per value of a setting")
+        print(gpu_plan.format_plan(_plans(config, tests)[0], assumptions, total=False))
 
 
 def _push(args: argparse.Namespace) -> None:
-    from solution.kaggle import gpu_plan, kernel_client, kernels
+    from solution.kaggle import gpu_plan, kernel_client, kernels, push_queue
 
     config, chosen = _selected_kernels(args, training_only=args.kernel == "all")
     plans, assumptions = _plans(config, chosen)
@@ -134,9 +138,15 @@ def _push(args: argparse.Namespace) -> None:
             f"push: these kernels need about {hours:.1f} GPU hours, {over:.1f} over the weekly quota of "
             f"{assumptions.weekly_quota_hours:g} h (`make plan` shows each); push fewer backbones, or pass --force (FORCE=1)"
         )
-    kernels.write_kernels(config, _username(args), Path(args.kernels_dir))
+    user, root = _username(args), Path(args.kernels_dir)
+    kernels.write_kernels(config, user, root, resume=tuple(k.name for k in chosen) if args.resume else ())
+    if args.kernel == "all":
+        waiting = push_queue.Waiting(args.poll_seconds or config.push_poll_seconds, args.wait_hours or config.push_wait_hours)
+        pushed = push_queue.push_all(chosen, root, lambda kernel: f"{user}/{kernel.slug(config)}", waiting)
+        print(f"push-all: {len(pushed)} kernel(s) pushed now, {len(chosen) - len(pushed)} already on Kaggle or failed there (make status)")
+        return
     for kernel in chosen:
-        print(f"push: {kernel.name}: {kernel_client.push(Path(args.kernels_dir) / kernel.name)}")
+        print(f"push: {kernel.name}: {kernel_client.push(root / kernel.name)}")
 
 
 def _status(args: argparse.Namespace) -> None:
@@ -214,6 +224,15 @@ def register(add: Adder) -> None:
     kernel_options(sub)
     sub.add_argument("--force", action="store_true", help="push even when the plan exceeds the weekly GPU quota")
     sub.add_argument("--quota-hours", type=float, help="GPU hours left to you this week (default: gpu_plan.yaml's weekly quota)")
+    sub.add_argument(
+        "--resume", action="store_true", help="attach the kernel's own previous output and continue from its finished folds and last backup"
+    )
+    sub.add_argument(
+        "--poll-seconds", type=float, help="all: while Kaggle's two GPU sessions are busy, check again this often (default: kernels.yaml)"
+    )
+    sub.add_argument(
+        "--wait-hours", type=float, help="all: stop waiting for a free session after this long; a re-run continues (default: kernels.yaml)"
+    )
 
     add("plan", _plan, "print each training kernel's expected GPU hours on Kaggle's T4s and the total against the weekly quota")
 

@@ -98,6 +98,7 @@ class KaggleCli:
     executable: str = field(default_factory=default_client)
     check_credentials: bool = True
     timeout_s: float = field(default_factory=lambda: float(os.environ.get("KAGGLE_TIMEOUT_S", 3600)))  # downloads are large
+    environment: dict[str, str] = field(default_factory=dict)  # added to this process's environment (a simulated client's settings)
 
     def run(self, *args: str) -> str:
         """Run one kaggle command; return its output or raise `UserError` with one line."""
@@ -105,7 +106,8 @@ class KaggleCli:
             raise UserError(CREDENTIALS_HELP)
         program = shutil.which(self.executable) or self.executable
         try:
-            done = subprocess.run([program, *args], capture_output=True, text=True, check=False, timeout=self.timeout_s)
+            environment = {**os.environ, **self.environment}
+            done = subprocess.run([program, *args], capture_output=True, text=True, check=False, timeout=self.timeout_s, env=environment)
         except FileNotFoundError:
             raise UserError(f"the kaggle client '{self.executable}' is not installed: run `make setup`") from None
         except subprocess.TimeoutExpired:

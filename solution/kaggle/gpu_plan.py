@@ -135,13 +135,14 @@ def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanA
     for kernel in (kernel for kernel in kernels if kernel.backbone):
         backbone = plan_backbone(kernel.backbone, profile, k, assumptions)
         folds = len(kernel.folds) or k
-        hours = backbone.overhead_hours + folds * backbone.fold_hours
+        trainings = folds * (len(kernel.ab_values) or 1)  # an A/B kernel trains its fold once per value
+        hours = backbone.overhead_hours + trainings * backbone.fold_hours
         plans.append(KernelPlan(kernel.name, backbone, folds, hours, hours <= assumptions.usable_hours))
     return plans
 
 
-def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions) -> str:
-    """The table `make plan` prints, then the total against the weekly quota."""
+def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions, total: bool = True) -> str:
+    """The table `make plan` prints, then (with `total`) the total against the weekly quota."""
     lines = [
         f"{'kernel':<28} {'px':>4} {'images/epoch':>12} {'epochs':>6} {'folds':>5} {'GPU h':>6}  fits {assumptions.session_hours:g} h?",
     ]
@@ -150,8 +151,9 @@ def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions) -> str:
         lines.append(
             f"{p.kernel:<28} {p.plan.image_size:>4} {p.plan.images_per_epoch:>12,} {p.plan.epochs:>6} {p.folds:>5} {p.hours:>6.1f}  {fits}"
         )
-    total = sum(p.hours for p in plans)
-    over = over_quota(total, assumptions)
-    verdict = f"{over:.1f} h OVER" if over else f"{assumptions.weekly_quota_hours - total:.1f} h left of"
-    lines.append(f"total: {total:.1f} GPU hours; {verdict} the weekly quota of {assumptions.weekly_quota_hours:g} h")
+    if total:
+        hours = sum(p.hours for p in plans)
+        over = over_quota(hours, assumptions)
+        verdict = f"{over:.1f} h OVER" if over else f"{assumptions.weekly_quota_hours - hours:.1f} h left of"
+        lines.append(f"total: {hours:.1f} GPU hours; {verdict} the weekly quota of {assumptions.weekly_quota_hours:g} h")
     return "\n".join(lines)

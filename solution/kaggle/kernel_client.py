@@ -19,6 +19,12 @@ from solution.core.kaggle_cli import KaggleCli
 STATUS_LINE = re.compile(r'has status "(?:KernelWorkerStatus\.)?(?P<state>[A-Za-z_]+)"')
 FAILURE_LINE = re.compile(r'Failure message: "(?P<message>.*)"')
 PUSH_ERROR = re.compile(r"Kernel push error: (?P<message>.*)|The following are not valid (?P<what>.*)")
+SESSION_LIMIT = re.compile(r"Maximum batch \w+ session count", re.IGNORECASE)  # Kaggle runs 2 GPU sessions at once
+FINISHED_STATES = ("complete", "error", "cancel_acknowledged")
+
+
+class SessionLimitReached(UserError):
+    """Kaggle refused a push because the account's batch sessions are all busy: try again once one ends."""
 
 
 @dataclass(frozen=True)
@@ -37,12 +43,19 @@ def push(folder: Path, cli: KaggleCli | None = None) -> str:
     output = (cli or KaggleCli()).run("kernels", "push", "-p", str(folder))
     failure = PUSH_ERROR.search(output)
     if failure:
-        raise UserError(f"kaggle kernels push {folder}: {failure.group(0).strip()}")
+        refused = SessionLimitReached if SESSION_LIMIT.search(failure.group(0)) else UserError
+        raise refused(f"kaggle kernels push {folder}: {failure.group(0).strip()}")
     return next((line.strip() for line in output.splitlines() if "successfully pushed" in line), output.strip())
 
 
 def status(slug: str, cli: KaggleCli | None = None) -> KernelStatus:
-    output = (cli or KaggleCli()).run("kernels", "status", slug)
+    """The kernel's state on Kaggle; a kernel never pushed is state 'absent'."""
+    try:
+        output = (cli or KaggleCli()).run("kernels", "status", slug)
+    except UserError as error:
+        if "HTTP 404" in str(error):
+            return KernelStatus(slug, "absent")
+        raise
     state = STATUS_LINE.search(output)
     failure = FAILURE_LINE.search(output)
     return KernelStatus(slug, state.group("state").lower() if state else "unknown", failure.group("message") if failure else "")

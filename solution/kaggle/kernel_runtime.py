@@ -147,20 +147,72 @@ def offer_imagenet_weights(roots: tuple[Path, ...]) -> list[Path]:
     return offered
 
 
-def train(args: argparse.Namespace, where: Places) -> None:
+def previous_run(roots: tuple[Path, ...], backbone: str) -> Path | None:
+    """This backbone's run folder in an attached previous output of the kernel (RESUME=1), if any."""
+    from solution.artifacts.runs import RUN_CONFIG_FILE
+
+    found = [f for f in _folders(roots) if f.name == backbone and (f / RUN_CONFIG_FILE).is_file()]
+    return found[0] if found else None
+
+
+def resume_from(previous: Path, target: Path) -> None:
+    """Copy a previous session's run folder into this kernel's output: finished folds are then skipped and a cut
+    fold resumes from its last backup. Links in it are not followed (an input is never trusted to point inward)."""
+    shutil.copytree(previous, target, ignore=lambda folder, names: [n for n in names if (Path(folder) / n).is_symlink()])
+    done = sorted(p.parent.name for p in target.glob("fold_*/done.json"))
+    print(f"kernel: resuming from the previous output {previous}: finished {', '.join(done) or 'no fold yet'}")
+
+
+def _training_data(args: argparse.Namespace, where: Places) -> tuple[Path, Path]:
+    """The staged data folder with its folds.csv, and its cache: the same folds in every kernel."""
     from solution.data import folds
     from solution.data.dataset import build_index
-    from solution.training import kfold, profiles
 
     offer_imagenet_weights(where.data_roots)
     data = stage_data(where.data_roots, where.scratch)
     cache = where.scratch / "cache"
     table = folds.assign_folds(build_index(data, cache).train, k=args.k, seed=args.seed)
     folds.write_folds(table, data)
+    return data, cache
+
+
+def _profile(args: argparse.Namespace, settings: dict[str, str]):
+    from solution.training import profiles
+
     profile = args.local_profile if args.local else args.profile
-    config = profiles.load_profile(profile, {**profiles.parse_settings(args.set or []), "seed": str(args.seed)})
+    return profiles.load_profile(profile, {**profiles.parse_settings(args.set or []), **settings, "seed": str(args.seed)})
+
+
+def train(args: argparse.Namespace, where: Places) -> None:
+    from solution.training import kfold
+
+    data, cache = _training_data(args, where)
+    previous = previous_run(where.data_roots, args.backbone)
+    if previous and not (where.output / args.backbone).exists():
+        resume_from(previous, where.output / args.backbone)
+    config = _profile(args, {})
     meta = kfold.train_backbone(data, args.backbone, config, where.output, folds=kfold.folds_argument(args.folds), cache_dir=cache)
     print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta.oof_accuracy:.4f}")
+
+
+def ab_test(args: argparse.Namespace, where: Places) -> None:
+    """Train one fold once per value of one setting; write ab.json and print both accuracies and their difference."""
+    from solution.artifacts.runs import RunFolder
+    from solution.core import atomic
+    from solution.training import kfold
+    from solution.training.ab_test import compare, format_comparison
+
+    setting, _, values = args.ab.partition("=")
+    data, cache = _training_data(args, where)
+    fold = kfold.folds_argument(args.folds) or [0]
+    oofs = {}
+    for value in values.split(","):
+        root = where.output / "ab" / f"{setting}={value}"
+        kfold.train_backbone(data, args.backbone, _profile(args, {setting: value}), root, folds=fold, cache_dir=cache)
+        oofs[value] = RunFolder(root / args.backbone).oof()
+    result = compare(args.backbone, setting, fold[0], oofs)
+    atomic.write_json(where.output / "ab.json", result)
+    print(format_comparison(result))
 
 
 def ensemble(args: argparse.Namespace, where: Places) -> None:
@@ -180,13 +232,14 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kernel.py", description="A kernel of the kit (see kernels/README.md).")
-    parser.add_argument("role", choices=["train", "ensemble"], help=argparse.SUPPRESS)
+    parser.add_argument("role", choices=["train", "ensemble", "ab"], help=argparse.SUPPRESS)
     parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--backbone", help=argparse.SUPPRESS)
     parser.add_argument("--profile", default="kaggle", help=argparse.SUPPRESS)
     parser.add_argument("--k", type=int, default=5, help="number of folds (default: the kernel's)")
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
     parser.add_argument("--folds", help=argparse.SUPPRESS)  # a fold kernel's folds, e.g. 3 (default: every fold)
+    parser.add_argument("--ab", help=argparse.SUPPRESS)  # an A/B kernel's SETTING=A,B
     parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
@@ -210,7 +263,7 @@ def run(args: argparse.Namespace) -> None:
         from solution.data import sample
 
         sample.generate(PATHS.sample_data, sample.SampleConfig())
-    (train if args.role == "train" else ensemble)(args, places(args))
+    {"train": train, "ensemble": ensemble, "ab": ab_test}[args.role](args, places(args))
 
 
 def main(argv: list[str]) -> None:

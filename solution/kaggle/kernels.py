@@ -22,7 +22,10 @@ from solution.training.profiles import load_profile
 CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
 ENSEMBLE = "ensemble"
-MACHINE_SHAPES = ("NvidiaTeslaT4", "NvidiaTeslaP100", "Tpu1VmV38")
+# Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
+# and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
+MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
+RETIRED_SHAPES = {"NvidiaTeslaP100": "NvidiaTeslaT4", "Tpu1VmV38": "TpuV5E8", "TpuV38": "TpuV5E8"}
 PINNING_TYPES = ("original", "latest")
 REQUIRED_KEYS = ("id", "title", "code_file", "language", "kernel_type")
 BOOLEAN_KEYS = ("is_private", "enable_gpu", "enable_tpu", "enable_internet")
@@ -50,6 +53,9 @@ class KernelsConfig:
     enable_internet: bool = True
     machine_shape: str = "NvidiaTeslaT4"
     docker_image_pinning_type: str = "original"
+    push_poll_seconds: float = 300.0  # push-all: how often to check for a free Kaggle session
+    push_wait_hours: float = 24.0  # push-all: how long to wait for one before stopping (a re-run continues)
+    ab_tests: dict = dataclasses.field(default_factory=dict)  # name -> {backbone, setting, values, fold}: one-fold A/B kernels
 
     def package_slug(self, user: str) -> str:
         """owner/name of the package dataset: package_dataset as given, under `user` when it names no owner."""
@@ -64,6 +70,8 @@ class Kernel:
     name: str
     backbone: str | None = None
     folds: tuple[int, ...] = ()
+    ab_setting: str = ""  # an A/B kernel: the profile setting it compares on one fold
+    ab_values: tuple[str, ...] = ()
 
     def slug(self, config: KernelsConfig) -> str:
         return f"{config.slug_prefix}-{self.name}"
@@ -78,6 +86,8 @@ class Kernel:
             return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method]
         recipe = ["--backbone", self.backbone, "--profile", config.profile, "--k", str(config.k), "--seed", str(config.seed)]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
+        if self.ab_setting:
+            return ["ab", "--name", self.name, *recipe, *folds, "--ab", f"{self.ab_setting}={','.join(self.ab_values)}"]
         return ["train", "--name", self.name, *recipe, *folds]
 
 
@@ -112,6 +122,26 @@ def all_kernels(config: KernelsConfig) -> list[Kernel]:
     return training + [Kernel(ENSEMBLE)]
 
 
+def ab_kernels(config: KernelsConfig) -> list[Kernel]:
+    """The one-fold A/B kernels of kernels.yaml's ab_tests: pushed one by one (`make push BACKBONE=ab-NAME`), never by
+    push-all, since they decide a setting rather than feed the blend."""
+    found = []
+    for name, test in (config.ab_tests or {}).items():
+        fix = f"ab_tests.{name} in {PATHS.kernels / CONFIG_FILE}: expected {{backbone: NAME, setting: FIELD, values: [A, B], fold: N}}"
+        if not isinstance(test, dict) or not {"backbone", "setting", "values"} <= set(test) or len(test.get("values") or []) < 2:
+            raise UserError(fix)
+        values = tuple(str(value).lower() if isinstance(value, bool) else str(value) for value in test["values"])
+        if any("," in value for value in values):
+            raise UserError(f"{fix} (a value may not hold a comma)")
+        found.append(Kernel(f"ab-{name}", str(test["backbone"]), (int(test.get("fold", 0)),), str(test["setting"]), values))
+    return found
+
+
+def every_kernel(config: KernelsConfig) -> list[Kernel]:
+    """What `make kernels` writes: the training kernels, the ensemble kernel and the A/B kernels."""
+    return all_kernels(config) + ab_kernels(config)
+
+
 def within_folds(chosen: list[Kernel], k: int) -> list[Kernel]:
     """The kernels a check with k folds runs: a fold kernel of a fold beyond k has nothing to train."""
     return [kernel for kernel in chosen if all(fold < k for fold in kernel.folds)]
@@ -120,17 +150,20 @@ def within_folds(chosen: list[Kernel], k: int) -> list[Kernel]:
 def get_kernels(config: KernelsConfig, name: str) -> list[Kernel]:
     """The kernel with this folder name, or every kernel of this backbone (several when it is split into folds)."""
     every = all_kernels(config)
-    found = [kernel for kernel in every if name in (kernel.name, kernel.backbone)]
+    found = [kernel for kernel in every_kernel(config) if kernel.name == name] or [k for k in every if name == k.backbone]
     if not found:
         known = ", ".join(dict.fromkeys(k.backbone or k.name for k in every))
-        raise UserError(f"no kernel '{name}'; kernels: {known} (the backbones of profile {config.profile}, and ensemble)")
+        tests = "".join(f", {kernel.name}" for kernel in ab_kernels(config))
+        raise UserError(f"no kernel '{name}'; kernels: {known}{tests} (the backbones of profile {config.profile}, ensemble, A/B tests)")
     return found
 
 
 def script_text(kernel: Kernel, config: KernelsConfig) -> str:
     """The script Kaggle runs: put the kit on sys.path (the package dataset's wheel there, this checkout here), call it."""
     role = "blend of the training kernels' runs and the submission"
-    if kernel.backbone:
+    if kernel.ab_setting:
+        role = f"A/B test of {kernel.ab_setting} ({' vs '.join(kernel.ab_values)}) on fold {kernel.folds[0]} of {kernel.backbone}"
+    elif kernel.backbone:
         role = f"k-fold training of {kernel.backbone}" + (f", fold(s) {', '.join(map(str, kernel.folds))}" if kernel.folds else "")
     return f'''"""Kaggle kernel {kernel.slug(config)}: {role}.
 
@@ -172,9 +205,12 @@ def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[st
     return [images, package] + ([config.weights_dataset] if config.weights_dataset else [])
 
 
-def metadata(kernel: Kernel, config: KernelsConfig, user: str) -> dict:
-    """kernel-metadata.json for `kernel`; every boolean is explicit (the client's defaults differ from its docs)."""
+def metadata(kernel: Kernel, config: KernelsConfig, user: str, resume: bool = False) -> dict:
+    """kernel-metadata.json for `kernel`; every boolean is explicit (the client's defaults differ from its docs).
+    With `resume` a training kernel attaches its own previous output, and continues from its finished folds and
+    its last backup (a session that hit Kaggle's 12-hour limit)."""
     training = [k for k in all_kernels(config) if k.backbone]
+    own = [f"{user}/{kernel.slug(config)}"] if resume and kernel.backbone else []
     return {
         "id": f"{user}/{kernel.slug(config)}",
         "title": kernel.title(config),
@@ -189,19 +225,20 @@ def metadata(kernel: Kernel, config: KernelsConfig, user: str) -> dict:
         "docker_image_pinning_type": config.docker_image_pinning_type,
         "dataset_sources": dataset_sources(kernel, config, user),
         "competition_sources": [COMPETITION.slug],
-        "kernel_sources": [] if kernel.backbone else [f"{user}/{k.slug(config)}" for k in training],
+        "kernel_sources": own if kernel.backbone else [f"{user}/{k.slug(config)}" for k in training],
         "model_sources": [],
     }
 
 
-def write_kernels(config: KernelsConfig, user: str, root: Path | None = None) -> list[Path]:
-    """Write every kernel's script and metadata under `root` (default kernels/); return the folders."""
+def write_kernels(config: KernelsConfig, user: str, root: Path | None = None, resume: tuple[str, ...] = ()) -> list[Path]:
+    """Write every kernel's script and metadata under `root` (default kernels/); the kernels named in `resume`
+    attach their own previous output. Return the folders."""
     root = root or PATHS.kernels
     folders = []
-    for kernel in all_kernels(config):
+    for kernel in every_kernel(config):
         folder = root / kernel.name
         atomic.write_text(folder / SCRIPT_FILE, script_text(kernel, config))
-        atomic.write_json(folder / METADATA_FILE, metadata(kernel, config, user))
+        atomic.write_json(folder / METADATA_FILE, metadata(kernel, config, user, resume=kernel.name in resume))
         folders.append(folder)
     return folders
 
@@ -209,7 +246,7 @@ def write_kernels(config: KernelsConfig, user: str, root: Path | None = None) ->
 def stale_scripts(config: KernelsConfig, root: Path | None = None) -> list[str]:
     """Kernel folders that are missing, out of date with kernels.yaml, or no longer defined."""
     root = root or PATHS.kernels
-    kernels = all_kernels(config)
+    kernels = every_kernel(config)
     problems = []
     for kernel in kernels:
         script = root / kernel.name / SCRIPT_FILE
@@ -256,8 +293,11 @@ def check_metadata(folder: Path) -> list[str]:
     ]
     if meta.get("docker_image_pinning_type") not in PINNING_TYPES:
         problems.append(f"docker_image_pinning_type must be one of {', '.join(PINNING_TYPES)}")
-    if meta.get("machine_shape") not in ("", None, *MACHINE_SHAPES):
-        problems.append(f"machine_shape '{meta['machine_shape']}' is not one of {', '.join(MACHINE_SHAPES)}")
+    shape = meta.get("machine_shape")
+    if shape in RETIRED_SHAPES:
+        problems.append(f"machine_shape '{shape}' was retired by Kaggle; use {RETIRED_SHAPES[shape]} (machine_shape in {CONFIG_FILE})")
+    elif shape not in ("", None, *MACHINE_SHAPES):
+        problems.append(f"machine_shape '{shape}' is not one of {', '.join(MACHINE_SHAPES)}")
     for source in meta.get("dataset_sources", []):
         problems += _slug_problems("dataset source", source, (2, 3))
     for source in meta.get("kernel_sources", []):

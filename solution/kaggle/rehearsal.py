@@ -72,6 +72,7 @@ class RehearsalConfig:
     k: int = 2
     imagenet_backbones: tuple[str, ...] = ("mobilenet_v2",)  # trained with weights=imagenet from the weights dataset
     timeout_s: int = KERNEL_TIMEOUT_S
+    resume: bool = True  # also rehearse a training kernel cut off after one fold and pushed again with its own output
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,58 @@ def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -
     return arguments
 
 
+def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal) -> float:
+    """A kernel cut off after its first fold (as by Kaggle's 12-hour limit), pushed again with RESUME=1: the second
+    session mounts the first one's output as its own input and must train only the folds left. Returns seconds."""
+    from solution.artifacts.runs import DONE_FILE
+
+    first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
+    seconds = run_kernel(first, [*arguments, "--folds", "0"], rehearsal)
+    finished = first / "working" / kernel.backbone / "fold_0" / DONE_FILE
+    if not finished.is_file():
+        raise UserError(f"rehearse: {kernel.name}'s first session left no {finished}")
+    second = kernel_root(work / "resume-session-2", kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
+    seconds += run_kernel(second, arguments, rehearsal)
+    output = (second.parent / "output.log").read_text(encoding="utf-8")
+    resumed = second / "working" / kernel.backbone / "fold_0" / DONE_FILE
+    if "fold 0: already done, skipped" not in output or resumed.read_bytes() != finished.read_bytes():
+        raise UserError(f"rehearse: {kernel.name}, pushed again with its own output, retrained fold 0; see {second.parent / 'output.log'}")
+    return seconds
+
+
+def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
+    """`make push-all` against the simulated Kaggle, which refuses a third batch session: every training kernel must be
+    accepted once, in the plan's order, and a second run must push none. Returns (kernels, refusals waited out)."""
+    import dataclasses
+    import json
+
+    from solution.core.kaggle_cli import KaggleCli
+    from solution.kaggle import push_queue, simulated_kaggle
+
+    config = dataclasses.replace(config, images_dataset=config.images_dataset or "rehearsal/emotion-images")
+    root, server = work / "push" / "kernels", work / "push" / "server"
+    kernels.write_kernels(config, "rehearsal", root)
+    training = [k for k in kernels.all_kernels(config) if k.backbone]
+    sessions, calls = server / "sessions.json", server / "calls.jsonl"
+    client = KaggleCli(
+        str(simulated_kaggle.install(server / "bin")),
+        check_credentials=False,
+        environment={"FAKE_KAGGLE_LOG": str(calls), "FAKE_KAGGLE_SESSIONS": str(sessions), "FAKE_KAGGLE_RUN_POLLS": "1"},
+    )
+    waiting = push_queue.Waiting(poll_seconds=0, wait_hours=1)
+
+    def slug(kernel: Kernel) -> str:
+        return f"rehearsal/{kernel.slug(config)}"
+
+    push_queue.push_all(training, root, slug, waiting, client, log=lambda line: None)
+    accepted = [kernel_id.split("/", 1)[1] for kernel_id in json.loads(sessions.read_text())]
+    again = push_queue.push_all(training, root, slug, waiting, client, log=lambda line: None)
+    if accepted != [k.slug(config) for k in training] or again:
+        raise UserError(f"rehearse: push-all accepted {accepted} and re-pushed {again}; see {calls}")
+    pushes = sum(1 for call in simulated_kaggle.calls(calls) if call[:2] == ["kernels", "push"])
+    return len(training), pushes - len(training)
+
+
 def rehearse(
     config: KernelsConfig,
     work: Path,
@@ -226,6 +279,12 @@ def rehearse(
             log(f"rehearse: {kernel.name} ran in {took:.1f} s")
     installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
     log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
+    whole = next((k for k in training if not k.folds), None)
+    if whole and rehearsal.resume:
+        took = rehearse_resume(whole, config, work, datasets, arguments[whole.name], rehearsal)
+        log(f"rehearse: {whole.name} cut after fold 0 and pushed again with its own output trained only the folds left ({took:.1f} s)")
+    pushed, refusals = rehearse_push_queue(config, work)
+    log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
     ensemble = next(k for k in every if not k.backbone)
     outputs = {k.slug(config): roots[k.name] / "working" for k in training}  # Kaggle mounts a kernel's output by its slug
     package = dataset_names(config)["package"]

@@ -50,6 +50,38 @@ def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
     assert mobilenet["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and mobilenet["enable_gpu"] is True
 
 
+def test_ab_kernels_train_one_fold_per_value_and_stay_out_of_push_all():
+    names = [k.name for k in kernels.all_kernels(CONFIG)]
+    test = kernels.get_kernels(CONFIG, "ab-freeze-batchnorm")[0]
+    assert test.name not in names and test in kernels.every_kernel(CONFIG)
+    arguments = test.arguments(CONFIG)
+    assert arguments[0] == "ab" and arguments[-2:] == ["--ab", "freeze_batchnorm=true,false"]
+    assert arguments[arguments.index("--folds") + 1] == "0" and arguments[arguments.index("--backbone") + 1] == "efficientnet_b0"
+    broken = dataclasses.replace(CONFIG, ab_tests={"x": {"backbone": "mobilenet_v2", "setting": "lr", "values": [0.1]}})
+    with pytest.raises(UserError, match="ab_tests.x in .*kernels.yaml: expected"):
+        kernels.ab_kernels(broken)
+
+
+def test_a_resumed_training_kernel_attaches_its_own_previous_output():
+    resnet = kernels.get_kernels(CONFIG, "resnet50")[0]
+    assert kernels.metadata(resnet, CONFIG, "me")["kernel_sources"] == []
+    assert kernels.metadata(resnet, CONFIG, "me", resume=True)["kernel_sources"] == ["me/emotion-train-resnet50"]
+
+
+def test_a_previous_output_is_copied_without_its_links(tmp_path):
+    previous = tmp_path / "input" / "emotion-train-resnet50" / "resnet50"
+    (previous / "fold_0").mkdir(parents=True)
+    (previous / "run_config.json").write_text("{}")
+    (previous / "fold_0" / "done.json").write_text("{}")
+    (tmp_path / "secret.txt").write_text("private")
+    (previous / "fold_0" / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    found = kernel_runtime.previous_run((tmp_path / "input",), "resnet50")
+    assert found == previous and kernel_runtime.previous_run((tmp_path / "input",), "convlstm") is None
+    kernel_runtime.resume_from(found, tmp_path / "working" / "resnet50")
+    copied = tmp_path / "working" / "resnet50"
+    assert (copied / "fold_0" / "done.json").is_file() and not (copied / "fold_0" / "leak.txt").exists()
+
+
 @pytest.mark.parametrize(
     "change, expected",
     [
@@ -62,6 +94,8 @@ def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
         ({"is_private": "true"}, "must be true or false"),
         ({"docker_image_pinning_type": "newest"}, "docker_image_pinning_type"),
         ({"machine_shape": "NvidiaA100"}, "machine_shape"),
+        ({"machine_shape": "NvidiaTeslaP100"}, "'NvidiaTeslaP100' was retired by Kaggle; use NvidiaTeslaT4"),
+        ({"machine_shape": "Tpu1VmV38"}, "retired by Kaggle; use TpuV5E8"),
         ({"dataset_sources": ["faces"]}, "dataset source 'faces'"),
         ({"kernel_sources": ["me/a/b/c"]}, "kernel source"),
         ({"kernel_type": "notebook"}, "kernel_type script"),
@@ -87,7 +121,7 @@ def test_the_committed_scripts_are_up_to_date_and_hold_no_user_name():
 
 def test_a_config_change_makes_the_scripts_stale(written):
     changed = dataclasses.replace(CONFIG, slug_prefix="faces")
-    assert len(kernels.stale_scripts(changed, written)) == len(kernels.all_kernels(CONFIG))
+    assert len(kernels.stale_scripts(changed, written)) == len(kernels.every_kernel(CONFIG))
     (written / "train-old").mkdir()
     (written / "train-old" / kernels.SCRIPT_FILE).write_text("")
     assert any("train-old" in p and "delete" in p for p in kernels.stale_scripts(CONFIG, written))

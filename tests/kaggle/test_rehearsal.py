@@ -67,7 +67,8 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
 
 @pytest.mark.heavy
 def test_a_training_kernel_and_the_ensemble_rehearse_offline_from_the_wheel(tmp_path):
-    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["mobilenet_v2"], log=lambda line: None)
+    lines = []
+    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["mobilenet_v2"], log=lines.append)
     assert set(seconds) == {"train-mobilenet-v2", "ensemble"}
     from solution.artifacts.runs import RunFolder
 
@@ -77,3 +78,12 @@ def test_a_training_kernel_and_the_ensemble_rehearse_offline_from_the_wheel(tmp_
     assert "ImageNet weights offered to Keras" in log and ".whl" in next(line for line in log.splitlines() if "kernel: solution" in line)
     assert not (tmp_path / "train-mobilenet-v2" / "network.log").exists()
     assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission.csv").is_file()
+    # A kernel cut off after one fold, pushed again with its own output, trains only the fold left.
+    resumed = (tmp_path / "resume-session-2" / "train-mobilenet-v2" / "output.log").read_text()
+    assert "resuming from the previous output" in resumed and "fold 0: already done, skipped" in resumed
+    assert "fold 1: training" in resumed
+    # push-all through the simulated Kaggle, which refuses a third session.
+    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]
+    assert any(f"push-all pushed {len(training)} kernels once each, in the plan's order" in line for line in lines)
+    refusals = next(line for line in lines if "push-all pushed" in line).split("waiting out ")[1].split()[0]
+    assert int(refusals) > 0, "the simulated Kaggle refuses a third session"
