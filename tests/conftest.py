@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,15 +52,34 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess
 TINY_TRAINING = {"image_size": "32", "batch_size": "16", "latency_repeats": "3", "warmup_epochs": "0", "fold_workers": "1"}
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills once per test session, shared by every xdist worker (they would each build their own
+    session fixture: the runs below took 2-3 minutes per worker). Readers must not change what is in it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / name  # the session's folder, above each worker's own
+    with open(folder.parent / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait, then read
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_data(tmp_path_factory) -> Path:
     """90 small training images in 3 folds: quick to decode and train on."""
     from solution.data import dataset, folds
 
-    data = tmp_path_factory.mktemp("kfold-data")
-    sample.generate(data, sample.SampleConfig(per_class=10, test=12, seed=8, min_size=80, max_size=160))
-    folds.write_folds(folds.assign_folds(dataset.build_index(data).train, k=3, seed=1), data)
-    return data
+    def build(data: Path) -> None:
+        sample.generate(data, sample.SampleConfig(per_class=10, test=12, seed=8, min_size=80, max_size=160))
+        folds.write_folds(folds.assign_folds(dataset.build_index(data).train, k=3, seed=1), data)
+
+    return built_once(tmp_path_factory, "kfold-data", build)
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +88,12 @@ def tiny_runs(small_data, tmp_path_factory) -> Path:
     its folds trained in 2 worker processes as `make all` does; ConvLSTM for 1, its folds one after another."""
     from solution.training import kfold, profiles
 
-    root = tmp_path_factory.mktemp("runs")
-    for backbone, epochs, workers in (("mobilenet_v2", "2", "2"), ("convlstm", "1", "1")):
-        config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs, "fold_workers": workers})
-        kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
-    return root
+    def build(root: Path) -> None:
+        for backbone, epochs, workers in (("mobilenet_v2", "2", "2"), ("convlstm", "1", "1")):
+            config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs, "fold_workers": workers})
+            kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
+
+    return built_once(tmp_path_factory, "runs", build)
 
 
 def run_meta(**changes) -> RunMeta:

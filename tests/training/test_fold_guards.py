@@ -128,7 +128,7 @@ def test_the_ab_kernel_trains_one_fold_per_value_from_pretrained_weights(small_d
     from solution.core.standins import write_keras_imagenet_weights
 
     weights = write_keras_imagenet_weights(tmp_path / "weights")
-    settings = {**TINY_TRAINING, "epochs": "1", "head_epochs": "1", "weights": str(weights)}
+    settings = {**TINY_TRAINING, "epochs": "1", "head_epochs": "1", "weights": str(weights), "run_eagerly": "true"}  # no tracing
     arguments = ["ab", "--name", "ab-freeze-batchnorm", "--backbone", "mobilenet_v2", "--local", "--data", str(small_data)]
     arguments += ["--kernel-outputs", str(tmp_path / "out"), "--k", "2", "--folds", "0", "--ab", "freeze_batchnorm=true,false"]
     kernel_runtime.main(arguments + [f"--set={key}={value}" for key, value in settings.items()])
