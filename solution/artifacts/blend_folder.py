@@ -28,6 +28,7 @@ class BlendMember:
     oof_accuracy: float
     latency_ms: float
     flip: bool = False  # the mean of the run's plain and mirrored predictions (flip TTA)
+    folds: list[int] | None = None  # the fold models its test predictions average; None (older reports): all of them
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,13 @@ class RunFolder:
     def test_flip(self) -> pd.DataFrame:
         return _read_table(self.path / TEST_FLIP_FILE)
 
+    def fold_test_path(self, fold: int, flip: bool = False) -> Path:
+        return self.fold_dir(fold) / (TEST_FLIP_FILE if flip else TEST_FILE)
+
+    def fold_test(self, fold: int, flip: bool = False) -> pd.DataFrame:
+        """One fold model's test predictions (mirrored images with `flip`)."""
+        return _read_table(self.fold_test_path(fold, flip))
+
 
 def _holds_flip_files(folder: Path) -> bool:
     return (folder / OOF_FLIP_FILE).is_file() and (folder / TEST_FLIP_FILE).is_file()

@@ -15,14 +15,15 @@ import pandas as pd
 import yaml
 
 from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore
-from solution.artifacts.runs import META_FILE, probability_frame, run_folders, score
+from solution.artifacts.runs import META_FILE, RunFolder, probability_frame, run_folders, score
 from solution.core import atomic
 from solution.core.config import COMPETITION
 from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.core.plots import plt, save_png
-from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, trade_off
+from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, member_name, trade_off
+from solution.ensembling.fold_subsets import fold_subset
 
 
 def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
@@ -59,7 +60,10 @@ def _runs_markdown(members: Members, singles: list[float]) -> str:
 
 
 def _report_markdown(report: BlendReport, table: pd.DataFrame, runs: str) -> str:
-    members = "\n".join(f"| {m.run} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |" for m in report.members)
+    members = "\n".join(
+        f"| {m.run} | {', '.join(map(str, m.folds or []))} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |"
+        for m in report.members
+    )
     methods = "\n".join(
         f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in report.methods
     )
@@ -78,8 +82,12 @@ Method **{report.method}** (the best cross-validated accuracy among the methods 
 
 ## Members
 
-| run | weight | OOF accuracy | latency ms |
-| --- | --- | --- | --- |
+Each run is priced per fold: the blend is chosen on OOF predictions (one per image, from the fold model that
+did not see it) with every run at its best fold model alone, then the budget left buys more fold models.
+The test predictions average the fold models listed.
+
+| run | test fold models | weight | OOF accuracy | latency ms |
+| --- | --- | --- | --- | --- |
 {members}
 
 ## Runs, without and with flip TTA
@@ -126,20 +134,14 @@ def _write(
         cv_accuracy=chosen.cv_accuracy,
         selection_seconds=seconds,
         best_single=BestSingle(members.names[best], singles[best]),
-        members=tuple(
-            BlendMember(
-                members.names[i], str(members.paths[i]), float(chosen.weights[i]), singles[i], float(members.latency_ms[i]), members.flip[i]
-            )
-            for i in range(len(members.names))
-            if chosen.weights[i] > 0
-        ),
+        members=tuple(_member(members, chosen, i, singles[i]) for i in range(len(members.names)) if chosen.weights[i] > 0),
         methods=tuple(MethodScore(r.method, r.oof_accuracy, r.cv_accuracy, r.oof_log_loss, r.latency_ms) for r in results),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
     budgets = [*np.cumsum(np.sort(members.latency_ms[~np.asarray(members.flip)])), *members.latency_ms, budget_ms]
     table = trade_off(members, budgets)
     _plot(table, chosen, budget_ms, folder / PLOT)
-    atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, blend(members.test, chosen.weights)))
+    atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, members.test_blend(chosen.weights, chosen.fold_choice)))
     oof = probability_frame(
         members.image_paths, blend(members.oof, chosen.weights), fold=members.folds, emotion=np.asarray(CLASSES)[members.truth]
     )
@@ -152,13 +154,36 @@ def _write(
         "budget_ms": budget_ms,
         "cv_accuracy": chosen.cv_accuracy,
         "runs": [
-            {"path": str(members.paths[i]), "weight": float(chosen.weights[i]), **({"flip": True} if members.flip[i] else {})}
+            {
+                "path": str(members.paths[i]),
+                "weight": float(chosen.weights[i]),
+                **({"flip": True} if members.flip[i] else {}),
+                "folds": list(_subset(members, chosen, i).folds),
+            }
             for i in range(len(members.names))
             if chosen.weights[i] > 0
         ],
     }
     atomic.write_text(out_root / f"{name}.yaml", yaml.safe_dump(recipe, sort_keys=False))
     return report
+
+
+def _subset(members: Members, chosen: BlendResult, member: int):
+    run = int(members.runs[member])
+    return members.subsets[run][chosen.fold_choice[run]]
+
+
+def _member(members: Members, chosen: BlendResult, member: int, oof_accuracy: float) -> BlendMember:
+    subset = _subset(members, chosen, member)
+    return BlendMember(
+        member_name(members, member, chosen.fold_choice),
+        str(members.paths[member]),
+        float(chosen.weights[member]),
+        oof_accuracy,
+        subset.latency_ms * (2 if members.flip[member] else 1),
+        members.flip[member],
+        list(subset.folds),
+    )
 
 
 def make_blend(
@@ -184,6 +209,7 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     recipe = read_yaml(recipe_path, "re-make it with `make ensemble`")
     try:
         chosen = {(str(Path(run["path"])), bool(run.get("flip", False))): float(run["weight"]) for run in recipe["runs"]}
+        folds = {str(Path(run["path"])): tuple(int(f) for f in run["folds"]) for run in recipe["runs"] if run.get("folds") is not None}
         name, budget_ms = recipe["name"], float(recipe["budget_ms"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(
@@ -196,5 +222,23 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
         raise UserError(f"{recipe_path}: {', '.join(absent)} has no flip files now; add them with `make tta` or re-make the blend")
     weights = np.array([chosen.get(key, 0.0) for key in keys])
     accuracy, loss = score(blend(members.oof, weights), members.truth)
-    fixed = BlendResult(f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), members.costs.of(weights))
+    choice = {int(members.runs[m]): _recipe_subset(members, int(members.runs[m]), folds) for m in np.flatnonzero(weights > 0)}
+    cost = members.subset_cost(weights, choice)
+    fixed = BlendResult(f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), cost, choice)
     return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)
+
+
+def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...]]) -> int:
+    """The index of the fold subset a recipe names for a run (every fold model when it names none, as older recipes)."""
+    path = members.paths[int(np.flatnonzero(members.runs == run)[0])]
+    wanted = folds.get(str(path))
+    subsets = members.subsets[run]
+    if wanted is None:
+        return len(subsets) - 1
+    for index, subset in enumerate(subsets):
+        if subset.folds == tuple(sorted(wanted)):
+            return index
+    folder = RunFolder(path)
+    order = list(folder.test().image_path)
+    subsets.append(fold_subset(folder, folder.meta(), tuple(wanted), order, subsets[0].test_tta is not None))
+    return len(subsets) - 1

@@ -6,7 +6,8 @@ on the other folds, scored on the held-out one), so the reported accuracy is not
 selection's own training score. A run with flip files (flip TTA) offers two members, the run and
 run+flip (the mean of its plain and mirrored predictions) at twice the run's latency. A blend's cost
 is, per run it uses, its dearest member's latency (run and run+flip share the plain pass); blends over
-the budget are never considered.
+the budget are never considered. Runs are priced per fold (`fold_subsets`): selection costs each at its
+best fold model alone, and the budget left then buys each chosen run more of its fold models.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from solution.artifacts.runs import OOF_FILE, OOF_FLIP_FILE, TEST_FLIP_FILE, Run
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.data.folds import FOLDS_FILE, folds_hash, read_folds
+from solution.ensembling.fold_subsets import FoldSubset, nested_subsets, spend_budget
 
 METHODS = ("mean", "greedy", "weights")
 GREEDY_ROUNDS = 30
@@ -51,8 +53,8 @@ class Members:
 
     names: list[str]
     oof: np.ndarray  # (members, images, classes)
-    test: np.ndarray  # (members, test images, classes)
-    latency_ms: np.ndarray  # (members,)
+    test: np.ndarray  # (members, test images, classes): every fold model's mean (what a recipe of older kits named)
+    latency_ms: np.ndarray  # (members,) at the run's cheapest fold subset
     truth: np.ndarray  # (images,) class indices
     folds: np.ndarray  # (images,)
     image_paths: list[str]
@@ -60,10 +62,34 @@ class Members:
     paths: list[Path]  # (members,) the run folder of each member
     flip: list[bool]  # (members,) True for a run+flip member
     runs: np.ndarray  # (members,) index of the member's run folder
+    subsets: list[list[FoldSubset]]  # per run folder: the fold subsets its members can run at test time, cheapest first
 
     @property
     def costs(self) -> Costs:
         return Costs(self.latency_ms, self.runs)
+
+    def fold_choice(self, weights: np.ndarray, budget_ms: float) -> dict[int, int]:
+        """Per run the blend uses, the largest fold subset (index into `subsets`) the budget affords."""
+        used: dict[int, bool] = {}
+        weight_of: dict[int, float] = {}
+        for member in np.flatnonzero(weights > 0):
+            run = int(self.runs[member])
+            used[run] = used.get(run, False) or self.flip[member]
+            weight_of[run] = weight_of.get(run, 0.0) + float(weights[member])
+        return spend_budget(self.subsets, used, weight_of, budget_ms)
+
+    def subset_cost(self, weights: np.ndarray, choice: dict[int, int]) -> float:
+        """Per image: each run used once, at its chosen subset, twice for flip TTA."""
+        flipped = {int(self.runs[m]) for m in np.flatnonzero(weights > 0) if self.flip[m]}
+        return float(sum(self.subsets[run][index].latency_ms * (2 if run in flipped else 1) for run, index in choice.items()))
+
+    def test_blend(self, weights: np.ndarray, choice: dict[int, int]) -> np.ndarray:
+        """The blend's test probabilities, each member through its run's chosen fold subset."""
+        stacked = np.zeros_like(self.test)
+        for member in np.flatnonzero(weights > 0):
+            subset = self.subsets[int(self.runs[member])][choice[int(self.runs[member])]]
+            stacked[member] = subset.test_tta if self.flip[member] else subset.test
+        return blend(stacked, weights)
 
 
 def _check_coverage(run: RunFolder, meta: RunMeta, oof: pd.DataFrame) -> None:
@@ -101,16 +127,21 @@ def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
         if list(oof.image_path) != list(reference.image_path) or list(test.image_path) != list(tests[0].image_path):
             raise UserError(f"{path}: its oof.csv or test.csv covers other images than {run_dirs[0]}; re-train it on the same data")
     candidates = []  # (name, oof, test, latency, path, flip, run index)
+    subsets = []
     for index, (path, meta, oof, test) in enumerate(zip(run_dirs, metas, oofs, tests, strict=True)):
         plain_oof, plain_test = oof[list(CLASSES)].to_numpy(), test[list(CLASSES)].to_numpy()
         name = Path(path).name  # the run folder: the backbone, or <backbone>-student for a distilled run
-        candidates.append((name, plain_oof, plain_test, float(meta.latency_ms), Path(path), False, index))
         run = RunFolder(Path(path))
-        if tta and run.has_flip():
+        flips = tta and run.has_flip()
+        if flips:
             flip_oof = _aligned(run.oof_flip(), oof, run.path / OOF_FLIP_FILE)
             flip_test = _aligned(run.test_flip(), test, run.path / TEST_FLIP_FILE)
             tta_oof, tta_test = (plain_oof + flip_oof) / 2, (plain_test + flip_test) / 2
-            candidates.append((name + FLIP_SUFFIX, tta_oof, tta_test, 2 * float(meta.latency_ms), Path(path), True, index))
+        subsets.append(nested_subsets(run, meta, plain_test, tta_test if flips else None))
+        cheapest = subsets[-1][0].latency_ms
+        candidates.append((name, plain_oof, plain_test, cheapest, Path(path), False, index))
+        if flips:
+            candidates.append((name + FLIP_SUFFIX, tta_oof, tta_test, 2 * cheapest, Path(path), True, index))
     names, oof_stack, test_stack, latency, paths, flips, runs = zip(*candidates, strict=True)
     return Members(
         names=list(names),
@@ -124,6 +155,7 @@ def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
         paths=list(paths),
         flip=list(flips),
         runs=np.array(runs),
+        subsets=subsets,
     )
 
 
@@ -241,19 +273,22 @@ class BlendResult:
     oof_accuracy: float
     oof_log_loss: float
     cv_accuracy: float
-    latency_ms: float
+    latency_ms: float  # at the chosen fold subsets
+    fold_choice: dict[int, int]  # run index -> index of its fold subset in Members.subsets
 
 
 def select(members: Members, method: str, budget_ms: float) -> BlendResult:
     weights = SELECTORS[method](members.oof, members.truth, members.costs, budget_ms)
     accuracy, loss = score(blend(members.oof, weights), members.truth)
+    choice = members.fold_choice(weights, budget_ms)
     return BlendResult(
         method,
         weights,
         accuracy,
         loss,
         cross_validated_accuracy(members, method, budget_ms),
-        members.costs.of(weights),
+        members.subset_cost(weights, choice),
+        choice,
     )
 
 
@@ -265,6 +300,16 @@ def choose(members: Members, method: str, budget_ms: float) -> tuple[BlendResult
     return max(results, key=lambda r: (r.cv_accuracy, -r.latency_ms, -r.oof_log_loss)), results
 
 
+def member_name(members: Members, member: int, choice: dict[int, int]) -> str:
+    """The member's name with the fold models it runs when fewer than all: mobilenet_v2[f2,4]+flip."""
+    run = int(members.runs[member])
+    subset, every = members.subsets[run][choice[run]], members.subsets[run][-1]
+    if subset.folds == every.folds:
+        return members.names[member]
+    base = members.names[member].removesuffix(FLIP_SUFFIX)
+    return f"{base}[f{','.join(map(str, subset.folds))}]" + (FLIP_SUFFIX if members.flip[member] else "")
+
+
 def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:
     """The best greedy blend at each budget: budget, latency, OOF accuracy, members."""
     rows = []
@@ -273,6 +318,7 @@ def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:
             continue
         weights = greedy_weights(members.oof, members.truth, members.costs, budget)
         accuracy, _ = score(blend(members.oof, weights), members.truth)
-        used = "+".join(n for n, w in zip(members.names, weights, strict=True) if w > 0)
-        rows.append({"budget_ms": budget, "latency_ms": members.costs.of(weights), "oof_accuracy": accuracy, "members": used})
+        choice = members.fold_choice(weights, budget)
+        used = "+".join(member_name(members, i, choice) for i in np.flatnonzero(weights > 0))
+        rows.append({"budget_ms": budget, "latency_ms": members.subset_cost(weights, choice), "oof_accuracy": accuracy, "members": used})
     return pd.DataFrame(rows)

@@ -16,6 +16,7 @@ from solution.core import atomic
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.ensembling import blends, ensemble
+from solution.ensembling.fold_subsets import FoldSubset
 from tests.conftest import run_meta
 
 N = 600
@@ -44,6 +45,7 @@ def _members(oof: list[np.ndarray], truth: np.ndarray, latency: list[float]) -> 
         paths=[Path(f"runs/run{i}") for i in range(len(oof))],
         flip=[False] * len(oof),
         runs=np.arange(len(oof)),
+        subsets=[[FoldSubset((0, 1, 2, 3, 4), cost, values[:10], None)] for values, cost in zip(oof, latency, strict=True)],
     )
 
 

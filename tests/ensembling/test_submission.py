@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from solution.artifacts.runs import probability_frame
+from solution.artifacts.runs import RunFolder, probability_frame
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.ensembling import blends, submission
@@ -186,3 +187,29 @@ def test_validate_accepts_a_utf8_bom_with_crlf_and_names_utf16_as_not_utf8(small
     empty.write_text("")
     line = submission.format_problems(submission.validate(empty, small_data), empty)
     assert line.count(str(empty)) == 1 and "empty file; expected the header image_path,emotion" in line, "the path is named once"
+
+
+def test_a_budget_below_every_fold_model_buys_a_member_of_fewer_folds_and_its_submission_uses_only_those(small_data, tiny_runs, tmp_path):
+    """Between one fold model's latency and all k's, the blend runs fewer fold models; test.csv is exactly theirs."""
+    run = RunFolder(tiny_runs / "mobilenet_v2")
+    meta = run.meta()
+    budget = (meta.single_model_latency_ms + meta.latency_ms) / 2  # room for one or two of the three fold models, no flip
+    report = blends.make_blend([run.path], "few", tmp_path / "ensembles", budget, "greedy", tta=False)
+    (member,) = report.members
+    assert 1 <= len(member.folds) < meta.k and report.latency_ms <= budget and member.run.startswith("mobilenet_v2[f")
+    best = max(meta.folds_trained, key=lambda fold: meta.fold_accuracy[str(fold)])
+    assert best in member.folds, "the best held-out fold is the first bought"
+    expected = np.mean([run.fold_test(fold)[list(CLASSES)].to_numpy() for fold in member.folds], axis=0)
+    blended = pd.read_csv(tmp_path / "ensembles" / "few" / "test.csv")
+    assert np.allclose(blended[list(CLASSES)].to_numpy(), expected, atol=1e-6)
+    recipe = yaml.safe_load((tmp_path / "ensembles" / "few.yaml").read_text())
+    assert recipe["runs"][0]["folds"] == member.folds
+    assert f"| {member.run} | {', '.join(map(str, member.folds))} |" in (tmp_path / "ensembles" / "few" / "report.md").read_text()
+    out = tmp_path / "few.csv"
+    submission.write_submission(blended, small_data, out)
+    assert submission.validate(out, small_data) == []
+    roomy = blends.make_blend([run.path], "all", tmp_path / "ensembles", 330, "greedy", tta=False)
+    assert roomy.members[0].folds == meta.folds_trained and roomy.members[0].run == "mobilenet_v2", "a roomy budget runs every fold"
+    (tmp_path / "ensembles" / "few" / "test.csv").unlink()
+    blends.remake_blend(tmp_path / "ensembles" / "few.yaml", tmp_path / "ensembles")
+    assert np.allclose(pd.read_csv(tmp_path / "ensembles" / "few" / "test.csv")[list(CLASSES)].to_numpy(), expected, atol=1e-6)
