@@ -219,7 +219,9 @@ def register(add: Adder) -> None:
 
     sub = add("push", _push, "write the kernel folders, then `kaggle kernels push` a kernel (a backbone, ensemble, or all)")
     sub.add_argument(
-        "kernel", help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), or all (every training kernel)"
+        "kernel",
+        help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), an A/B kernel (ab-NAME), "
+        "or all (every training kernel, queued)",
     )
     kernel_options(sub)
     sub.add_argument("--force", action="store_true", help="push even when the plan exceeds the weekly GPU quota")
