@@ -327,15 +327,9 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
     epochs_run += len(done.epoch)
     seconds = time.perf_counter() - started
-    val_probabilities = predict_images(model, data.val_paths, size, batch)
-    if not _finite(val_probabilities):
-        raise NonFiniteTraining(
-            f"fold {data.fold}: its predictions on the held-out images are not finite; nothing of the fold is kept "
-            "(lower lr, or --set mixed_precision=off), then train it again"
-        )
-    atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
-    write_predictions(model, data, size, batch, fold_dir, val_probabilities=val_probabilities)
+    val_probabilities = write_predictions(model, data, size, batch, fold_dir)  # refuses non-finite ones before the model is saved
     write_predictions(model, data, size, batch, fold_dir, flip=True)
+    atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
     history = _history(fold_dir, data.fold)
     atomic.write_csv(fold_dir / HISTORY_FILE, history)
     val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean())
@@ -363,19 +357,10 @@ def predict_images(model: keras.Model, paths: list[str], size: int, batch: int, 
     return model.predict(images.map(tf.image.flip_left_right) if flip else images, verbose=0)[: len(paths)]
 
 
-def write_predictions(
-    model: keras.Model,
-    data: FoldData,
-    size: int,
-    batch: int,
-    fold_dir: Path,
-    flip: bool = False,
-    val_probabilities: np.ndarray | None = None,
-) -> np.ndarray:
+def write_predictions(model: keras.Model, data: FoldData, size: int, batch: int, fold_dir: Path, flip: bool = False) -> np.ndarray:
     """The fold model's held-out and test predictions as oof.csv and test.csv, or with `flip` on horizontally mirrored
-    images (flip TTA) as oof_flip.csv and test_flip.csv; return the held-out probabilities (predicted unless given)."""
-    if val_probabilities is None:
-        val_probabilities = predict_images(model, data.val_paths, size, batch, flip)
+    images (flip TTA) as oof_flip.csv and test_flip.csv; return the held-out probabilities. Non-finite ones are refused."""
+    val_probabilities = predict_images(model, data.val_paths, size, batch, flip)
     test_probabilities = predict_images(model, data.test_paths, size, batch, flip)
     if not (_finite(val_probabilities) and _finite(test_probabilities)):
         raise NonFiniteTraining(f"fold {data.fold}: the model's {'flipped ' * flip}predictions are not finite; nothing was written")
