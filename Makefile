@@ -27,6 +27,8 @@ ARGS ?=
 PINS ?=
 # RESUME: `make push BACKBONE=x RESUME=1` attaches the kernel's own previous output, so it continues from there.
 RESUME ?=
+# REFIT: `make train REFIT=1` also trains one model on every training image (RUNS/<backbone>/refit/), a one-model member.
+REFIT ?=
 # TEST_WORKERS: processes `make test` runs the suite in (pytest-xdist, one test module each at a time). On 2 cores,
 # 2 took the suite from 16.7 to 11.1 minutes: TensorFlow's small steps leave a core idle in one process.
 TEST_WORKERS ?= 2
@@ -79,13 +81,13 @@ backbones: setup ## list the registered backbones
 	$(PYTHON) -m solution backbones
 
 train: folds-ready ## train BACKBONE over every fold into RUNS/<backbone>/ (PROFILE)
-	$(PYTHON) -m solution train --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
+	$(PYTHON) -m solution train --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED) $(if $(REFIT),--refit)
 
 train-all: folds-ready ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
 	$(PYTHON) -m solution train --data "$(DATA)" --backbone all --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
 
 distill: folds-ready ## train BACKBONE as a student of the blend NAME (its OOF soft targets) into RUNS/<backbone>-student/
-	$(PYTHON) -m solution distill --blend "$(NAME)" --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
+	$(PYTHON) -m solution distill --blend "$(NAME)" --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED) $(if $(REFIT),--refit)
 
 tta: setup ## add flip-TTA predictions (oof_flip.csv, test_flip.csv) to the runs in RUNS that lack them (no retraining)
 	$(PYTHON) -m solution tta --runs "$(RUNS)"

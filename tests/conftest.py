@@ -85,13 +85,14 @@ def small_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_runs(small_data, tmp_path_factory) -> Path:
     """Two complete k-fold runs on `small_data`, shared by the tests that read runs: MobileNetV2 for 2 epochs,
-    its folds trained in 2 worker processes as `make all` does; ConvLSTM for 1, its folds one after another."""
+    its folds trained in 2 worker processes as `make all` does; ConvLSTM for 1, its folds one after another, then
+    its refit model on every training image."""
     from solution.training import kfold, profiles
 
     def build(root: Path) -> None:
         for backbone, epochs, workers in (("mobilenet_v2", "2", "2"), ("convlstm", "1", "1")):
             config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": epochs, "fold_workers": workers})
-            kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None)
+            kfold.train_backbone(small_data, backbone, config, root, log=lambda line: None, refit=backbone == "convlstm")
 
     return built_once(tmp_path_factory, "runs", build)
 

@@ -29,6 +29,10 @@ class BlendMember:
     latency_ms: float
     flip: bool = False  # the mean of the run's plain and mirrored predictions (flip TTA)
     folds: list[int] | None = None  # the fold models its test predictions average; None (older reports): all of them
+    refit: bool = False  # its test predictions come from the run's refit model (folds is empty)
+
+    def describe_models(self) -> str:
+        return "refit" if self.refit else ", ".join(map(str, self.folds or []))
 
 
 @dataclass(frozen=True)

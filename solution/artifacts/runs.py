@@ -10,6 +10,8 @@ ROOT/<backbone>/
     test.csv                 image_path (bare file name) + the 9 columns, mean over folds
     history.csv              all folds' histories
     meta.json                backbone, profile, sizes, seed, folds hash, versions, scores, timings, latency
+    refit/                   optional: one model trained on every training image (model, test predictions, done.json);
+                             it has no held-out images, so the run's OOF stands for it in a blend
 
 Local training and a Kaggle kernel's output produce the same files; ensembles read only these.
 """
@@ -33,6 +35,7 @@ from solution.core.labels import CLASS_INDEX, CLASSES
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
 RUN_CONFIG_FILE = "run_config.json"  # the settings every fold of the run was trained with
+REFIT_DIR = "refit"  # the run's model trained on all training images, with the run's recipe
 # Flip TTA: the same models on horizontally mirrored images, same format as oof.csv / test.csv (optional files).
 OOF_FLIP_FILE, TEST_FLIP_FILE = "oof_flip.csv", "test_flip.csv"
 
@@ -75,6 +78,7 @@ class RunMeta:
     oof_accuracy_tta: float | None = None  # with flip TTA (mean of plain and mirrored); None: the run has no flip files
     distillation: dict | None = None  # a student's teacher blend, weight and temperature; None: trained on the labels
     latency_spread_ms: dict | None = None  # p10, median and p90 of latency_ms's timings (latency_ms is the p10)
+    refit: bool = False  # the run holds a refit model (refit/) and its test predictions
 
     @property
     def one_model_latency_ms(self) -> float:
@@ -163,6 +167,20 @@ class RunFolder:
     def fold_test(self, fold: int, flip: bool = False) -> pd.DataFrame:
         """One fold model's test predictions (mirrored images with `flip`)."""
         return _read_table(self.fold_test_path(fold, flip))
+
+    @property
+    def refit_dir(self) -> Path:
+        return self.path / REFIT_DIR
+
+    def refit_done(self) -> bool:
+        return (self.refit_dir / DONE_FILE).is_file() and (self.refit_dir / TEST_FILE).is_file()
+
+    def refit_test_path(self, flip: bool = False) -> Path:
+        return self.refit_dir / (TEST_FLIP_FILE if flip else TEST_FILE)
+
+    def refit_test(self, flip: bool = False) -> pd.DataFrame:
+        """The refit model's test predictions (mirrored images with `flip`)."""
+        return _read_table(self.refit_test_path(flip))
 
 
 def _holds_flip_files(folder: Path) -> bool:

@@ -30,7 +30,8 @@ def _train(args: argparse.Namespace) -> None:
         raise UserError(f"profile {config.profile} lists no backbones; pass --backbone NAME")
     folds = kfold.folds_argument(args.folds)
     for name in names:
-        kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, Path(args.cache) if args.cache else None)
+        cache = Path(args.cache) if args.cache else None
+        kfold.train_backbone(Path(args.data), name, config, Path(args.runs), folds, cache, refit=args.refit)
 
 
 def _distill(args: argparse.Namespace) -> None:
@@ -40,7 +41,8 @@ def _distill(args: argparse.Namespace) -> None:
     config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
     settings = profiles.Distillation(args.weight, args.temperature)
     teacher = soft_targets.load_soft_targets(Path(args.ensembles), args.blend, read_folds(Path(args.data)), settings)
-    kfold.train_backbone(Path(args.data), args.backbone, config, Path(args.runs), kfold.folds_argument(args.folds), teacher=teacher)
+    folds = kfold.folds_argument(args.folds)
+    kfold.train_backbone(Path(args.data), args.backbone, config, Path(args.runs), folds, teacher=teacher, refit=args.refit)
 
 
 def _tta(args: argparse.Namespace) -> None:
@@ -58,6 +60,14 @@ def _latency(args: argparse.Namespace) -> None:
         print(f"latency: {run} {ms:.1f} ms/image (decode, resize and every fold model, CPU, batch 1)")
 
 
+def refit_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="after the folds, train one more model on every training image (RUN/refit/): a blend member costing one model",
+    )
+
+
 def register(add: Adder) -> None:
     """Add this group's commands to the parser."""
     add("backbones", _backbones, "list the registered backbones: family, native size, preprocessing, rules, weights")
@@ -69,6 +79,7 @@ def register(add: Adder) -> None:
     sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
     runs_option(sub, "root of the run folders")
     sub.add_argument("--cache", help="where the index and converted images go (default: DATA/cache)")
+    refit_option(sub)
     sub.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3 --set augment.mixup=0.2"
     )
@@ -92,6 +103,7 @@ def register(add: Adder) -> None:
     )
     sub.add_argument("--folds", help="comma-separated folds to train (default: all)")
     sub.add_argument("--ensembles", default=str(PATHS.ensembles), help=f"where blends are (default {PATHS.ensembles})")
+    refit_option(sub)
     runs_option(sub, "root of the run folders")
     sub.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile field, e.g. --set epochs=3")
 

@@ -61,8 +61,7 @@ def _runs_markdown(members: Members, singles: list[float]) -> str:
 
 def _report_markdown(report: BlendReport, table: pd.DataFrame, runs: str) -> str:
     members = "\n".join(
-        f"| {m.run} | {', '.join(map(str, m.folds or []))} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |"
-        for m in report.members
+        f"| {m.run} | {m.describe_models()} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |" for m in report.members
     )
     methods = "\n".join(
         f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in report.methods
@@ -158,7 +157,7 @@ def _write(
                 "path": str(members.paths[i]),
                 "weight": float(chosen.weights[i]),
                 **({"flip": True} if members.flip[i] else {}),
-                "folds": list(_subset(members, chosen, i).folds),
+                **({"refit": True} if _subset(members, chosen, i).refit else {"folds": list(_subset(members, chosen, i).folds)}),
             }
             for i in range(len(members.names))
             if chosen.weights[i] > 0
@@ -183,6 +182,7 @@ def _member(members: Members, chosen: BlendResult, member: int, oof_accuracy: fl
         subset.latency_ms * (2 if members.flip[member] else 1),
         members.flip[member],
         list(subset.folds),
+        subset.refit,
     )
 
 
@@ -209,7 +209,11 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     recipe = read_yaml(recipe_path, "re-make it with `make ensemble`")
     try:
         chosen = {(str(Path(run["path"])), bool(run.get("flip", False))): float(run["weight"]) for run in recipe["runs"]}
-        folds = {str(Path(run["path"])): tuple(int(f) for f in run["folds"]) for run in recipe["runs"] if run.get("folds") is not None}
+        folds = {
+            str(Path(run["path"])): "refit" if run.get("refit") else tuple(int(f) for f in run["folds"])
+            for run in recipe["runs"]
+            if run.get("folds") is not None or run.get("refit")
+        }
         name, budget_ms = recipe["name"], float(recipe["budget_ms"])
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise UserError(
@@ -228,13 +232,18 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)
 
 
-def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...]]) -> int:
-    """The index of the fold subset a recipe names for a run (every fold model when it names none, as older recipes)."""
+def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] | str]) -> int:
+    """The index of the fold subset (or refit) a recipe names for a run (every fold model when it names none, as older recipes)."""
     path = members.paths[int(np.flatnonzero(members.runs == run)[0])]
     wanted = folds.get(str(path))
     subsets = members.subsets[run]
     if wanted is None:
         return len(subsets) - 1
+    if wanted == "refit":
+        found = [index for index, subset in enumerate(subsets) if subset.refit]
+        if not found:
+            raise UserError(f"{path}: the recipe uses its refit model, which is gone; train it (`make train REFIT=1`) or re-make the blend")
+        return found[0]
     for index, subset in enumerate(subsets):
         if subset.folds == tuple(sorted(wanted)):
             return index

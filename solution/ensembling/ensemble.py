@@ -301,13 +301,14 @@ def choose(members: Members, method: str, budget_ms: float) -> tuple[BlendResult
 
 
 def member_name(members: Members, member: int, choice: dict[int, int]) -> str:
-    """The member's name with the fold models it runs when fewer than all: mobilenet_v2[f2,4]+flip."""
+    """The member's name with the fold models it runs when fewer than all: mobilenet_v2[f2,4]+flip, resnet50[refit]."""
     run = int(members.runs[member])
     subset, every = members.subsets[run][choice[run]], members.subsets[run][-1]
     if subset.folds == every.folds:
         return members.names[member]
     base = members.names[member].removesuffix(FLIP_SUFFIX)
-    return f"{base}[f{','.join(map(str, subset.folds))}]" + (FLIP_SUFFIX if members.flip[member] else "")
+    which = "refit" if subset.refit else f"f{','.join(map(str, subset.folds))}"
+    return f"{base}[{which}]" + (FLIP_SUFFIX if members.flip[member] else "")
 
 
 def trade_off(members: Members, budgets: list[float]) -> pd.DataFrame:

@@ -97,9 +97,7 @@ def _push_when_free(folder, queue, slug_of, kernels, waiting: Waiting, cli, log,
                     f"push-all: no free Kaggle session for {folder.name} within {waiting.wait_hours:g} h; what was pushed is "
                     f"recorded in {folder.parent / QUEUE_FILE}: run `make push-all` again later and it continues from there"
                 ) from None
-            running = [
-                f"{kernel.name} {kernel_client.status(slug_of(kernel), cli).state}" for kernel in kernels if kernel.name in queue
-            ]
+            running = [f"{kernel.name} {kernel_client.status(slug_of(kernel), cli).state}" for kernel in kernels if kernel.name in queue]
             log(
                 f"push-all: {folder.name}: Kaggle's batch sessions are busy ({', '.join(running) or 'other kernels of yours'}); "
                 f"trying again in {waiting.poll_seconds:g} s"

@@ -43,6 +43,7 @@ from solution.training.profiles import TrainConfig
 from solution.training.replica_random import decorrelate_replicas
 
 HEAD_WEIGHTS = "stage1.weights.h5"
+REFIT = -1  # FoldData.fold of the refit: every training image, nothing held out
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class FoldData:
     test_names: list[str]  # bare file names, as in the submission
     train_names: list[str] = field(default_factory=list)  # image_path as in folds.csv
     train_targets: np.ndarray | None = None  # (train images, classes) soft targets (distillation); None: the one-hot labels
+
+    @property
+    def label(self) -> str:
+        """How messages name it: 'fold 3', or 'refit' for the model trained on every image."""
+        return "refit" if self.fold == REFIT else f"fold {self.fold}"
 
 
 def tensorflow_threads() -> int:
@@ -144,9 +150,9 @@ class FailOnNonFinite(keras.callbacks.Callback):
     The epoch's training loss alone decides only without loss scaling: under mixed_float16 an overflowing
     step is skipped by the LossScaleOptimizer (its loss can read inf while the weights stay sound)."""
 
-    def __init__(self, fold: int, stage: str, loss_scaled: bool):
+    def __init__(self, label: str, stage: str, loss_scaled: bool):
         super().__init__()
-        self.fold, self.stage, self.loss_scaled = fold, stage, loss_scaled
+        self.label, self.stage, self.loss_scaled = label, stage, loss_scaled
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -156,7 +162,7 @@ class FailOnNonFinite(keras.callbacks.Callback):
             bad = ["weights"]
         if bad:
             raise NonFiniteTraining(
-                f"fold {self.fold}: {bad[0]} is not finite after {self.stage} epoch {epoch + 1}; nothing of the fold is kept "
+                f"{self.label}: {bad[0]} is not finite after {self.stage} epoch {epoch + 1}; nothing of the fold is kept "
                 "(lower lr, or --set mixed_precision=off), then train it again"
             )
 
@@ -283,12 +289,15 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     batch = config.batch_size * session.replicas
     if len(data.train_paths) < batch:
         raise UserError(
-            f"fold {data.fold}: {len(data.train_paths)} training images, fewer than one batch of {batch}; "
+            f"{data.label}: {len(data.train_paths)} training images, fewer than one batch of {batch}; "
             "lower batch_size (--set batch_size=N) or use fewer folds"
         )
     targets = data.train_labels if data.train_targets is None else data.train_targets
     train_data = make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache)
-    val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache, replicas=session.replicas)
+    # The refit holds nothing out: it trains blind, exactly as long as the folds (the recipe fixes the epochs).
+    val_data = None
+    if data.val_paths:
+        val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache, replicas=session.replicas)
     fit_options = {
         "validation_data": val_data,
         "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
@@ -306,7 +315,7 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
             backbone.trainable = False
             session.compile_head()
             progress = [
-                FailOnNonFinite(data.fold, "head", session.loss_scaled),
+                FailOnNonFinite(data.label, "head", session.loss_scaled),
                 EpochBackup(fold_dir / "backup_head", config.backup_every_epochs),
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
             ]
@@ -320,7 +329,7 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     averaged = [keras.callbacks.SwapEMAWeights()] if config.ema_momentum else []
     progress = [
         *averaged,
-        FailOnNonFinite(data.fold, "full", session.loss_scaled),
+        FailOnNonFinite(data.label, "full", session.loss_scaled),
         EpochBackup(fold_dir / "backup_full", config.backup_every_epochs),
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
     ]
@@ -332,11 +341,12 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
     history = _history(fold_dir, data.fold)
     atomic.write_csv(fold_dir / HISTORY_FILE, history)
-    val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean())
+    val_accuracy = float((val_probabilities.argmax(axis=1) == data.val_labels).mean()) if len(data.val_labels) else None
     summary = {
         "fold": data.fold,
         "epochs": len(history),  # over both stages, including epochs run before a resume
         "val_accuracy": val_accuracy,
+        "train_images": len(data.train_paths),
         "seconds": seconds,
         "images_per_second": len(data.train_paths) * max(1, epochs_run) / seconds,  # this session's epochs
         "numerics": session.numerics(),
@@ -363,7 +373,7 @@ def write_predictions(model: keras.Model, data: FoldData, size: int, batch: int,
     val_probabilities = predict_images(model, data.val_paths, size, batch, flip)
     test_probabilities = predict_images(model, data.test_paths, size, batch, flip)
     if not (_finite(val_probabilities) and _finite(test_probabilities)):
-        raise NonFiniteTraining(f"fold {data.fold}: the model's {'flipped ' * flip}predictions are not finite; nothing was written")
+        raise NonFiniteTraining(f"{data.label}: the model's {'flipped ' * flip}predictions are not finite; nothing was written")
     oof = probability_frame(data.val_names, val_probabilities, fold=data.fold, emotion=np.asarray(CLASSES)[data.val_labels])
     oof_file, test_file = (OOF_FLIP_FILE, TEST_FLIP_FILE) if flip else (OOF_FILE, TEST_FILE)
     atomic.write_csv(fold_dir / oof_file, oof)

@@ -86,18 +86,19 @@ def train_folds_in_workers(
     (default: the CPU cores shared out). A failing fold stops the folds not yet started; those already training
     finish and keep their work."""
     threads = threads or threads_per_worker(workers)
-    log(f"training folds {', '.join(str(data.fold) for data, _ in jobs)} in {workers} worker processes of {threads} thread(s) each")
+    log(f"training {', '.join(data.label for data, _ in jobs)} in {workers} worker processes of {threads} thread(s) each")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker: fork would copy this one's threads
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=limit_threads, initargs=(threads,))
-    futures: dict[Future, tuple[int, Path]] = {
-        pool.submit(_train_in_worker, backbone, config, data, fold_dir): (data.fold, fold_dir) for data, fold_dir in jobs
+    futures: dict[Future, tuple[str, Path]] = {
+        pool.submit(_train_in_worker, backbone, config, data, fold_dir): (data.label, fold_dir) for data, fold_dir in jobs
     }
     try:
         for future in as_completed(futures):
             summary = future.result()
-            fold, fold_dir = futures[future]
+            label, fold_dir = futures[future]
+            scored = "nothing held out" if summary["val_accuracy"] is None else f"val accuracy {summary['val_accuracy']:.3f}"
             log(
-                f"fold {fold}: val accuracy {summary['val_accuracy']:.3f} after {summary['seconds']:.0f} s "
+                f"{label}: {scored} after {summary['seconds']:.0f} s "
                 f"({summary['images_per_second']:.0f} img/s; its log: {fold_dir / FOLD_LOG})"
             )
     except BrokenProcessPool:

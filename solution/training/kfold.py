@@ -19,7 +19,7 @@ from solution.data.dataset import build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
-from solution.training.fit import FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
+from solution.training.fit import REFIT, FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
 from solution.training.fold_workers import cpu_cores, threads_per_worker, train_folds_in_workers, worker_count
 from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig, differences, profile_defaults
@@ -40,6 +40,10 @@ class FoldInputs:
 
     def fold(self, fold: int) -> FoldData:
         return _fold_data(fold, self.table, self.test_paths, self.test_names)
+
+    def refit(self) -> FoldData:
+        """Every training image, none held out: the refit model of the run's recipe."""
+        return _fold_data(REFIT, self.table, self.test_paths, self.test_names)
 
 
 def fold_inputs(data_dir: Path, cache_dir: Path | None = None) -> FoldInputs:
@@ -88,9 +92,7 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
         atomic.write_json(path, identity)
 
 
-def _match_numerics(
-    run: RunFolder, all_folds: list[int], strategy, workers: int, threads: int, in_process_only: bool
-) -> tuple[int, int]:
+def _match_numerics(run: RunFolder, all_folds: list[int], strategy, workers: int, threads: int, in_process_only: bool) -> tuple[int, int]:
     """Workers and threads that train the pending folds with the numerics the finished folds recorded.
 
     One run's folds must agree on devices, replicas and precision (else refused); on a CPU the thread count is
@@ -135,9 +137,12 @@ def train_backbone(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     log: Callable[[str], None] = print,
     teacher: SoftTargets | None = None,
+    refit: bool = False,
 ) -> RunMeta:
     """Train `backbone` on each requested fold (default: all) and assemble its run folder; return its meta.json.
-    With a `teacher`, each fold trains on the teacher's soft targets into RUNS/<backbone>-student/ (distillation)."""
+    With a `teacher`, each fold trains on the teacher's soft targets into RUNS/<backbone>-student/ (distillation).
+    With `refit`, one more model trains on every training image (RUNS/<backbone>/refit/): a blend member that
+    costs one model at test time and learned from all the data; the run's OOF predictions score it."""
     spec = get_spec(backbone)
     config = config.for_backbone(backbone)
     size = image_size(spec, config)
@@ -173,6 +178,13 @@ def train_backbone(
         if teacher:
             data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
         jobs.append((data, run.fold_dir(fold)))
+    if refit and not run.refit_done():
+        data = inputs.refit()
+        if teacher:
+            data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
+        jobs.append((data, run.refit_dir))
+    elif refit:
+        log("refit: already done, skipped")
     workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
     threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
     if jobs:
@@ -182,7 +194,7 @@ def train_backbone(
     else:
         session = None  # built at the first fold that trains: a finished run never builds a model
         for data, fold_dir in jobs:
-            log(f"fold {data.fold}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
+            log(f"{data.label}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
             session = session or FoldTrainer(spec, config, strategy)
             train_fold(session, data, fold_dir, callbacks)
     summaries = [run.fold_summary(fold) for fold in requested]
@@ -209,6 +221,7 @@ def train_backbone(
         "config": identity["config"],
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "distillation": identity.get("distillation"),
+        "refit": run.refit_done(),
     }
     meta = assemble(run, finished, facts)
     log(format_summary(summaries))

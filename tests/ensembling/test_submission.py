@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from solution.artifacts.runs import RunFolder, probability_frame
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.ensembling import blends, submission
+from solution.ensembling.fold_subsets import subset_latency
 from tests import fake_kaggle
 from tests.conftest import run_cli, run_meta
 
@@ -213,3 +216,30 @@ def test_a_budget_below_every_fold_model_buys_a_member_of_fewer_folds_and_its_su
     (tmp_path / "ensembles" / "few" / "test.csv").unlink()
     blends.remake_blend(tmp_path / "ensembles" / "few.yaml", tmp_path / "ensembles")
     assert np.allclose(pd.read_csv(tmp_path / "ensembles" / "few" / "test.csv")[list(CLASSES)].to_numpy(), expected, atol=1e-6)
+
+
+def test_a_budget_of_one_model_buys_the_refit_member_and_its_submission_uses_only_the_refit_predictions(small_data, tiny_runs, tmp_path):
+    """A refit (one model on every training image) costs one model; at a one-to-two-model budget it is the member,
+    scored by the run's OOF, and test.csv, recipe and report are the refit's."""
+    run = RunFolder(tiny_runs / "convlstm")
+    meta = run.meta()
+    refit = json.loads((run.refit_dir / "done.json").read_text())
+    assert meta.refit and refit["train_images"] == len(run.oof()) and refit["val_accuracy"] is None, "trained on every image"
+    budget = (meta.single_model_latency_ms + subset_latency(meta, 2)) / 2  # one model, not two
+    report = blends.make_blend([run.path], "refit", tmp_path / "ensembles", budget, "greedy", tta=False)
+    (member,) = report.members
+    assert member.refit and member.run == "convlstm[refit]" and member.folds == [] and report.latency_ms <= budget
+    assert member.oof_accuracy == pytest.approx(meta.oof_accuracy), "the run's OOF scores the refit"
+    expected = run.refit_test().set_index("image_path").loc[list(run.test().image_path), list(CLASSES)].to_numpy()
+    blended = pd.read_csv(tmp_path / "ensembles" / "refit" / "test.csv")
+    assert np.allclose(blended[list(CLASSES)].to_numpy(), expected, atol=1e-6)
+    assert not np.allclose(expected, run.test()[list(CLASSES)].to_numpy(), atol=1e-3), "the refit predicts otherwise than the folds"
+    recipe = yaml.safe_load((tmp_path / "ensembles" / "refit.yaml").read_text())
+    assert recipe["runs"][0].get("refit") is True and "folds" not in recipe["runs"][0]
+    assert "| convlstm[refit] | refit |" in (tmp_path / "ensembles" / "refit" / "report.md").read_text()
+    out = tmp_path / "refit.csv"
+    submission.write_submission(blended, small_data, out)
+    assert submission.validate(out, small_data) == []
+    (tmp_path / "ensembles" / "refit" / "test.csv").unlink()
+    blends.remake_blend(tmp_path / "ensembles" / "refit.yaml", tmp_path / "ensembles")
+    assert np.allclose(pd.read_csv(tmp_path / "ensembles" / "refit" / "test.csv")[list(CLASSES)].to_numpy(), expected, atol=1e-6)
