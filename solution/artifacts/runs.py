@@ -35,6 +35,7 @@ from solution.core.labels import CLASS_INDEX, CLASSES
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
 RUN_CONFIG_FILE = "run_config.json"  # the settings every fold of the run was trained with
+STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
 REFIT_DIR = "refit"  # the run's model trained on all training images, with the run's recipe
 # Flip TTA: the same models on horizontally mirrored images, same format as oof.csv / test.csv (optional files).
 OOF_FLIP_FILE, TEST_FLIP_FILE = "oof_flip.csv", "test_flip.csv"

@@ -46,11 +46,11 @@ def _kernels_check(args: argparse.Namespace) -> int:
     from solution.kaggle import kernel_check
 
     config = _kernels_config(args)
-    problems = kernel_check.metadata_problems(config)
+    problems = kernel_check.metadata_problems(config) + kernel_check.argument_problems(config)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
-    print("kernels-check: every kernel folder is up to date and its metadata passes Kaggle's rules")
+    print("kernels-check: every kernel folder is up to date, its metadata passes Kaggle's rules and its arguments parse")
     if args.no_run:
         return 0
     started = time.perf_counter()
@@ -58,7 +58,7 @@ def _kernels_check(args: argparse.Namespace) -> int:
         work = Path(args.work) if args.work else Path(scratch)
         seconds = kernel_check.run_scripts(config, work)
     print(
-        f"kernels-check: {len(seconds)} kernel scripts ran with --local in {time.perf_counter() - started:.0f} s "
+        f"kernels-check: {len(seconds)} kernel scripts, one of each kind, ran with --local in {time.perf_counter() - started:.0f} s "
         f"({sum(seconds.values()):.0f} s of script time, training kernels {kernel_check.PARALLEL_KERNELS} at a time)"
     )
     return 0
@@ -94,12 +94,14 @@ def _kernels_dataset(args: argparse.Namespace) -> None:
         print(f"kernels-dataset: {kernel_package.upload(_kernels_config(args), _username(args), Path(args.out or scratch))}")
 
 
-def _selected_kernels(args: argparse.Namespace, training_only: bool = False):
+def _selected_kernels(args: argparse.Namespace, gpu_only: bool = False):
+    """The kernels `args.kernel` names; `all` is the week (index, training, distill, ensemble). With `gpu_only`, only
+    the kernels that train (their outputs are run folders)."""
     from solution.kaggle import kernels
 
     config = _kernels_config(args)
     chosen = kernels.all_kernels(config) if args.kernel == "all" else kernels.get_kernels(config, args.kernel)
-    return config, [k for k in chosen if k.backbone or not training_only]
+    return config, [k for k in chosen if k.backbone or not gpu_only]
 
 
 def _plans(config, chosen):
@@ -107,27 +109,46 @@ def _plans(config, chosen):
     from solution.training.profiles import load_profile
 
     assumptions = gpu_plan.load_assumptions()
-    return gpu_plan.kernel_plans(chosen, load_profile(config.profile), config.k, assumptions), assumptions
+    return gpu_plan.kernel_plans(chosen, load_profile(config.profile), config.k, assumptions, config.budget_ms), assumptions
 
 
 def _plan(args: argparse.Namespace) -> None:
     from solution.kaggle import gpu_plan, kernels
 
     config = _kernels_config(args)
-    plans, assumptions = _plans(config, kernels.all_kernels(config))
-    print(f"plan: profile {config.profile}, {config.k} folds, {assumptions.train_images:,} training images")
-    print("plan: every figure is arithmetic on the assumptions in solution/kaggle/gpu_plan.yaml")
+    week = kernels.all_kernels(config)
+    plans, assumptions = _plans(config, week)
+    print(f"plan: profile {config.profile}, {config.k} folds, {assumptions.train_images:,} training images, {config.budget_ms:g} ms budget")
+    print("plan: every figure is arithmetic on solution/kaggle/gpu_plan.yaml, which names the source of each throughput:")
+    print(
+        f"plan:   T4 TFLOPS per family {assumptions.effective_tflops} (EfficientNet: NVIDIA DeepLearningExamples' TF2 "
+        f"B0/B4 V100 figures x 0.36 for a T4); decode {assumptions.decode_images_per_second:g} images/s on 2 cores and CPU ms "
+        "per model, both measured by the kit"
+    )
+    print("the week, in push-all's order (folds: +r = and a refit model):")
     print(gpu_plan.format_plan(plans, assumptions))
-    tests = kernels.ab_kernels(config)
-    if tests:
-        print("A/B kernels, pushed one by one (`make push BACKBONE=NAME`), never by push-all: one fold per value of a setting")
-        print(gpu_plan.format_plan(_plans(config, tests)[0], assumptions, total=False))
+    kernels_indexing, saved = gpu_plan.index_savings(week, assumptions)
+    print(
+        f"indexing: the CPU kernel `index` validates and hashes the {assumptions.train_images + assumptions.test_images:,} images "
+        f"once; each of the {kernels_indexing} GPU kernels would else spend {assumptions.index_hours:.2f} h on it: "
+        f"{saved:.1f} GPU h saved"
+    )
+    for title, extra in (
+        ("seed reproductions, opt-in (`make push BACKBONE=NAME`), never pushed by push-all:", kernels.reproduction_kernels(config)),
+        (
+            "A/B kernels, pushed one by one (`make push BACKBONE=NAME`), never by push-all: one fold per value of a setting",
+            kernels.ab_kernels(config),
+        ),
+    ):
+        if extra:
+            print(title)
+            print(gpu_plan.format_plan(_plans(config, extra)[0], assumptions, total=False))
 
 
 def _push(args: argparse.Namespace) -> None:
     from solution.kaggle import gpu_plan, kernel_client, kernels, push_queue
 
-    config, chosen = _selected_kernels(args, training_only=args.kernel == "all")
+    config, chosen = _selected_kernels(args)
     plans, assumptions = _plans(config, chosen)
     if args.quota_hours is not None:
         assumptions = dataclasses.replace(assumptions, weekly_quota_hours=args.quota_hours)
@@ -142,7 +163,8 @@ def _push(args: argparse.Namespace) -> None:
     kernels.write_kernels(config, user, root, resume=tuple(k.name for k in chosen) if args.resume else ())
     if args.kernel == "all":
         waiting = push_queue.Waiting(args.poll_seconds or config.push_poll_seconds, args.wait_hours or config.push_wait_hours)
-        pushed = push_queue.push_all(chosen, root, lambda kernel: f"{user}/{kernel.slug(config)}", waiting)
+        needs = {kernel.name: kernels.needs(kernel, config) for kernel in chosen}
+        pushed = push_queue.push_all(chosen, root, lambda kernel: f"{user}/{kernel.slug(config)}", waiting, needs=needs)
         print(f"push-all: {len(pushed)} kernel(s) pushed now, {len(chosen) - len(pushed)} already on Kaggle or failed there (make status)")
         return
     for kernel in chosen:
@@ -163,11 +185,11 @@ def _pull(args: argparse.Namespace) -> int:
     """Install every complete training kernel's run folder; a backbone split into fold kernels waits for all of them."""
     from solution.kaggle import kernel_client
 
-    config, chosen = _selected_kernels(args, training_only=True)
+    config, chosen = _selected_kernels(args, gpu_only=True)
     user = _username(args)
     by_backbone: dict[str, list] = {}
     for kernel in chosen:
-        by_backbone.setdefault(kernel.backbone, []).append(kernel)
+        by_backbone.setdefault(kernel.run_name, []).append(kernel)
     left = 0
     for backbone, group in by_backbone.items():
         states = [kernel_client.status(f"{user}/{kernel.slug(config)}") for kernel in group]
@@ -236,7 +258,12 @@ def register(add: Adder) -> None:
         "--wait-hours", type=float, help="all: stop waiting for a free session after this long; a re-run continues (default: kernels.yaml)"
     )
 
-    add("plan", _plan, "print each training kernel's expected GPU hours on Kaggle's T4s and the total against the weekly quota")
+    add(
+        "plan",
+        _plan,
+        "print the week's kernels in order: each one's role (member, teacher, student), GPU hours on Kaggle's T4s, "
+        "the total against the weekly quota and the share of hours that reach the submission",
+    )
 
     sub = add("status", _status, "show the state of a kernel on Kaggle (a backbone, ensemble, or all)")
     sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, ensemble, or all (default)")

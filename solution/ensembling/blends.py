@@ -40,7 +40,8 @@ def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path
     figure, axis = plt.subplots(figsize=(6.5, 4))
     axis.plot(table.latency_ms, table.oof_accuracy, "o-", label="best greedy blend at each budget")
     axis.scatter([chosen.latency_ms], [chosen.oof_accuracy], color="crimson", zorder=3, label=f"chosen ({chosen.method})")
-    axis.axvline(budget_ms, color="grey", linestyle="--", label=f"budget {budget_ms:.0f} ms")
+    if np.isfinite(budget_ms):  # a teacher blend has no limit
+        axis.axvline(budget_ms, color="grey", linestyle="--", label=f"budget {budget_ms:.0f} ms")
     axis.set_xlabel("per-image latency on this machine, ms")
     axis.set_ylabel("OOF accuracy")
     axis.legend(fontsize=8)

@@ -1,9 +1,14 @@
-"""`make plan`: the GPU hours each training kernel needs on Kaggle, before anything is pushed.
+"""`make plan`: each Kaggle kernel's role in the submission and the GPU hours it needs, before anything is pushed.
 
 A kernel that does not fit one 12-hour session would be killed after hours of work, and the kernels together
-spend a weekly quota of about 30 GPU hours. The estimate is arithmetic on stated assumptions (gpu_plan.yaml):
-multiply-accumulates per image from the papers, an effective T4 throughput per backbone family, and the input
-pipeline's decode rate. A backbone that does not fit is split into one kernel per fold.
+spend a weekly quota of about 30 GPU hours, which must go to what can reach a submission under the 330 ms rule.
+The estimate is arithmetic on stated assumptions (gpu_plan.yaml): multiply-accumulates per image from the papers,
+an effective T4 throughput per backbone family from published measurements, the input pipeline's decode rate,
+and each backbone's CPU cost per image measured here. A backbone that does not fit is split into one kernel per fold.
+
+Roles: a *member* has at least one model within the latency budget (the plan names how many of its fold models,
+or its refit, fit alone); a *teacher* has none and reaches the submission only through the distilled student;
+a *seed reproduction* (opt-in) reproduces the seed notebook's from-scratch models.
 """
 
 from __future__ import annotations
@@ -34,14 +39,28 @@ class PlanAssumptions:
     test_images: int = 5000
     gpus: int = 2
     multi_gpu_scaling: float = 0.85
-    overhead_hours: float = 0.3
-    decode_images_per_second: float = 400.0
+    overhead_hours: float = 0.15
+    index_images_per_second: float = 92.0
+    decode_images_per_second: float = 650.0
     effective_tflops: dict = field(default_factory=dict)
     gmacs: dict = field(default_factory=dict)
+    decode_resize_ms: float = 6.0
+    cpu_ms_per_model: dict = field(default_factory=dict)
 
     @property
     def usable_hours(self) -> float:
         return self.session_hours * self.usable_share
+
+    @property
+    def index_hours(self) -> float:
+        """Validating and hashing every training and test image once."""
+        return (self.train_images + self.test_images) / self.index_images_per_second / 3600
+
+    def model_ms(self, backbone: str, size: int, native_size: int) -> float:
+        """One model's CPU cost per image at `size` (pixels scale it), decoding aside."""
+        if backbone not in self.cpu_ms_per_model:
+            raise UserError(f"{backbone}: no cpu_ms_per_model in solution/kaggle/{PLAN_FILE}; measure a model (`make latency`), add it")
+        return float(self.cpu_ms_per_model[backbone]) * (size / native_size) ** 2
 
 
 def load_assumptions() -> PlanAssumptions:
@@ -58,7 +77,7 @@ def load_assumptions() -> PlanAssumptions:
 
 @dataclass(frozen=True)
 class BackbonePlan:
-    """One backbone's k-fold training on Kaggle, in images and hours."""
+    """One backbone's k-fold training on Kaggle, in images and hours, and its CPU cost per model at test time."""
 
     backbone: str
     image_size: int
@@ -67,6 +86,8 @@ class BackbonePlan:
     folds: int
     fold_hours: float  # one fold, training and predictions
     overhead_hours: float
+    refit_hours: float = 0.0  # one model on every training image, test predictions only
+    model_ms: float = 0.0  # one model's CPU cost per image (decode aside)
 
     @property
     def hours(self) -> float:
@@ -95,17 +116,22 @@ def plan_backbone(backbone: str, config: TrainConfig, k: int, assumptions: PlanA
     forward_rate = flops_per_second / (FLOPS_PER_MAC * macs)  # images/s, forward only
     train_rate = forward_rate / TRAIN_PASSES
     decode = assumptions.decode_images_per_second
-    held_out = assumptions.train_images / k
-    per_epoch = int(assumptions.train_images - held_out)
     epochs = config.head_epochs + config.epochs
     cached_rate = train_rate if config.cache else min(train_rate, decode)
+
+    def training_seconds(images: int) -> float:
+        return images / min(train_rate, decode) + (epochs - 1) * images / cached_rate  # the first epoch decodes every JPEG
+
+    held_out = assumptions.train_images / k
+    per_epoch = int(assumptions.train_images - held_out)
     seconds = (
-        per_epoch / min(train_rate, decode)  # the first epoch decodes every JPEG
-        + (epochs - 1) * per_epoch / cached_rate
+        training_seconds(per_epoch)
         + epochs * held_out / forward_rate  # validation after each epoch (cached)
         + PREDICTION_PASSES * (held_out + assumptions.test_images) / min(forward_rate, decode)
     )
-    return BackbonePlan(backbone, size, per_epoch, epochs, k, seconds / 3600, assumptions.overhead_hours)
+    refit = training_seconds(assumptions.train_images) + PREDICTION_PASSES * assumptions.test_images / min(forward_rate, decode)
+    model_ms = assumptions.model_ms(backbone, size, spec.native_size)
+    return BackbonePlan(backbone, size, per_epoch, epochs, k, seconds / 3600, assumptions.overhead_hours, refit / 3600, model_ms)
 
 
 def split_backbones(backbones: tuple[str, ...], config: TrainConfig, k: int, assumptions: PlanAssumptions) -> set[str]:
@@ -113,47 +139,120 @@ def split_backbones(backbones: tuple[str, ...], config: TrainConfig, k: int, ass
     return {b for b in backbones if not plan_backbone(b, config, k, assumptions).fits(assumptions)}
 
 
-def over_quota(hours: float, assumptions: PlanAssumptions) -> float:
-    """GPU hours beyond the weekly quota (0 when within it)."""
-    return max(0.0, hours - assumptions.weekly_quota_hours)
+MEMBER, TEACHER, STUDENT, REPRODUCTION, AB_TEST, INDEXING = "member", "teacher", "student", "seed reproduction", "A/B test", "index"
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a kernel's hours buy: `reaches` says whether they reach the submission (a teacher's only through a student)."""
+
+    kind: str
+    detail: str
+    reaches: bool
+
+
+def role_of(plan: BackbonePlan, k: int, budget_ms: float, refit: bool, assumptions: PlanAssumptions, distilled: bool) -> Role:
+    """A member when one model fits the budget: all k folds, its refit, or its best few folds; else a teacher."""
+    decode = assumptions.decode_resize_ms
+    models = int((budget_ms - decode) // plan.model_ms) if plan.model_ms > 0 else k
+    if models < 1:
+        through = "the distilled student" if distilled else "nothing: no distill kernel this week"
+        cost = f"1 model costs {decode + plan.model_ms:.0f} ms > {budget_ms:g}"
+        return Role(TEACHER, f"{cost}; reaches the submission through {through}", distilled)
+    flip = " (+flip)" if 2 * min(models, k) * plan.model_ms + decode <= budget_ms else ""
+    if models >= k:
+        return Role(MEMBER, f"all {k} folds{flip}, {decode + k * plan.model_ms:.0f} ms", True)
+    if models == 1 and refit:
+        return Role(MEMBER, f"refit (1 model){flip}, {decode + plan.model_ms:.0f} ms", True)
+    return Role(MEMBER, f"best {models} of {k} folds{flip}, {decode + models * plan.model_ms:.0f} ms", True)
 
 
 @dataclass(frozen=True)
 class KernelPlan:
-    """One training kernel's share of the plan."""
+    """One kernel's share of the plan."""
 
     kernel: str
-    plan: BackbonePlan
+    plan: BackbonePlan | None  # None: the index kernel (CPU only)
     folds: int  # folds this kernel trains
-    hours: float
+    hours: float  # GPU hours
     fits: bool
+    role: Role
+    refit: bool = False
 
 
-def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanAssumptions) -> list[KernelPlan]:
-    """The plan of each training kernel (`kernels.Kernel`s; a fold kernel trains only its folds)."""
+def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanAssumptions, budget_ms: float = 330.0) -> list[KernelPlan]:
+    """The plan of each GPU or index kernel (`kernels.Kernel`s; a fold kernel trains only its folds). Without an index
+    kernel among `kernels`, each GPU kernel indexes the images itself."""
+    indexed = any(kernel.role == INDEXING for kernel in kernels)
+    distilled = any(kernel.role == STUDENT for kernel in kernels)
     plans = []
-    for kernel in (kernel for kernel in kernels if kernel.backbone):
+    for kernel in kernels:
+        if kernel.role == INDEXING:
+            role = Role(INDEXING, f"CPU only, about {assumptions.index_hours:.2f} h", True)
+            plans.append(KernelPlan(kernel.name, None, 0, 0.0, True, role))
+            continue
+        if not kernel.backbone:  # the ensemble kernel
+            role = Role(kernel.role, "CPU only: blends the runs and the student within the budget into submission.csv", True)
+            plans.append(KernelPlan(kernel.name, None, 0, 0.0, True, role))
+            continue
         backbone = plan_backbone(kernel.backbone, profile, k, assumptions)
         folds = len(kernel.folds) or k
         trainings = folds * (len(kernel.ab_values) or 1)  # an A/B kernel trains its fold once per value
-        hours = backbone.overhead_hours + trainings * backbone.fold_hours
-        plans.append(KernelPlan(kernel.name, backbone, folds, hours, hours <= assumptions.usable_hours))
+        hours = backbone.overhead_hours + trainings * backbone.fold_hours + (backbone.refit_hours if kernel.refit else 0.0)
+        hours += 0.0 if indexed else assumptions.index_hours
+        role = _kernel_role(kernel, backbone, k, budget_ms, assumptions, distilled)
+        plans.append(KernelPlan(kernel.name, backbone, folds, hours, hours <= assumptions.usable_hours, role, kernel.refit))
     return plans
 
 
+def _kernel_role(kernel, backbone: BackbonePlan, k: int, budget_ms: float, assumptions: PlanAssumptions, distilled: bool) -> Role:
+    if kernel.role == REPRODUCTION:
+        return Role(REPRODUCTION, "the seed notebook's from-scratch model, for comparison", False)
+    if kernel.role == AB_TEST:
+        return Role(AB_TEST, "decides a profile setting", False)
+    role = role_of(backbone, k, budget_ms, kernel.refit, assumptions, distilled)
+    if kernel.role == STUDENT:
+        return Role(STUDENT, f"distilled from every training run; as a {role.kind}: {role.detail}", True)
+    return role
+
+
 def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions, total: bool = True) -> str:
-    """The table `make plan` prints, then (with `total`) the total against the weekly quota."""
+    """The table `make plan` prints, then (with `total`) the total against the weekly quota and the share of hours that
+    reach the submission."""
     lines = [
-        f"{'kernel':<28} {'px':>4} {'images/epoch':>12} {'epochs':>6} {'folds':>5} {'GPU h':>6}  fits {assumptions.session_hours:g} h?",
+        f"{'kernel':<28} {'px':>4} {'epochs':>6} {'folds':>5} {'GPU h':>6}  {'fits?':<5} role",
     ]
     for p in plans:
         fits = "yes" if p.fits else f"NO (> {assumptions.usable_hours:.1f} h usable)"
-        lines.append(
-            f"{p.kernel:<28} {p.plan.image_size:>4} {p.plan.images_per_epoch:>12,} {p.plan.epochs:>6} {p.folds:>5} {p.hours:>6.1f}  {fits}"
-        )
+        size, epochs = (f"{p.plan.image_size}", f"{p.plan.epochs}") if p.plan else ("-", "-")
+        folds = f"{p.folds}{'+r' if p.refit else ''}"
+        lines.append(f"{p.kernel:<28} {size:>4} {epochs:>6} {folds:>5} {p.hours:>6.1f}  {fits:<5} {p.role.kind}: {p.role.detail}")
     if total:
         hours = sum(p.hours for p in plans)
         over = over_quota(hours, assumptions)
         verdict = f"{over:.1f} h OVER" if over else f"{assumptions.weekly_quota_hours - hours:.1f} h left of"
         lines.append(f"total: {hours:.1f} GPU hours; {verdict} the weekly quota of {assumptions.weekly_quota_hours:g} h")
+        by_kind = {}
+        for p in plans:
+            by_kind[p.role.kind] = by_kind.get(p.role.kind, 0.0) + p.hours
+        reaching = sum(p.hours for p in plans if p.role.reaches)
+        parts = ", ".join(f"{kind} {h:.1f} h" for kind, h in by_kind.items() if h)
+        lines.append(f"reaching the submission: {reaching:.1f} of {hours:.1f} GPU hours ({share(plans):.0%}; {parts})")
     return "\n".join(lines)
+
+
+def share(plans: list[KernelPlan]) -> float:
+    """The share of the plan's GPU hours that reach the submission (1 for a plan of no GPU hours)."""
+    hours = sum(p.hours for p in plans)
+    return sum(p.hours for p in plans if p.role.reaches) / hours if hours else 1.0
+
+
+def index_savings(kernels: list, assumptions: PlanAssumptions) -> tuple[int, float]:
+    """(GPU kernels, GPU hours) that indexing once in the CPU index kernel saves: each would index every image itself."""
+    gpu = [kernel for kernel in kernels if kernel.backbone]
+    return len(gpu), len(gpu) * assumptions.index_hours
+
+
+def over_quota(hours: float, assumptions: PlanAssumptions) -> float:
+    """GPU hours beyond the weekly quota (0 when within it)."""
+    return max(0.0, hours - assumptions.weekly_quota_hours)

@@ -1,7 +1,10 @@
-"""`make kernels-check`: every kernel folder matches kernels.yaml, its metadata passes Kaggle's rules, and every script runs here.
+"""`make kernels-check`: every kernel folder matches kernels.yaml, its metadata passes Kaggle's rules, every script's
+arguments parse, and one script of each kind runs here.
 
-The scripts run as a user would run them (`python kernels/<name>/kernel.py --local`), on a small generated
-sample with the `check` profile; the ensemble kernel then blends the training kernels' local outputs.
+The scripts differ only in their arguments (one template), so one of each kind runs as a user would run it
+(`python kernels/<name>/kernel.py --local`), on a small generated sample with the `check` profile: the index
+kernel, the cheapest training kernel, the cheapest with a refit, a split backbone's fold kernels, the distill
+kernel on their runs, and the ensemble kernel on the runs and the student.
 """
 
 from __future__ import annotations
@@ -71,13 +74,13 @@ def install_kernel_outputs(training: list[Kernel], output_of: Callable[[Kernel],
 
     by_backbone: dict[str, list[Kernel]] = {}
     for kernel in training:
-        by_backbone.setdefault(kernel.backbone, []).append(kernel)
+        by_backbone.setdefault(kernel.run_name, []).append(kernel)
     installed = []
     for backbone, group in by_backbone.items():
         parts = []
         for kernel in group:
             part = runs / ".pulled" / kernel.name / backbone  # what `kaggle kernels output` downloads
-            shutil.copytree(output_of(kernel) / backbone, part)
+            shutil.copytree(output_of(kernel) / kernel.run_name, part)
             parts.append(part)
         run = install_outputs(parts, runs, ", ".join(k.name for k in group))
         check_run_folder(run, train_images)
@@ -86,11 +89,44 @@ def install_kernel_outputs(training: list[Kernel], output_of: Callable[[Kernel],
     return installed
 
 
+def representatives(config: KernelsConfig, k: int) -> list[Kernel]:
+    """One kernel of each kind, the cheapest by the plan: what `run_scripts` runs."""
+    from solution.kaggle import gpu_plan
+    from solution.training.profiles import load_profile
+
+    every = kernels.within_folds(kernels.all_kernels(config) + kernels.reproduction_kernels(config), k)
+    assumptions, profile = gpu_plan.load_assumptions(), load_profile(config.profile)
+    trainers = sorted(
+        (kernel for kernel in every if kernel.role in (kernels.TRAINING, kernels.REPRODUCTION)),
+        key=lambda kernel: gpu_plan.plan_backbone(str(kernel.backbone), profile, k, assumptions).hours,
+    )
+    whole = [next(kernel for kernel in trainers if not kernel.folds and kernel.refit == refit) for refit in (False, True)]
+    split = next((kernel.backbone for kernel in trainers if kernel.folds), None)
+    chosen = {kernel.name for kernel in whole} | {kernel.name for kernel in trainers if kernel.backbone == split}
+    return [kernel for kernel in every if kernel.name in chosen or kernel.role not in (kernels.TRAINING, kernels.REPRODUCTION)]
+
+
+def argument_problems(config: KernelsConfig) -> list[str]:
+    """Every kernel's arguments as the runtime parses them, with a registered backbone and known settings."""
+    from solution.kaggle.kernel_runtime import build_parser
+    from solution.models.backbones import get_spec
+
+    problems = []
+    for kernel in kernels.every_kernel(config):
+        try:
+            args = build_parser().parse_args(kernel.arguments(config))
+            if args.backbone:
+                get_spec(args.backbone)
+        except (SystemExit, UserError) as error:
+            problems.append(f"kernels/{kernel.name}: its arguments {kernel.arguments(config)} do not parse ({error})")
+    return problems
+
+
 def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Run every kernel script with --local in `work`; return the seconds each took.
+    """Run one kernel script of each kind with --local in `work`, in the week's order; return the seconds each took.
 
     Training kernels run two at a time (each in its own process, with its own staged data and output, as on
-    Kaggle), then the ensemble kernel on their outputs."""
+    Kaggle), after the index kernel and before the distill and ensemble kernels."""
     from solution.ensembling import submission
 
     root = root or PATHS.kernels
@@ -98,8 +134,8 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     sample.generate(data, CHECK_SAMPLE)
     train_images = len(pd.read_csv(data / "train.csv"))
     common = ["--local", "--data", str(data), "--kernel-outputs", str(outputs), "--k", str(CHECK_FOLDS), "--local-profile", "check"]
-    every = kernels.within_folds(kernels.all_kernels(config), CHECK_FOLDS)
-    training = [kernel for kernel in every if kernel.backbone]
+    chosen = representatives(config, CHECK_FOLDS)
+    training = [kernel for kernel in chosen if kernel.role in (kernels.TRAINING, kernels.REPRODUCTION)]
     arguments = {  # stand-in weights are built here, in this process, before any script runs
         kernel.name: common
         + (
@@ -110,15 +146,24 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
         for kernel in training
     }
     seconds = {}
+
+    def run_alone(kernel: Kernel) -> None:
+        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common)
+        log(f"kernels-check: {kernel.name} ran in {seconds[kernel.name]:.1f} s")
+
+    for kernel in (k for k in chosen if k.role == kernels.INDEXING):
+        run_alone(kernel)
     with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
         for kernel, took in zip(training, pool.map(lambda k: _run(root / k.name / SCRIPT_FILE, arguments[k.name]), training), strict=True):
             seconds[kernel.name] = took
             log(f"kernels-check: {kernel.name} ran in {took:.1f} s")
     install_kernel_outputs(training, lambda kernel: outputs / kernel.name, work / "runs", train_images)
-    for kernel in (k for k in every if not k.backbone):
-        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common)
+    for kernel in (k for k in chosen if k.role == kernels.STUDENT):
+        run_alone(kernel)
+        install_kernel_outputs([kernel], lambda kernel: outputs / kernel.name, work / "runs", train_images)
+    for kernel in (k for k in chosen if k.role == kernels.ENSEMBLE):
+        run_alone(kernel)
         problems = submission.validate(outputs / kernel.name / "submission.csv", data)
         if problems:
             raise UserError(f"{outputs / kernel.name / 'submission.csv'}: {problems[0]}")
-        log(f"kernels-check: {kernel.name} ran in {seconds[kernel.name]:.1f} s")
     return seconds

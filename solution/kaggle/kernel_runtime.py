@@ -1,4 +1,5 @@
-"""What runs inside a kernel: find the inputs, stage a writable data folder, then train one backbone, or blend and submit.
+"""What runs inside a kernel: find the inputs, stage a writable data folder, then index the images, train one backbone,
+distill a student, or blend and submit.
 
 On Kaggle the inputs are read-only mounts under /kaggle/input (the competition's CSVs, the images dataset,
 the training kernels' outputs) and everything written to /kaggle/working is the kernel's output. With
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solution.core.config import COMPETITION, PATHS
+from solution.core.documents import read_json
 from solution.core.errors import UserError, exit_code
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
-from solution.kaggle.kernels import ROOT_VARIABLE
+from solution.kaggle.kernels import INDEX, ROOT_VARIABLE
 
 SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, SAMPLE_TEST_LABELS)  # copied into the staged data folder
 SEARCH_DEPTH = 4
@@ -27,6 +29,8 @@ SKIPPED_FOLDERS = {TRAIN_DIR, TEST_DIR, "cache", "eda"}
 SUBMISSION_FILE = "submission.csv"
 BLEND_NAME = "kaggle-blend"
 WEIGHT_FILES = ("*_notop.h5", "*_no_top.h5")  # how keras.applications names ImageNet feature-extractor weights
+INDEX_OUTPUT, INDEX_MARKER = "data-index", "data-index.json"  # the index kernel's output, attached by the GPU kernels
+TEACHER_BLEND = "teacher"  # the distill kernel's blend of every training run, with no latency limit
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ def kaggle_root() -> Path:
 def places(args: argparse.Namespace) -> Places:
     if args.local:
         outputs = Path(args.kernel_outputs)
-        return Places((Path(args.data),), (outputs,), outputs / args.name, outputs / ".scratch" / args.name)
+        data_roots = (Path(args.data), outputs / INDEX)  # the sample, and the index kernel's local output if made
+        return Places(data_roots, (outputs,), outputs / args.name, outputs / ".scratch" / args.name)
     inputs = kaggle_root() / "input"
     if not inputs.is_dir():
         raise UserError(f"not on Kaggle (no {inputs}): pass --local to run this kernel here on the sample")
@@ -80,8 +85,8 @@ def find_competition_files(roots: tuple[Path, ...]) -> Path:
 def find_images(roots: tuple[Path, ...]) -> Path:
     """The folder holding train/ and test_kaggle/."""
     for folder in _folders(roots):
-        if (folder / TRAIN_DIR).is_dir() and (folder / TEST_DIR).is_dir():
-            return folder
+        if (folder / TRAIN_DIR).is_dir() and (folder / TEST_DIR).is_dir() and not (folder / INDEX_MARKER).exists():
+            return folder  # (the index kernel's output holds converted images in the same layout)
     raise UserError(
         f"no folder with {TRAIN_DIR}/ and {TEST_DIR}/ under {', '.join(map(str, roots))}: attach the images dataset "
         "(images_dataset in kernels/kernels.yaml, then `make kernels`)"
@@ -155,25 +160,62 @@ def previous_run(roots: tuple[Path, ...], backbone: str) -> Path | None:
     return found[0] if found else None
 
 
+def links(folder: str, names: list[str]) -> list[str]:
+    """copytree's ignore: the links in an input folder (an input is never trusted to point inward)."""
+    return [name for name in names if (Path(folder) / name).is_symlink()]
+
+
 def resume_from(previous: Path, target: Path) -> None:
     """Copy a previous session's run folder into this kernel's output: finished folds are then skipped and a cut
     fold resumes from its last backup. Links in it are not followed (an input is never trusted to point inward)."""
-    shutil.copytree(previous, target, ignore=lambda folder, names: [n for n in names if (Path(folder) / n).is_symlink()])
+    shutil.copytree(previous, target, ignore=links)
     done = sorted(p.parent.name for p in target.glob("fold_*/done.json"))
     print(f"kernel: resuming from the previous output {previous}: finished {', '.join(done) or 'no fold yet'}")
 
 
+def attached_index(roots: tuple[Path, ...]) -> Path | None:
+    """The index kernel's output among the inputs (its data-index/ folder), if attached."""
+    return next((folder for folder in _folders(roots) if (folder / INDEX_MARKER).is_file()), None)
+
+
 def _training_data(args: argparse.Namespace, where: Places) -> tuple[Path, Path]:
-    """The staged data folder with its folds.csv, and its cache: the same folds in every kernel."""
+    """The staged data folder with its folds.csv, and its cache: the same folds in every kernel. With the index
+    kernel's output attached, its index, hashes and converted images are reused: each image is only looked up
+    (size and modification time), not decoded and hashed again."""
     from solution.data import folds
     from solution.data.dataset import build_index
+    from solution.data.folds import FOLDS_FILE
 
     offer_imagenet_weights(where.data_roots)
     data = stage_data(where.data_roots, where.scratch)
     cache = where.scratch / "cache"
+    index = attached_index(where.data_roots)
+    facts = read_json(index / INDEX_MARKER, "re-run the index kernel") if index else {}
+    if index and (facts.get("k"), facts.get("seed")) == (args.k, args.seed):
+        shutil.copytree(index, cache, dirs_exist_ok=True, ignore=links)
+        shutil.copyfile(index / FOLDS_FILE, data / FOLDS_FILE)
+        build_index(data, cache)  # the copied index: files unchanged since are not read again
+        print(f"kernel: the index kernel's index, hashes and folds reused from {index} ({facts.get('images')} images)")
+        return data, cache
+    if index:
+        print(f"kernel: the attached index {index} was made for k={facts.get('k')}, seed={facts.get('seed')}; indexing afresh")
     table = folds.assign_folds(build_index(data, cache).train, k=args.k, seed=args.seed)
     folds.write_folds(table, data)
     return data, cache
+
+
+def index_images(args: argparse.Namespace, where: Places) -> None:
+    """Validate, hash and fold every image once for the week: the output the GPU kernels attach."""
+    from solution.core import atomic
+    from solution.data.folds import FOLDS_FILE
+
+    data, cache = _training_data(args, where)
+    target = where.output / INDEX_OUTPUT
+    shutil.copytree(cache, target, dirs_exist_ok=True)
+    shutil.copyfile(data / FOLDS_FILE, target / FOLDS_FILE)
+    images = len((data / FOLDS_FILE).read_text(encoding="utf-8").splitlines()) - 1
+    atomic.write_json(target / INDEX_MARKER, {"k": args.k, "seed": args.seed, "images": images})
+    print(f"kernel {args.name}: {images} training images indexed, hashed and folded into {target}")
 
 
 def _profile(args: argparse.Namespace, settings: dict[str, str]):
@@ -191,7 +233,8 @@ def train(args: argparse.Namespace, where: Places) -> None:
     if previous and not (where.output / args.backbone).exists():
         resume_from(previous, where.output / args.backbone)
     config = _profile(args, {})
-    meta = kfold.train_backbone(data, args.backbone, config, where.output, folds=kfold.folds_argument(args.folds), cache_dir=cache)
+    folds = kfold.folds_argument(args.folds)
+    meta = kfold.train_backbone(data, args.backbone, config, where.output, folds=folds, cache_dir=cache, refit=args.refit)
     print(f"kernel {args.name}: run folder {where.output / args.backbone}, OOF accuracy {meta.oof_accuracy:.4f}")
 
 
@@ -215,6 +258,25 @@ def ab_test(args: argparse.Namespace, where: Places) -> None:
     print(format_comparison(result))
 
 
+def distill(args: argparse.Namespace, where: Places) -> None:
+    """Blend every attached training run with no latency limit (each may teach), then train the student on that
+    blend's OOF soft targets (and, if asked, its confident test predictions) into <backbone>-student/."""
+    from solution.data.folds import read_folds
+    from solution.ensembling import blends
+    from solution.training import kfold, profiles, soft_targets
+
+    data, cache = _training_data(args, where)
+    runs = find_run_folders(where.run_roots, where.scratch)
+    ensembles = where.output / "ensembles"
+    teacher = blends.make_blend(runs, TEACHER_BLEND, ensembles, float("inf"), args.method)
+    print(f"kernel {args.name}: teacher blend of {teacher.describe_members()}, cross-validated accuracy {teacher.cv_accuracy:.4f}")
+    chosen = {"weight": args.weight, "temperature": args.temperature}
+    settings = profiles.Distillation(**{key: value for key, value in chosen.items() if value is not None})
+    targets = soft_targets.load_soft_targets(ensembles, TEACHER_BLEND, read_folds(data), settings, pseudo_threshold=args.pseudo_labels)
+    meta = kfold.train_backbone(data, args.backbone, _profile(args, {}), where.output, cache_dir=cache, teacher=targets, refit=args.refit)
+    print(f"kernel {args.name}: student {args.backbone}, OOF accuracy {meta.oof_accuracy:.4f} (teacher {teacher.cv_accuracy:.4f})")
+
+
 def ensemble(args: argparse.Namespace, where: Places) -> None:
     import pandas as pd
 
@@ -232,7 +294,7 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kernel.py", description="A kernel of the kit (see kernels/README.md).")
-    parser.add_argument("role", choices=["train", "ensemble", "ab"], help=argparse.SUPPRESS)
+    parser.add_argument("role", choices=["index", "train", "distill", "ensemble", "ab"], help=argparse.SUPPRESS)
     parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--backbone", help=argparse.SUPPRESS)
     parser.add_argument("--profile", default="kaggle", help=argparse.SUPPRESS)
@@ -240,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42, help=argparse.SUPPRESS)
     parser.add_argument("--folds", help=argparse.SUPPRESS)  # a fold kernel's folds, e.g. 3 (default: every fold)
     parser.add_argument("--ab", help=argparse.SUPPRESS)  # an A/B kernel's SETTING=A,B
+    parser.add_argument("--refit", action="store_true", help=argparse.SUPPRESS)  # also one model on every training image
+    parser.add_argument("--weight", type=float, help=argparse.SUPPRESS)  # distill: the teacher's share of each target
+    parser.add_argument("--temperature", type=float, help=argparse.SUPPRESS)  # distill: how soft the teacher is
+    parser.add_argument("--pseudo-labels", type=float, help=argparse.SUPPRESS)  # distill: test images the teacher is this sure of
     parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
@@ -263,7 +329,8 @@ def run(args: argparse.Namespace) -> None:
         from solution.data import sample
 
         sample.generate(PATHS.sample_data, sample.SampleConfig())
-    {"train": train, "ensemble": ensemble, "ab": ab_test}[args.role](args, places(args))
+    roles = {"index": index_images, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
+    roles[args.role](args, places(args))
 
 
 def main(argv: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""The kit's Kaggle kernels, all defined by kernels/kernels.yaml: one training kernel per backbone and one ensemble kernel.
+"""The kit's Kaggle kernels, all defined by kernels/kernels.yaml: the week's index kernel, one training kernel per
+backbone, the distill kernel and the ensemble kernel; opt-in seed reproductions and A/B kernels beside them.
 
 `make kernels` writes each kernel's folder (kernels/<name>/kernel.py and kernel-metadata.json) from that one
 config; the user name goes only into the git-ignored metadata. `check_metadata` applies the rules the kaggle
@@ -13,15 +14,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from solution.artifacts.runs import STUDENT_SUFFIX
 from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
 from solution.core.documents import read_yaml
 from solution.core.errors import UserError
+from solution.kaggle.gpu_plan import AB_TEST, INDEXING, REPRODUCTION, STUDENT
 from solution.training.profiles import load_profile
 
 CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
-ENSEMBLE = "ensemble"
+ENSEMBLE, INDEX, DISTILL = "ensemble", "index", "distill"
+TRAINING = "train"  # a member or a teacher, as the plan finds
 # Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
 # and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
 MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
@@ -56,6 +60,9 @@ class KernelsConfig:
     push_poll_seconds: float = 300.0  # push-all: how often to check for a free Kaggle session
     push_wait_hours: float = 24.0  # push-all: how long to wait for one before stopping (a re-run continues)
     ab_tests: dict = dataclasses.field(default_factory=dict)  # name -> {backbone, setting, values, fold}: one-fold A/B kernels
+    refit: bool = True  # members that fit the budget with fewer than k fold models also train a refit model
+    # {student, weight, temperature, pseudo_labels, pseudo_threshold}; no student: no distill kernel
+    distill: dict = dataclasses.field(default_factory=lambda: {"student": "efficientnetv2_b0", "pseudo_labels": False})
 
     def package_slug(self, user: str) -> str:
         """owner/name of the package dataset: package_dataset as given, under `user` when it names no owner."""
@@ -64,14 +71,16 @@ class KernelsConfig:
 
 @dataclass(frozen=True)
 class Kernel:
-    """One kernel: its folder name under kernels/, the backbone it trains (None for the ensemble kernel), and the
-    folds it trains when the backbone is split into fold kernels (empty: every fold)."""
+    """One kernel: its folder name under kernels/, its role, the backbone it trains (None for the index and ensemble
+    kernels), and the folds it trains when the backbone is split into fold kernels (empty: every fold)."""
 
     name: str
     backbone: str | None = None
     folds: tuple[int, ...] = ()
     ab_setting: str = ""  # an A/B kernel: the profile setting it compares on one fold
     ab_values: tuple[str, ...] = ()
+    role: str = TRAINING  # TRAINING, REPRODUCTION, AB_TEST, STUDENT, INDEXING or ENSEMBLE
+    refit: bool = False  # also train one model on every training image
 
     def slug(self, config: KernelsConfig) -> str:
         return f"{config.slug_prefix}-{self.name}"
@@ -80,15 +89,38 @@ class Kernel:
         """A title Kaggle turns back into the slug (it warns, and may rename the kernel, when they differ)."""
         return self.slug(config).replace("-", " ").capitalize()
 
+    @property
+    def run_name(self) -> str:
+        """The run folder its output holds: the backbone, or <backbone>-student for the distill kernel."""
+        return f"{self.backbone}{STUDENT_SUFFIX if self.role == STUDENT else ''}"
+
     def arguments(self, config: KernelsConfig) -> list[str]:
         """What the script passes to `solution.kaggle.kernel_runtime.main`: the whole recipe, visible in the script."""
-        if self.backbone is None:
+        if self.role == ENSEMBLE:
             return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method]
-        recipe = ["--backbone", self.backbone, "--profile", config.profile, "--k", str(config.k), "--seed", str(config.seed)]
+        seeded = ["--k", str(config.k), "--seed", str(config.seed)]
+        if self.role == INDEXING:
+            return [INDEX, "--name", self.name, *seeded]
+        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
+        refit = ["--refit"] if self.refit else []
         if self.ab_setting:
             return ["ab", "--name", self.name, *recipe, *folds, "--ab", f"{self.ab_setting}={','.join(self.ab_values)}"]
-        return ["train", "--name", self.name, *recipe, *folds]
+        if self.role == STUDENT:
+            return [DISTILL, "--name", self.name, *recipe, *distill_arguments(config), *refit]
+        return ["train", "--name", self.name, *recipe, *folds, *refit]
+
+
+def distill_arguments(config: KernelsConfig) -> list[str]:
+    """kernels.yaml's distill settings as the distill kernel's arguments (the teacher's weight, temperature, pseudo-labels)."""
+    settings = config.distill or {}
+    arguments = []
+    for key in ("weight", "temperature"):
+        if settings.get(key) is not None:
+            arguments += [f"--{key}", f"{float(settings[key]):g}"]
+    if settings.get("pseudo_labels"):
+        arguments += ["--pseudo-labels", f"{float(settings.get('pseudo_threshold', 0.9)):g}"]
+    return arguments
 
 
 def load_config(path: Path | None = None) -> KernelsConfig:
@@ -105,21 +137,48 @@ def load_config(path: Path | None = None) -> KernelsConfig:
     return KernelsConfig(**{k: ("" if v is None else v) for k, v in values.items()})
 
 
-def all_kernels(config: KernelsConfig) -> list[Kernel]:
-    """A training kernel per backbone of the config's profile, one per fold for a backbone that does not fit a
-    Kaggle session (`make plan`), then the ensemble kernel."""
+def _training_kernels(config: KernelsConfig, backbones: tuple[str, ...], role: str) -> list[Kernel]:
+    """A training kernel per backbone, one per fold for a backbone that does not fit a Kaggle session (`make plan`);
+    members that fit the budget only as fewer than k fold models also train a refit (kernels.yaml's refit)."""
     from solution.kaggle import gpu_plan
 
     profile = load_profile(config.profile)
-    split = gpu_plan.split_backbones(profile.backbones, profile, config.k, gpu_plan.load_assumptions())
-    training = []
-    for backbone in profile.backbones:
+    assumptions = gpu_plan.load_assumptions()
+    split = gpu_plan.split_backbones(backbones, profile, config.k, assumptions)
+    found = []
+    for backbone in backbones:
         name = f"train-{backbone.replace('_', '-')}"
         if backbone in split:
-            training += [Kernel(f"{name}-f{fold}", backbone, (fold,)) for fold in range(config.k)]
-        else:
-            training.append(Kernel(name, backbone))
-    return training + [Kernel(ENSEMBLE)]
+            found += [Kernel(f"{name}-f{fold}", backbone, (fold,), role=role) for fold in range(config.k)]
+            continue
+        found.append(Kernel(name, backbone, role=role, refit=role == TRAINING and _refits(config, backbone)))
+    return found
+
+
+def _refits(config: KernelsConfig, backbone: str) -> bool:
+    """Whether kernels.yaml's refit applies: one model of the backbone fits the budget, all k do not."""
+    from solution.kaggle import gpu_plan
+
+    assumptions = gpu_plan.load_assumptions()
+    plan = gpu_plan.plan_backbone(backbone, load_profile(config.profile), config.k, assumptions)
+    fitting = (config.budget_ms - assumptions.decode_resize_ms) // plan.model_ms
+    return config.refit and 1 <= fitting < config.k
+
+
+def all_kernels(config: KernelsConfig) -> list[Kernel]:
+    """The week, in the order push-all pushes it: the index kernel, a training kernel per backbone of the config's
+    profile, the distill kernel (when kernels.yaml asks for one), then the ensemble kernel."""
+    profile = load_profile(config.profile)
+    week = [Kernel(INDEX, role=INDEXING), *_training_kernels(config, profile.backbones, TRAINING)]
+    student = (config.distill or {}).get("student")
+    if student:
+        week.append(Kernel(DISTILL, str(student), role=STUDENT, refit=_refits(config, str(student))))
+    return week + [Kernel(ENSEMBLE, role=ENSEMBLE)]
+
+
+def reproduction_kernels(config: KernelsConfig) -> list[Kernel]:
+    """The seed notebook's from-scratch models (the profile's reproductions): pushed one by one, never by push-all."""
+    return _training_kernels(config, load_profile(config.profile).reproductions, REPRODUCTION)
 
 
 def ab_kernels(config: KernelsConfig) -> list[Kernel]:
@@ -133,13 +192,13 @@ def ab_kernels(config: KernelsConfig) -> list[Kernel]:
         values = tuple(str(value).lower() if isinstance(value, bool) else str(value) for value in test["values"])
         if any("," in value for value in values):
             raise UserError(f"{fix} (a value may not hold a comma)")
-        found.append(Kernel(f"ab-{name}", str(test["backbone"]), (int(test.get("fold", 0)),), str(test["setting"]), values))
+        found.append(Kernel(f"ab-{name}", str(test["backbone"]), (int(test.get("fold", 0)),), str(test["setting"]), values, AB_TEST))
     return found
 
 
 def every_kernel(config: KernelsConfig) -> list[Kernel]:
-    """What `make kernels` writes: the training kernels, the ensemble kernel and the A/B kernels."""
-    return all_kernels(config) + ab_kernels(config)
+    """What `make kernels` writes: the week's kernels, the seed reproductions and the A/B kernels."""
+    return all_kernels(config) + reproduction_kernels(config) + ab_kernels(config)
 
 
 def within_folds(chosen: list[Kernel], k: int) -> list[Kernel]:
@@ -149,22 +208,33 @@ def within_folds(chosen: list[Kernel], k: int) -> list[Kernel]:
 
 def get_kernels(config: KernelsConfig, name: str) -> list[Kernel]:
     """The kernel with this folder name, or every kernel of this backbone (several when it is split into folds)."""
-    every = all_kernels(config)
-    found = [kernel for kernel in every_kernel(config) if kernel.name == name] or [k for k in every if name == k.backbone]
+    every = every_kernel(config)
+    trained = [k for k in every if k.role in (TRAINING, REPRODUCTION)]
+    found = [kernel for kernel in every if kernel.name == name] or [k for k in trained if name == k.backbone]
     if not found:
-        known = ", ".join(dict.fromkeys(k.backbone or k.name for k in every))
-        tests = "".join(f", {kernel.name}" for kernel in ab_kernels(config))
-        raise UserError(f"no kernel '{name}'; kernels: {known}{tests} (the backbones of profile {config.profile}, ensemble, A/B tests)")
+        known = ", ".join(dict.fromkeys(k.backbone if k.role in (TRAINING, REPRODUCTION) else k.name for k in every))
+        raise UserError(
+            f"no kernel '{name}'; kernels: {known} (the backbones of profile {config.profile}, its seed reproductions, "
+            "index, distill, ensemble, A/B tests)"
+        )
     return found
+
+
+ROLES = {
+    INDEXING: "index, hash and fold the images once for the week's kernels (CPU)",
+    STUDENT: "distillation of a student from every training run's blend",
+    ENSEMBLE: "blend of the training kernels' runs and the submission",
+}
 
 
 def script_text(kernel: Kernel, config: KernelsConfig) -> str:
     """The script Kaggle runs: put the kit on sys.path (the package dataset's wheel there, this checkout here), call it."""
-    role = "blend of the training kernels' runs and the submission"
+    role = ROLES.get(kernel.role, "")
     if kernel.ab_setting:
         role = f"A/B test of {kernel.ab_setting} ({' vs '.join(kernel.ab_values)}) on fold {kernel.folds[0]} of {kernel.backbone}"
-    elif kernel.backbone:
+    elif kernel.role in (TRAINING, REPRODUCTION):
         role = f"k-fold training of {kernel.backbone}" + (f", fold(s) {', '.join(map(str, kernel.folds))}" if kernel.folds else "")
+        role += " and its refit" if kernel.refit else ""
     return f'''"""Kaggle kernel {kernel.slug(config)}: {role}.
 
 Generated by `make kernels` from kernels/kernels.yaml (edit that, not this file).
@@ -192,9 +262,9 @@ main(args + sys.argv[1:])
 
 
 def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[str]:
-    """The kit's package for every kernel; the images and the optional weights for the training kernels."""
+    """The kit's package for every kernel; the images for the kernels that read them, the optional weights for training."""
     package = config.package_slug(user)
-    if kernel.backbone is None:
+    if kernel.role == ENSEMBLE:
         return [package]
     images = config.images_dataset
     if not images:
@@ -202,15 +272,29 @@ def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[st
             f"no images dataset: set images_dataset: owner/name in {PATHS.kernels / CONFIG_FILE} (the Kaggle dataset holding "
             "train/ and test_kaggle/), or pass IMAGES=owner/name"
         )
-    return [images, package] + ([config.weights_dataset] if config.weights_dataset else [])
+    weights = [config.weights_dataset] if config.weights_dataset and kernel.backbone else []
+    return [images, package, *weights]
+
+
+def needs(kernel: Kernel, config: KernelsConfig) -> list[Kernel]:
+    """The kernels whose outputs this one attaches: the index for every GPU kernel, the week's training runs for
+    the distill kernel, and those plus the student for the ensemble kernel."""
+    week = all_kernels(config)
+    index = [k for k in week if k.role == INDEXING]
+    training = [k for k in week if k.role == TRAINING]
+    if kernel.role == ENSEMBLE:
+        return training + [k for k in week if k.role == STUDENT]
+    if kernel.role == STUDENT:
+        return index + training
+    return index if kernel.backbone else []
 
 
 def metadata(kernel: Kernel, config: KernelsConfig, user: str, resume: bool = False) -> dict:
     """kernel-metadata.json for `kernel`; every boolean is explicit (the client's defaults differ from its docs).
     With `resume` a training kernel attaches its own previous output, and continues from its finished folds and
     its last backup (a session that hit Kaggle's 12-hour limit)."""
-    training = [k for k in all_kernels(config) if k.backbone]
     own = [f"{user}/{kernel.slug(config)}"] if resume and kernel.backbone else []
+    gpu = kernel.backbone is not None
     return {
         "id": f"{user}/{kernel.slug(config)}",
         "title": kernel.title(config),
@@ -218,14 +302,14 @@ def metadata(kernel: Kernel, config: KernelsConfig, user: str, resume: bool = Fa
         "language": "python",
         "kernel_type": "script",
         "is_private": config.is_private,
-        "enable_gpu": config.enable_gpu and kernel.backbone is not None,
-        "enable_tpu": config.enable_tpu and kernel.backbone is not None,
+        "enable_gpu": config.enable_gpu and gpu,
+        "enable_tpu": config.enable_tpu and gpu,
         "enable_internet": config.enable_internet,
-        "machine_shape": config.machine_shape if kernel.backbone else "",
+        "machine_shape": config.machine_shape if gpu else "",
         "docker_image_pinning_type": config.docker_image_pinning_type,
         "dataset_sources": dataset_sources(kernel, config, user),
         "competition_sources": [COMPETITION.slug],
-        "kernel_sources": own if kernel.backbone else [f"{user}/{k.slug(config)}" for k in training],
+        "kernel_sources": [f"{user}/{k.slug(config)}" for k in needs(kernel, config)] + own,
         "model_sources": [],
     }
 

@@ -1,10 +1,11 @@
-"""`make push-all`: push the training kernels in the plan's order through Kaggle's two-session limit, resumably.
+"""`make push-all`: push the week's kernels in the plan's order through Kaggle's two-session limit, resumably.
 
 Kaggle runs at most two batch GPU sessions of an account at once and refuses a third push ("Maximum batch GPU
 session count of 2 reached", with exit code 0). The queue waits for a free session, checking the kernels it
 pushed every `poll_seconds`, up to `wait_hours`. What it pushed is recorded in kernels/push-queue.json, so
 running it again after an interruption pushes only what is left: a kernel pushed from the same script is
-skipped while Kaggle has it queued, running or complete; one that failed there is named with its fix.
+skipped while Kaggle has it queued, running or complete; one that failed there is named with its fix. A kernel
+that attaches others' outputs (the index for training, every run for distill and ensemble) waits until they are complete.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ def push_all(
     log: Callable[[str], None] = print,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    needs: dict[str, list[Kernel]] | None = None,
 ) -> list[str]:
-    """Push each kernel's folder under `root` in order, waiting out the session limit; return the names pushed now."""
+    """Push each kernel's folder under `root` in order, waiting out the session limit and for the kernels each one
+    `needs` to be complete; return the names pushed now."""
     queue = read_queue(root)
+    needs = needs or {}
     pushed = []
     for kernel in kernels:
         folder, slug = root / kernel.name, slug_of(kernel)
@@ -78,12 +82,36 @@ def push_all(
                     f"`make push BACKBONE={kernel.name}` (RESUME=1 continues from its output)"
                 )
                 continue
+        _wait_for(kernel, needs.get(kernel.name, []), slug_of, waiting, cli, log, sleep, clock)
         message = _push_when_free(folder, queue, slug_of, kernels, waiting, cli, log, sleep, clock)
         queue[kernel.name] = {"slug": slug, "script": digest, "pushed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         atomic.write_json(root / QUEUE_FILE, queue)
         log(f"push-all: {kernel.name}: {message}")
         pushed.append(kernel.name)
     return pushed
+
+
+def _wait_for(kernel: Kernel, needed: list[Kernel], slug_of, waiting: Waiting, cli, log, sleep, clock) -> None:
+    """Until every needed kernel is complete on Kaggle; one that failed there stops the queue with its fix."""
+    deadline = clock() + waiting.wait_hours * 3600
+    while True:
+        states = {need.name: kernel_client.status(slug_of(need), cli) for need in needed}
+        failed = [name for name, state in states.items() if state.state == "error"]
+        if failed:
+            raise UserError(
+                f"push-all: {kernel.name} needs {failed[0]}, which failed on Kaggle; fix it, `make push BACKBONE={failed[0]}`, "
+                "then `make push-all` again"
+            )
+        waiting_on = [f"{name} {state.state}" for name, state in states.items() if not state.complete]
+        if not waiting_on:
+            return
+        if clock() >= deadline:
+            raise UserError(
+                f"push-all: {kernel.name} still waits for {', '.join(waiting_on)} after {waiting.wait_hours:g} h; "
+                "run `make push-all` again later and it continues from there"
+            )
+        log(f"push-all: {kernel.name} waits for {', '.join(waiting_on)}; checking again in {waiting.poll_seconds:g} s")
+        sleep(waiting.poll_seconds)
 
 
 def _push_when_free(folder, queue, slug_of, kernels, waiting: Waiting, cli, log, sleep, clock) -> str:

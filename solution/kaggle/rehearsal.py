@@ -24,12 +24,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from solution.artifacts.blend_folder import REPORT_JSON, BlendReport
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError, last_line
 from solution.data import sample
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from solution.kaggle import kernel_package, kernels
 from solution.kaggle.kernel_check import CHECK_SAMPLE, PARALLEL_KERNELS, STANDIN_WEIGHTS
+from solution.kaggle.kernel_runtime import BLEND_NAME
 from solution.kaggle.kernels import ROOT_VARIABLE, SCRIPT_FILE, Kernel, KernelsConfig
 
 NETWORK_LOG_VARIABLE = "EMOTION_REHEARSAL_NETWORK_LOG"
@@ -221,8 +223,9 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
 
 
 def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
-    """`make push-all` against the simulated Kaggle, which refuses a third batch session: every training kernel must be
-    accepted once, in the plan's order, and a second run must push none. Returns (kernels, refusals waited out)."""
+    """`make push-all` against the simulated Kaggle, which refuses a third batch session: every kernel of the week
+    must be accepted once, in the plan's order, each after the kernels it attaches, and a second run must push none.
+    Returns (kernels, refusals waited out)."""
     import dataclasses
     import json
 
@@ -232,7 +235,7 @@ def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
     config = dataclasses.replace(config, images_dataset=config.images_dataset or "rehearsal/emotion-images")
     root, server = work / "push" / "kernels", work / "push" / "server"
     kernels.write_kernels(config, "rehearsal", root)
-    training = [k for k in kernels.all_kernels(config) if k.backbone]
+    week = kernels.all_kernels(config)
     sessions, calls = server / "sessions.json", server / "calls.jsonl"
     client = KaggleCli(
         str(simulated_kaggle.install(server / "bin")),
@@ -240,17 +243,23 @@ def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
         environment={"FAKE_KAGGLE_LOG": str(calls), "FAKE_KAGGLE_SESSIONS": str(sessions), "FAKE_KAGGLE_RUN_POLLS": "1"},
     )
     waiting = push_queue.Waiting(poll_seconds=0, wait_hours=1)
+    needs = {kernel.name: kernels.needs(kernel, config) for kernel in week}
 
     def slug(kernel: Kernel) -> str:
         return f"rehearsal/{kernel.slug(config)}"
 
-    push_queue.push_all(training, root, slug, waiting, client, log=lambda line: None)
+    push_queue.push_all(week, root, slug, waiting, client, log=lambda line: None, needs=needs)
     accepted = [kernel_id.split("/", 1)[1] for kernel_id in json.loads(sessions.read_text())]
-    again = push_queue.push_all(training, root, slug, waiting, client, log=lambda line: None)
-    if accepted != [k.slug(config) for k in training] or again:
+    again = push_queue.push_all(week, root, slug, waiting, client, log=lambda line: None, needs=needs)
+    if accepted != [k.slug(config) for k in week] or again:
         raise UserError(f"rehearse: push-all accepted {accepted} and re-pushed {again}; see {calls}")
     pushes = sum(1 for call in simulated_kaggle.calls(calls) if call[:2] == ["kernels", "push"])
-    return len(training), pushes - len(training)
+    return len(week), pushes - len(week)
+
+
+def _outputs(chosen: Sequence[Kernel], roots: dict[str, Path], config: KernelsConfig) -> dict[str, Path]:
+    """Kaggle mounts a kernel's output under its slug."""
+    return {kernel.slug(config): roots[kernel.name] / "working" for kernel in chosen}
 
 
 def rehearse(
@@ -260,40 +269,59 @@ def rehearse(
     chosen: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Rehearse the chosen kernels (default: all; the ensemble kernel always runs on what trained); return seconds each."""
+    """Rehearse the week as push-all runs it: the index kernel, the chosen training kernels (default: all) on its
+    output, the distill kernel on theirs, then the ensemble kernel on the runs and the student; return seconds each."""
     from solution.ensembling import submission
     from solution.kaggle.kernel_check import install_kernel_outputs
 
     every = kernels.within_folds(kernels.all_kernels(config), rehearsal.k)
-    training = [k for k in every if k.backbone and (not chosen or k.name in chosen or k.backbone in chosen)]
+    by_role = {role: [k for k in every if k.role == role] for role in (kernels.INDEXING, kernels.STUDENT, kernels.ENSEMBLE)}
+    training = [k for k in every if k.role == kernels.TRAINING and (not chosen or k.name in chosen or k.backbone in chosen)]
     datasets = build_datasets(config, work)
     log(f"rehearse: Kaggle-shaped inputs in {work / 'datasets'}: {', '.join(datasets.folders)}")
-    roots = {k.name: kernel_root(work, k, config, datasets.folders) for k in training}
-    arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
     seconds: dict[str, float] = {}
+    roots: dict[str, Path] = {}
+    for index in by_role[kernels.INDEXING]:
+        roots[index.name] = kernel_root(work, index, config, datasets.folders)
+        seconds[index.name] = run_kernel(roots[index.name], ["--k", str(rehearsal.k)], rehearsal)
+        log(f"rehearse: {index.name} ran in {seconds[index.name]:.1f} s")
+    indexed = {**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}
+    roots |= {k.name: kernel_root(work, k, config, indexed) for k in training}
+    arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
     with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
         for kernel, took in zip(
             training, pool.map(lambda k: run_kernel(roots[k.name], arguments[k.name], rehearsal), training), strict=True
         ):
             seconds[kernel.name] = took
-            log(f"rehearse: {kernel.name} ran in {took:.1f} s")
+            reused = "index kernel's index" in (roots[kernel.name].parent / "output.log").read_text(encoding="utf-8")
+            log(f"rehearse: {kernel.name} ran in {took:.1f} s{' on the index kernel output' if reused else ''}")
     installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
     log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
     whole = next((k for k in training if not k.folds), None)
     if whole and rehearsal.resume:
-        took = rehearse_resume(whole, config, work, datasets, arguments[whole.name], rehearsal)
+        took = rehearse_resume(whole, config, work, Datasets(indexed, datasets.train_images), arguments[whole.name], rehearsal)
         log(f"rehearse: {whole.name} cut after fold 0 and pushed again with its own output trained only the folds left ({took:.1f} s)")
     pushed, refusals = rehearse_push_queue(config, work)
     log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
-    ensemble = next(k for k in every if not k.backbone)
-    outputs = {k.slug(config): roots[k.name] / "working" for k in training}  # Kaggle mounts a kernel's output by its slug
+    trained = _outputs(training, roots, config)
+    for student in by_role[kernels.STUDENT]:
+        roots[student.name] = kernel_root(work, student, config, {**indexed, **trained})
+        seconds[student.name] = run_kernel(roots[student.name], ["--profile", rehearsal.profile, "--k", str(rehearsal.k)], rehearsal)
+        install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+        log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
+    ensemble = by_role[kernels.ENSEMBLE][0]
     package = dataset_names(config)["package"]
-    mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **outputs}
-    root = kernel_root(work, ensemble, config, mounts)
+    mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **trained}
+    root = kernel_root(work, ensemble, config, {**mounts, **_outputs(by_role[kernels.STUDENT], roots, config)})
     seconds[ensemble.name] = run_kernel(root, [], rehearsal)
     csv = root / "working" / "submission.csv"
     problems = submission.validate(csv, datasets.folders[COMPETITION.slug])
     if problems:
         raise UserError(f"rehearse: {csv}: {problems[0]}")
-    log(f"rehearse: {ensemble.name} ran in {seconds[ensemble.name]:.1f} s on {len(training)} kernel output(s); its submission is valid")
+    report = BlendReport.read(root / "working" / "ensembles" / BLEND_NAME / REPORT_JSON)
+    outputs = len(trained) + len(by_role[kernels.STUDENT])
+    log(
+        f"rehearse: {ensemble.name} ran in {seconds[ensemble.name]:.1f} s on {outputs} kernel output(s); "
+        f"its submission is valid; blend: {report.describe_members()}"
+    )
     return seconds

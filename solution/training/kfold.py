@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
-from solution.artifacts.runs import RUN_CONFIG_FILE, RunFolder, RunMeta, assemble, versions
+from solution.artifacts.runs import RUN_CONFIG_FILE, STUDENT_SUFFIX, RunFolder, RunMeta, assemble, versions
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
@@ -25,7 +26,6 @@ from solution.training.latency import measure_latency
 from solution.training.profiles import TrainConfig, differences, profile_defaults
 from solution.training.soft_targets import SoftTargets
 
-STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student/
 TRAINING_MECHANICS = ("fold_workers", "backup_every_epochs")  # how a run trains, not what it learns
 DESCRIPTIVE_KEYS = ("differs_from_profile",)  # in run_config.json for the reader; derived from the config, never compared
 
@@ -174,15 +174,9 @@ def train_backbone(
         if run.fold_done(fold):
             log(f"fold {fold}: already done, skipped")
             continue
-        data = inputs.fold(fold)
-        if teacher:
-            data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
-        jobs.append((data, run.fold_dir(fold)))
+        jobs.append((_taught(inputs.fold(fold), teacher, inputs), run.fold_dir(fold)))
     if refit and not run.refit_done():
-        data = inputs.refit()
-        if teacher:
-            data = dataclasses.replace(data, train_targets=teacher.for_images(data.train_names, data.train_labels))
-        jobs.append((data, run.refit_dir))
+        jobs.append((_taught(inputs.refit(), teacher, inputs), run.refit_dir))
     elif refit:
         log("refit: already done, skipped")
     workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
@@ -230,6 +224,23 @@ def train_backbone(
         f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, run folder {run.path}"
     )
     return meta
+
+
+def _taught(data: FoldData, teacher: SoftTargets | None, inputs: FoldInputs) -> FoldData:
+    """The fold's data with the teacher's soft targets, and its confident test images when pseudo-labels are on."""
+    if teacher is None:
+        return data
+    targets = teacher.for_images(data.train_names, data.train_labels)
+    positions, pseudo = teacher.pseudo_labels(inputs.test_names)
+    if not positions:
+        return dataclasses.replace(data, train_targets=targets)
+    return dataclasses.replace(
+        data,
+        train_paths=data.train_paths + [inputs.test_paths[i] for i in positions],
+        train_labels=np.concatenate([data.train_labels, pseudo.argmax(axis=1)]),
+        train_names=data.train_names + [inputs.test_names[i] for i in positions],
+        train_targets=np.concatenate([targets, pseudo]),
+    )
 
 
 def folds_argument(text: str | None) -> list[int] | None:

@@ -64,6 +64,7 @@ class TrainConfig:
     latency_repeats: int = 30
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     backbones: tuple[str, ...] = ()
+    reproductions: tuple[str, ...] = ()  # opt-in backbones that reproduce the seed notebook (kernels pushed one by one)
     per_backbone: dict = field(default_factory=dict)
 
     def for_backbone(self, name: str) -> TrainConfig:
@@ -152,7 +153,7 @@ def available_profiles() -> dict[str, dict]:
     return profiles
 
 
-PROFILE_STRUCTURE = ("profile", "description", "backbones", "per_backbone")  # what a profile is, not how it trains
+PROFILE_STRUCTURE = ("profile", "description", "backbones", "reproductions", "per_backbone")  # what a profile is, not how it trains
 
 
 def load_profile(name: str, settings: dict | None = None) -> TrainConfig:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from solution.kaggle import gpu_plan, kernels
 from solution.training.profiles import load_profile
 from tests import fake_kaggle
@@ -28,23 +30,51 @@ def test_hours_follow_epochs_image_size_and_folds():
 def test_a_backbone_over_a_session_is_split_into_fold_kernels_that_fit():
     plan = gpu_plan.plan_backbone("vgg16_scratch", KAGGLE, 5, ASSUMPTIONS)
     assert plan.hours > ASSUMPTIONS.usable_hours and plan.fold_kernel_hours() < ASSUMPTIONS.usable_hours
-    every = kernels.all_kernels(CONFIG)
+    every = kernels.reproduction_kernels(CONFIG)
     vgg = [k for k in every if k.backbone == "vgg16_scratch"]
     assert [k.name for k in vgg] == [f"train-vgg16-scratch-f{fold}" for fold in range(5)]
     assert [k.folds for k in vgg] == [(fold,) for fold in range(5)]
     assert vgg[3].arguments(CONFIG)[-2:] == ["--folds", "3"]
-    assert [k.name for k in every if k.backbone == "resnet50"] == ["train-resnet50"]  # fits: one kernel, every fold
+    assert [k.name for k in kernels.all_kernels(CONFIG) if k.backbone == "resnet50"] == ["train-resnet50"]  # fits: every fold
     plans = gpu_plan.kernel_plans(every, KAGGLE, 5, ASSUMPTIONS)
     assert all(p.fits for p in plans) and {p.folds for p in plans if p.plan.backbone == "vgg16_scratch"} == {1}
     generous = dataclasses.replace(ASSUMPTIONS, session_hours=100.0)
-    assert gpu_plan.split_backbones(KAGGLE.backbones, KAGGLE, 5, generous) == set()
+    assert gpu_plan.split_backbones(KAGGLE.reproductions, KAGGLE, 5, generous) == set()
 
 
-def test_the_plan_table_states_hours_fit_and_the_quota():
+def test_the_default_week_spends_at_most_30_hours_at_least_80_percent_of_them_on_the_submission():
+    week = kernels.all_kernels(CONFIG)
+    plans = gpu_plan.kernel_plans(week, KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
+    total = sum(p.hours for p in plans)
+    assert total <= 30 and gpu_plan.share(plans) >= 0.8
+    roles = {p.kernel: p.role.kind for p in plans}
+    assert roles["train-convnext-tiny"] == gpu_plan.TEACHER and roles["distill"] == gpu_plan.STUDENT and roles["index"] == "index"
+    assert roles["train-efficientnet-b0"] == gpu_plan.MEMBER and not any("vgg16" in name for name in roles)
+    # A teacher reaches the submission only through a student: without the distill kernel its hours do not count.
+    alone = gpu_plan.kernel_plans([k for k in week if k.role != gpu_plan.STUDENT], KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
+    assert gpu_plan.share(alone) < gpu_plan.share(plans)
+    # Without the index kernel each GPU kernel pays the indexing itself.
+    unindexed = gpu_plan.kernel_plans([k for k in week if k.role != gpu_plan.INDEXING], KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
+    kernels_indexing, saved = gpu_plan.index_savings(week, ASSUMPTIONS)
+    assert sum(p.hours for p in unindexed) == pytest.approx(total + saved) and kernels_indexing == 7
+
+
+def test_roles_follow_the_budget_a_member_of_fewer_folds_or_its_refit_else_a_teacher():
+    plan = gpu_plan.plan_backbone("resnet50", KAGGLE, 5, ASSUMPTIONS)  # 80 ms a model
+    decode = ASSUMPTIONS.decode_resize_ms
+    assert "all 5 folds" in gpu_plan.role_of(plan, 5, decode + 5 * 80 + 1, False, ASSUMPTIONS, True).detail
+    assert "best 2 of 5 folds" in gpu_plan.role_of(plan, 5, decode + 2 * 80 + 1, True, ASSUMPTIONS, True).detail
+    assert "refit" in gpu_plan.role_of(plan, 5, decode + 80 + 1, True, ASSUMPTIONS, True).detail
+    teacher = gpu_plan.role_of(plan, 5, 50, True, ASSUMPTIONS, False)
+    assert teacher.kind == gpu_plan.TEACHER and not teacher.reaches
+
+
+def test_the_plan_table_states_hours_fit_roles_the_share_and_the_quota():
     plans = gpu_plan.kernel_plans(kernels.all_kernels(CONFIG), KAGGLE, 5, ASSUMPTIONS)
     total = sum(p.hours for p in plans)
     text = gpu_plan.format_plan(plans, ASSUMPTIONS)
-    assert "train-vgg16-scratch-f4" in text and f"total: {total:.1f} GPU hours" in text
+    assert "train-convnext-tiny" in text and f"total: {total:.1f} GPU hours" in text and "teacher:" in text
+    assert f"reaching the submission: {total:.1f} of {total:.1f} GPU hours (100%" in text
     tight = dataclasses.replace(ASSUMPTIONS, weekly_quota_hours=10.0)
     assert f"{total - 10:.1f} h OVER the weekly quota of 10 h" in gpu_plan.format_plan(plans, tight)
     assert gpu_plan.over_quota(total, tight) == total - 10 and gpu_plan.over_quota(total, ASSUMPTIONS) == 0
@@ -53,8 +83,9 @@ def test_the_plan_table_states_hours_fit_and_the_quota():
 def test_the_plan_command_prints_every_training_kernel():
     done = run_cli("plan")
     assert done.returncode == 0, done.stderr
-    names = [k.name for k in kernels.all_kernels(CONFIG) if k.backbone]
+    names = [k.name for k in kernels.every_kernel(CONFIG)]
     assert all(name in done.stdout for name in names) and "weekly quota" in done.stdout
+    assert "reaching the submission" in done.stdout and "NVIDIA DeepLearningExamples" in done.stdout and "GPU h saved" in done.stdout
 
 
 def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fake_kaggle_client, monkeypatch):
@@ -64,7 +95,7 @@ def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fa
     assert "Traceback" not in refused.stderr and not fake_kaggle_client.exists()  # nothing was pushed
     forced = run_cli("push", "all", "--kernels-dir", str(tmp_path), "--quota-hours", "5", "--force")
     assert forced.returncode == 0, forced.stderr
-    pushed = [call[-1] for call in fake_kaggle.calls(fake_kaggle_client)]
-    assert len(pushed) == len([k for k in kernels.all_kernels(CONFIG) if k.backbone])
+    pushed = [call[-1] for call in fake_kaggle.calls(fake_kaggle_client) if call[:2] == ["kernels", "push"]]
+    assert len(pushed) == len(kernels.all_kernels(CONFIG)), "the whole week: index, training, distill, ensemble"
     meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
-    assert "me/emotion-train-vgg16-scratch-f4" in meta["kernel_sources"]
+    assert "me/emotion-distill" in meta["kernel_sources"] and "me/emotion-train-convnext-tiny" in meta["kernel_sources"]

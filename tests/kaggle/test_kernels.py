@@ -30,10 +30,11 @@ def written(tmp_path) -> Path:
 
 def test_one_training_kernel_per_backbone_of_the_profile_and_an_ensemble():
     names = [k.name for k in kernels.all_kernels(CONFIG)]
-    backbones = [k.backbone for k in kernels.all_kernels(CONFIG) if k.backbone]
+    backbones = [k.backbone for k in kernels.all_kernels(CONFIG) if k.role == kernels.TRAINING]
     assert list(dict.fromkeys(backbones)) == list(kernels.load_profile(CONFIG.profile).backbones)
     assert all(backbones.count(b) in (1, CONFIG.k) for b in backbones)  # one kernel, or one per fold (test_gpu_plan)
-    assert names[-1] == "ensemble" and "train-mobilenet-v2" in names
+    assert names[0] == "index" and names[-2:] == ["distill", "ensemble"] and "train-efficientnet-b0" in names
+    assert "train-convlstm" not in names and "train-convlstm" in [k.name for k in kernels.reproduction_kernels(CONFIG)]
 
 
 def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
@@ -43,11 +44,16 @@ def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
         assert all(isinstance(meta[key], bool) for key in kernels.BOOLEAN_KEYS)
         assert meta["id"].startswith("me/") and meta["competition_sources"] == ["skillbox-computer-vision-project"]
     ensemble = json.loads((written / "ensemble" / kernels.METADATA_FILE).read_text())
-    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]
-    assert ensemble["kernel_sources"] == [f"me/emotion-{k.name}" for k in training]
+    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]  # the student's distill kernel last
+    assert ensemble["kernel_sources"] == [f"me/emotion-{k.name}" for k in training] and training[-1].name == "distill"
     assert ensemble["dataset_sources"] == ["me/emotion-kit"] and ensemble["enable_gpu"] is False
-    mobilenet = json.loads((written / "train-mobilenet-v2" / kernels.METADATA_FILE).read_text())
-    assert mobilenet["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and mobilenet["enable_gpu"] is True
+    trainer = json.loads((written / "train-efficientnet-b0" / kernels.METADATA_FILE).read_text())
+    assert trainer["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and trainer["enable_gpu"] is True
+    assert trainer["kernel_sources"] == ["me/emotion-index"], "training kernels attach the week's index"
+    index = json.loads((written / "index" / kernels.METADATA_FILE).read_text())
+    assert index["enable_gpu"] is False and index["kernel_sources"] == [] and index["machine_shape"] == ""
+    distill = json.loads((written / "distill" / kernels.METADATA_FILE).read_text())
+    assert distill["enable_gpu"] is True and distill["kernel_sources"] == ["me/emotion-index"] + ensemble["kernel_sources"][:-1]
 
 
 def test_ab_kernels_train_one_fold_per_value_and_stay_out_of_push_all():
@@ -64,8 +70,8 @@ def test_ab_kernels_train_one_fold_per_value_and_stay_out_of_push_all():
 
 def test_a_resumed_training_kernel_attaches_its_own_previous_output():
     resnet = kernels.get_kernels(CONFIG, "resnet50")[0]
-    assert kernels.metadata(resnet, CONFIG, "me")["kernel_sources"] == []
-    assert kernels.metadata(resnet, CONFIG, "me", resume=True)["kernel_sources"] == ["me/emotion-train-resnet50"]
+    assert kernels.metadata(resnet, CONFIG, "me")["kernel_sources"] == ["me/emotion-index"]
+    assert kernels.metadata(resnet, CONFIG, "me", resume=True)["kernel_sources"] == ["me/emotion-index", "me/emotion-train-resnet50"]
 
 
 def test_a_previous_output_is_copied_without_its_links(tmp_path):
@@ -154,7 +160,7 @@ def test_the_wheel_carries_the_package_and_imports_from_sys_path(tmp_path):
         "from solution.training.profiles import load_profile; print(solution.__file__); print(load_profile('kaggle').backbones[0])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
-    assert done.stdout.splitlines() == [f"{wheel}/solution/__init__.py", "mobilenet_v2"]
+    assert done.stdout.splitlines() == [f"{wheel}/solution/__init__.py", "efficientnet_b0"]
 
 
 def test_the_package_dataset_is_created_once_then_versioned(tmp_path, fake_kaggle_client, monkeypatch):
@@ -216,9 +222,9 @@ def test_a_kernel_script_off_kaggle_without_local_says_so(tmp_path):
 
 
 def test_push_runs_the_client_on_the_kernel_folder(written, fake_kaggle_client):
-    line = kernel_client.push(written / "train-mobilenet-v2")
-    assert "successfully pushed" in line and "me/emotion-train-mobilenet-v2" in line
-    assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(written / "train-mobilenet-v2")]]
+    line = kernel_client.push(written / "train-efficientnet-b0")
+    assert "successfully pushed" in line and "me/emotion-train-efficientnet-b0" in line
+    assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(written / "train-efficientnet-b0")]]
 
 
 def test_a_push_error_printed_with_exit_code_0_is_still_an_error(written, fake_kaggle_client, monkeypatch):
@@ -242,45 +248,43 @@ def _serve_output(tmp_path: Path, tiny_runs: Path, backbone: str, slug: str) -> 
 
 
 def test_pull_turns_a_kernel_output_into_a_run_folder_the_ensemble_reads(tmp_path, tiny_runs, fake_kaggle_client, monkeypatch):
-    monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(_serve_output(tmp_path, tiny_runs, "mobilenet_v2", "emotion-train-mobilenet-v2")))
+    monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(_serve_output(tmp_path, tiny_runs, "convlstm", "emotion-train-convlstm")))
     runs = tmp_path / "runs"
-    done = run_cli("pull", "mobilenet_v2", "--runs", str(runs))
+    done = run_cli("pull", "convlstm", "--runs", str(runs))
     assert done.returncode == 0, done.stderr
-    assert fake_kaggle.calls(fake_kaggle_client)[:1] == [["kernels", "status", "me/emotion-train-mobilenet-v2"]]
+    assert fake_kaggle.calls(fake_kaggle_client)[:1] == [["kernels", "status", "me/emotion-train-convlstm"]]
     output_call = fake_kaggle.calls(fake_kaggle_client)[1]
-    assert output_call[:3] == ["kernels", "output", "me/emotion-train-mobilenet-v2"] and "-p" in output_call
-    pulled = RunFolder(runs / "mobilenet_v2")
-    assert pulled.meta() == RunFolder(tiny_runs / "mobilenet_v2").meta()
-    assert pulled.oof().equals(RunFolder(tiny_runs / "mobilenet_v2").oof())
-    assert sorted(p.name for p in runs.iterdir()) == ["mobilenet_v2"]
+    assert output_call[:3] == ["kernels", "output", "me/emotion-train-convlstm"] and "-p" in output_call
+    pulled = RunFolder(runs / "convlstm")
+    assert pulled.meta() == RunFolder(tiny_runs / "convlstm").meta()
+    assert pulled.oof().equals(RunFolder(tiny_runs / "convlstm").oof())
+    assert sorted(p.name for p in runs.iterdir()) == ["convlstm"]
     from solution.ensembling import blends
 
-    assert (
-        blends.make_blend([runs / "mobilenet_v2"], "pulled", tmp_path / "ensembles").members[0].run.removesuffix("+flip") == "mobilenet_v2"
-    )
+    assert blends.make_blend([runs / "convlstm"], "pulled", tmp_path / "ensembles").members[0].run.removesuffix("+flip") == "convlstm"
 
 
 def test_an_incomplete_output_keeps_the_existing_run(tmp_path, tiny_runs, fake_kaggle_client, monkeypatch):
-    outputs = _serve_output(tmp_path, tiny_runs, "mobilenet_v2", "emotion-train-mobilenet-v2")
-    (outputs / "emotion-train-mobilenet-v2" / "mobilenet_v2" / "fold_1" / "done.json").unlink()
+    outputs = _serve_output(tmp_path, tiny_runs, "convlstm", "emotion-train-convlstm")
+    (outputs / "emotion-train-convlstm" / "convlstm" / "fold_1" / "done.json").unlink()
     monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(outputs))
     runs = tmp_path / "runs"
-    shutil.copytree(tiny_runs / "mobilenet_v2", runs / "mobilenet_v2")
-    before = (runs / "mobilenet_v2" / "meta.json").read_text()
+    shutil.copytree(tiny_runs / "convlstm", runs / "convlstm")
+    before = (runs / "convlstm" / "meta.json").read_text()
     with pytest.raises(UserError, match="output incomplete"):
-        kernel_client.pull(["me/emotion-train-mobilenet-v2"], "mobilenet_v2", runs)
-    assert (runs / "mobilenet_v2" / "meta.json").read_text() == before and (runs / "mobilenet_v2" / "fold_1" / "done.json").exists()
-    assert sorted(p.name for p in runs.iterdir()) == ["mobilenet_v2"]
+        kernel_client.pull(["me/emotion-train-convlstm"], "convlstm", runs)
+    assert (runs / "convlstm" / "meta.json").read_text() == before and (runs / "convlstm" / "fold_1" / "done.json").exists()
+    assert sorted(p.name for p in runs.iterdir()) == ["convlstm"]
 
 
 def test_pull_all_reports_failed_and_running_kernels_and_exits_1(tmp_path, fake_kaggle_client, monkeypatch):
     states = {f"me/emotion-{k.name}": "running" for k in kernels.all_kernels(CONFIG)}
-    states["me/emotion-train-convlstm"] = "error"
+    states["me/emotion-train-resnet50"] = "error"
     monkeypatch.setenv("FAKE_KAGGLE_STATES", json.dumps(states))
     done = run_cli("pull", "--runs", str(tmp_path / "runs"))
     assert done.returncode == 1
-    assert "emotion-train-convlstm failed on Kaggle" in done.stdout and "make push BACKBONE=convlstm" in done.stdout
-    assert "emotion-train-mobilenet-v2 is running" in done.stdout
+    assert "emotion-train-resnet50 failed on Kaggle" in done.stdout and "make push BACKBONE=resnet50" in done.stdout
+    assert "emotion-train-efficientnet-b0 is running" in done.stdout and "emotion-distill is running" in done.stdout
     assert all(call[:2] == ["kernels", "status"] for call in fake_kaggle.calls(fake_kaggle_client))
 
 

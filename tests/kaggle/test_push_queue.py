@@ -11,7 +11,7 @@ from solution.kaggle import kernels, push_queue
 from tests import fake_kaggle
 
 CONFIG = kernels.KernelsConfig(images_dataset="someone/emotion-faces")
-TRAINING = [k for k in kernels.all_kernels(CONFIG) if k.backbone]
+TRAINING = [k for k in kernels.all_kernels(CONFIG) if k.role == kernels.TRAINING]
 
 
 def _slug(kernel: kernels.Kernel) -> str:

@@ -13,19 +13,21 @@ from solution.kaggle.kernels import SCRIPT_FILE
 
 CONFIG = kernels.KernelsConfig()
 SETTINGS = rehearsal.RehearsalConfig(timeout_s=600)
-MOBILENET = kernels.get_kernels(CONFIG, "mobilenet_v2")[0]
+TRAINER = kernels.get_kernels(CONFIG, "efficientnet_b0")[0]
 
 
 def _root_running(tmp_path, code: str, mounts: dict | None = None):
     """A kernel root whose script is `code` instead of the kit's."""
-    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, mounts or {})
+    root = rehearsal.kernel_root(tmp_path, TRAINER, CONFIG, mounts or {})
     (root / "src" / SCRIPT_FILE).write_text(code, encoding="utf-8")
     return root
 
 
 def test_a_kernel_without_the_package_dataset_stops_with_one_line(tmp_path):
-    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, {})
-    with pytest.raises(UserError, match=r"train-mobilenet-v2 failed \(exit 1\): kernel: no solution-\*\.whl under .*make kernels-dataset"):
+    root = rehearsal.kernel_root(tmp_path, TRAINER, CONFIG, {})
+    with pytest.raises(
+        UserError, match=r"train-efficientnet-b0 failed \(exit 1\): kernel: no solution-\*\.whl under .*make kernels-dataset"
+    ):
         rehearsal.run_kernel(root, [], SETTINGS)
 
 
@@ -60,30 +62,36 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
         (competition / name).write_bytes((data / name).read_bytes())
     package = tmp_path / "datasets" / "emotion-kit"
     kernel_package.build_wheel(package)
-    root = rehearsal.kernel_root(tmp_path, MOBILENET, CONFIG, {COMPETITION.slug: competition, "emotion-kit": package})
+    root = rehearsal.kernel_root(tmp_path, TRAINER, CONFIG, {COMPETITION.slug: competition, "emotion-kit": package})
     with pytest.raises(UserError, match=r"failed \(exit 2\): error: no folder with train/ and test_kaggle/ .*attach the images dataset"):
         rehearsal.run_kernel(root, ["--profile", "check"], SETTINGS)
 
 
 @pytest.mark.heavy
-def test_a_training_kernel_and_the_ensemble_rehearse_offline_from_the_wheel(tmp_path):
+def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_ensemble(tmp_path):
     lines = []
-    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["mobilenet_v2"], log=lines.append)
-    assert set(seconds) == {"train-mobilenet-v2", "ensemble"}
+    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["efficientnet_b0"], log=lines.append)
+    assert set(seconds) == {"index", "train-efficientnet-b0", "distill", "ensemble"}
     from solution.artifacts.runs import RunFolder
 
-    run = RunFolder(tmp_path / "runs" / "mobilenet_v2")
-    assert run.incomplete() is None and run.meta().weights == "imagenet" and run.meta().k == 2
-    log = (tmp_path / "train-mobilenet-v2" / "output.log").read_text()
-    assert "ImageNet weights offered to Keras" in log and ".whl" in next(line for line in log.splitlines() if "kernel: solution" in line)
-    assert not (tmp_path / "train-mobilenet-v2" / "network.log").exists()
+    run = RunFolder(tmp_path / "runs" / "efficientnet_b0")
+    assert run.incomplete() is None and run.meta().k == 2
+    log = (tmp_path / "train-efficientnet-b0" / "output.log").read_text()
+    assert "the index kernel's index, hashes and folds reused" in log, "the training kernel reads the index kernel's output"
+    assert ".whl" in next(line for line in log.splitlines() if "kernel: solution" in line)
+    assert not (tmp_path / "train-efficientnet-b0" / "network.log").exists()
+    student = RunFolder(tmp_path / "runs" / "efficientnetv2_b0-student")
+    assert student.incomplete() is None and student.meta().distillation["teacher"] == "teacher"
+    assert "pseudo_labels" not in student.meta().distillation, "pseudo-labels are off by default"
     assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission.csv").is_file()
+    ensemble = next(line for line in lines if line.startswith("rehearse: ensemble ran"))
+    assert "on 2 kernel output(s)" in ensemble and "blend:" in ensemble
     # A kernel cut off after one fold, pushed again with its own output, trains only the fold left.
-    resumed = (tmp_path / "resume-session-2" / "train-mobilenet-v2" / "output.log").read_text()
+    resumed = (tmp_path / "resume-session-2" / "train-efficientnet-b0" / "output.log").read_text()
     assert "resuming from the previous output" in resumed and "fold 0: already done, skipped" in resumed
     assert "fold 1: training" in resumed
-    # push-all through the simulated Kaggle, which refuses a third session.
-    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]
-    assert any(f"push-all pushed {len(training)} kernels once each, in the plan's order" in line for line in lines)
+    # push-all through the simulated Kaggle, which refuses a third session, each kernel after those it attaches.
+    week = kernels.all_kernels(CONFIG)
+    assert any(f"push-all pushed {len(week)} kernels once each, in the plan's order" in line for line in lines)
     refusals = next(line for line in lines if "push-all pushed" in line).split("waiting out ")[1].split()[0]
     assert int(refusals) > 0, "the simulated Kaggle refuses a third session"

@@ -73,3 +73,24 @@ def test_a_student_learns_its_teachers_soft_targets_into_an_ordinary_run_folder(
     other = load_soft_targets(tmp_path / "ensembles", "happy", folds, Distillation(weight=0.5, temperature=1.0))
     with pytest.raises(UserError, match="distillation"):
         kfold.train_backbone(small_data, "mobilenet_v2", config, tmp_path / "runs", log=lines.append, teacher=other)
+
+
+def test_pseudo_labels_add_only_the_confident_test_images_with_the_tempered_teacher_as_target():
+    from solution.training.fit import FoldData
+    from solution.training.kfold import FoldInputs, _taught
+
+    sure, unsure = np.full(NUM_CLASSES, 0.01), np.full(NUM_CLASSES, 1 / NUM_CLASSES)
+    sure[2] = 1 - 0.01 * (NUM_CLASSES - 1)
+    test = pd.DataFrame([sure, unsure], columns=list(CLASSES), index=["a.jpg", "b.jpg"])
+    oof = pd.DataFrame(np.full((2, NUM_CLASSES), 1 / NUM_CLASSES), columns=list(CLASSES), index=["train/x/1.jpg", "train/x/2.jpg"])
+    teacher = SoftTargets("blend", oof, Distillation(0.5, 2.0), test, pseudo_threshold=0.9)
+    assert teacher.describe()["pseudo_labels"] == {"threshold": 0.9, "test_images": 1}
+    data = FoldData(0, ["/d/1.jpg", "/d/2.jpg"], np.array([0, 1]), [], [], np.array([]), ["/t/a.jpg", "/t/b.jpg"], ["a.jpg", "b.jpg"],
+                    train_names=["train/x/1.jpg", "train/x/2.jpg"])  # fmt: skip
+    inputs = FoldInputs(pd.DataFrame(), ["/t/a.jpg", "/t/b.jpg"], ["a.jpg", "b.jpg"])
+    taught = _taught(data, teacher, inputs)
+    assert taught.train_paths == ["/d/1.jpg", "/d/2.jpg", "/t/a.jpg"] and list(taught.train_labels) == [0, 1, 2]
+    assert taught.train_targets.shape == (3, NUM_CLASSES) and np.allclose(taught.train_targets.sum(axis=1), 1)
+    assert taught.train_targets[2].argmax() == 2 and taught.train_targets[2].max() < sure.max(), "tempered, so softer"
+    off = _taught(data, SoftTargets("blend", oof, Distillation(0.5, 2.0)), inputs)
+    assert off.train_paths == data.train_paths and off.train_targets.shape == (2, NUM_CLASSES)
