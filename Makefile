@@ -107,13 +107,13 @@ submit: submission ## validate and upload submissions/NAME.csv to Kaggle, logged
 kernels: setup ## write kernels/<name>/kernel.py and kernel-metadata.json from kernels/kernels.yaml (IMAGES=owner/name)
 	$(PYTHON) -m solution kernels $(if $(IMAGES),--images "$(IMAGES)")
 
-kernels-check: setup ## check the kernel folders against Kaggle's rules, then run every kernel script here with --local
+kernels-check: setup ## check the kernel folders against Kaggle's rules and their arguments, then run one script of each kind here
 	$(PYTHON) -m solution kernels-check
 
 kernels-dataset: setup ## upload the kit's wheel as the Kaggle dataset every kernel attaches
 	$(PYTHON) -m solution kernels-dataset
 
-plan: setup ## print each training kernel's expected GPU hours on Kaggle's T4s, which fit a 12-hour session, and the weekly total
+plan: setup ## print the week's kernels: role (member/teacher/student), GPU hours on T4s, weekly total, share reaching the submission
 	$(PYTHON) -m solution plan
 
 rehearse: setup ## run every kernel as Kaggle runs it (Kaggle-shaped inputs, the kit as its wheel, offline); PINS=kaggle: in Kaggle's library versions
@@ -126,16 +126,16 @@ rehearse: setup ## run every kernel as Kaggle runs it (Kaggle-shaped inputs, the
 	$(call install_into,.venv-kaggle,-r requirements.txt -c constraints-kaggle.txt)
 	touch $@
 
-push: setup ## push BACKBONE's training kernel(s) to Kaggle (BACKBONE=ensemble or ab-NAME too; RESUME=1: continue from its last output; FORCE=1: past the GPU quota)
+push: setup ## push BACKBONE's training kernel(s) to Kaggle (or index, distill, ensemble, ab-NAME, a seed reproduction; RESUME=1: continue; FORCE=1: past the quota)
 	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(RESUME)),--resume)
 
-push-all: setup ## push every training kernel in the plan's order, waiting out Kaggle's 2-session limit; a re-run continues (FORCE=1: past the GPU quota)
+push-all: setup ## push the week (index, training, distill, ensemble) in order, each after the kernels it attaches; a re-run continues (FORCE=1: past the quota)
 	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
 
 status: setup ## show the state of every kernel on Kaggle
 	$(PYTHON) -m solution status all
 
-pull: setup ## download every finished training kernel's run folder into RUNS/<backbone>/
+pull: setup ## download every finished training and distill kernel's run folder into RUNS/<name>/
 	$(PYTHON) -m solution pull all --runs "$(RUNS)"
 
 export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json; QUANT=int8: quantised)

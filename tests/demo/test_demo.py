@@ -437,3 +437,45 @@ def test_the_scripts_work_with_each_detector(exported, photo, moving_face_video,
         detector,
     )
     assert camera.returncode == 0 and "camera: 5 frames" in camera.stdout
+
+
+def test_tiles_of_every_size_cover_the_whole_frame_to_the_last_row_and_column():
+    from solution.demo.faces import TILES, tile_starts, tiles
+
+    assert tile_starts(640, 512) == [0, 128] and tile_starts(512, 512) == [0] and tile_starts(300, 512) == [0]
+    for height, width in ((853, 1280), (640, 1280), (1280, 513)):
+        for side in TILES:
+            covered = np.zeros((height, width), bool)
+            for top, left, size in tiles(height, width):
+                if size == side:
+                    covered[top : top + size, left : left + size] = True
+            assert covered.all(), (height, width, side)
+
+
+def _portraits_on_canvas(height: int, width: int, face: int, corners: bool = True) -> tuple[np.ndarray, list[Box]]:
+    """The astronaut portrait scaled so her face is `face` px wide, pasted flush into each corner and the centre."""
+    from skimage import data
+
+    scale = face / ASTRONAUT_FACE.w
+    portrait = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    side = portrait.shape[0]
+    canvas = np.full((height, width, 3), 200, np.uint8)
+    spots = [(0, 0), (0, width - side), (height - side, 0), (height - side, width - side), ((height - side) // 2, (width - side) // 2)]
+    expected = []
+    for top, left in spots:
+        canvas[top : top + side, left : left + side] = portrait
+        f = ASTRONAUT_FACE
+        expected.append(Box(int(left + f.x * scale), int(top + f.y * scale), int(f.w * scale), int(f.h * scale)))
+    return canvas, expected
+
+
+@pytest.mark.parametrize(("height", "width", "face"), [(2000, 4000, 200), (4000, 6000, 350)])
+def test_photo_detection_finds_small_faces_in_every_corner_of_a_large_photo_once(height, width, face):
+    from solution.demo.face_pipeline import PHOTO_DEFAULTS
+    from solution.demo.faces import BlazeFaceDetector
+
+    canvas, expected = _portraits_on_canvas(height, width, face)
+    found = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.min_face).detect(canvas)
+    for box in expected:
+        assert any(hit.iou(box) > 0.3 for hit in found), (box, found)
+    assert len(found) == len(expected), f"one box per face, no duplicates across tiles: {found}"

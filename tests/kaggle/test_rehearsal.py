@@ -70,16 +70,16 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
 @pytest.mark.heavy
 def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_ensemble(tmp_path):
     lines = []
-    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["efficientnet_b0"], log=lines.append)
-    assert set(seconds) == {"index", "train-efficientnet-b0", "distill", "ensemble"}
+    seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["resnet50"], log=lines.append)
+    assert set(seconds) == {"index", "train-resnet50", "distill", "ensemble"}
     from solution.artifacts.runs import RunFolder
 
-    run = RunFolder(tmp_path / "runs" / "efficientnet_b0")
-    assert run.incomplete() is None and run.meta().k == 2
-    log = (tmp_path / "train-efficientnet-b0" / "output.log").read_text()
+    run = RunFolder(tmp_path / "runs" / "resnet50")
+    assert run.incomplete() is None and run.meta().k == 2 and run.meta().refit, "a member of fewer folds trains its refit"
+    log = (tmp_path / "train-resnet50" / "output.log").read_text()
     assert "the index kernel's index, hashes and folds reused" in log, "the training kernel reads the index kernel's output"
     assert ".whl" in next(line for line in log.splitlines() if "kernel: solution" in line)
-    assert not (tmp_path / "train-efficientnet-b0" / "network.log").exists()
+    assert not (tmp_path / "train-resnet50" / "network.log").exists()
     student = RunFolder(tmp_path / "runs" / "efficientnetv2_b0-student")
     assert student.incomplete() is None and student.meta().distillation["teacher"] == "teacher"
     assert "pseudo_labels" not in student.meta().distillation, "pseudo-labels are off by default"
@@ -87,7 +87,7 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     ensemble = next(line for line in lines if line.startswith("rehearse: ensemble ran"))
     assert "on 2 kernel output(s)" in ensemble and "blend:" in ensemble
     # A kernel cut off after one fold, pushed again with its own output, trains only the fold left.
-    resumed = (tmp_path / "resume-session-2" / "train-efficientnet-b0" / "output.log").read_text()
+    resumed = (tmp_path / "resume-session-2" / "train-resnet50" / "output.log").read_text()
     assert "resuming from the previous output" in resumed and "fold 0: already done, skipped" in resumed
     assert "fold 1: training" in resumed
     # push-all through the simulated Kaggle, which refuses a third session, each kernel after those it attaches.

@@ -31,7 +31,7 @@ class _Model:
 
 
 def _callback(loss_scaled: bool, weights: tuple[np.ndarray, ...] = ()) -> fit.FailOnNonFinite:
-    callback = fit.FailOnNonFinite(fold=1, stage="full", loss_scaled=loss_scaled)
+    callback = fit.FailOnNonFinite(label="fold 1", stage="full", loss_scaled=loss_scaled)
     callback.set_model(_Model(list(weights) or [np.ones(3)]))
     return callback
 
