@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     done = demo_app.run_camera(
         pipeline, args.source, not args.no_window, args.max_frames, Path(args.record) if args.record else None, Path(args.snapshots)
     )
-    print(f"camera: {done['frames']} frames at {done['fps']:.1f} frames/s" + (f", recorded to {args.record}" if args.record else ""))
+    print(f"camera: {done['frames']} frames" + (f", recorded to {args.record}" if args.record else ""))
+    print(demo_app.describe_stream(done))
     return 0
 
 

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     csv_path = Path(args.csv) if args.csv else out.with_suffix(".csv")
     pipeline = demo_app.load_pipeline(args)
     done = demo_app.annotate_video(pipeline, Path(args.input), out, csv_path, progress=not args.no_progress)
-    print(f"video: {done['frames']} frames, {done['faces']} face detections, {done['fps']:.1f} frames/s -> {out} and {csv_path}")
+    print(f"video: {done['frames']} frames, {done['faces']} face detections -> {out} and {csv_path}")
+    print(demo_app.describe_stream(done))
     return 0
 
 

@@ -35,14 +35,19 @@ class FaceLabel:
     box: Box
     probabilities: np.ndarray
     labels: tuple[str, ...]
+    shown: int = -1  # the emotion to show (a track's label under hysteresis); -1: the most probable
+
+    @property
+    def index(self) -> int:
+        return self.shown if self.shown >= 0 else int(np.argmax(self.probabilities))
 
     @property
     def emotion(self) -> str:
-        return self.labels[int(np.argmax(self.probabilities))]
+        return self.labels[self.index]
 
     @property
     def confidence(self) -> float:
-        return float(np.max(self.probabilities))
+        return float(self.probabilities[self.index])
 
 
 def text_colour(background: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from solution.demo.drawing import FaceLabel, draw_banner, draw_face, draw_fps
 from solution.demo.faces import Box, FaceDetector, crop_rgb
-from solution.demo.tracking import Tracker
+from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference.classifier import Classifier
 
 
@@ -20,14 +20,14 @@ class DemoConfig:
     detect_every: int = 3  # run the detector on every n-th frame; in between, classify the tracked boxes
     detect_width: int = 400  # frames are scaled down to this width for detection (Haar needs about 400; BlazeFace tiles wider photos)
     min_face: float = 0.08  # the smallest face to look for, as a share of the frame's shorter side (BlazeFace boxes are tight)
-    smoothing: float = 0.6  # weight of the past in each face's moving average of probabilities
-    max_missed: int = 1  # detections a face may miss before its track is dropped
+    tracking: TrackingConfig = TrackingConfig()  # matching, confirmation (a stream draws a face found twice), hysteresis
     bars: bool = False  # draw the three most probable emotions under each face
 
 
 STREAM_DEFAULTS = DemoConfig()
-# A photo is not real time: detect on a larger copy and look for smaller faces, so a group photo's faces are found.
-PHOTO_DEFAULTS = DemoConfig(detect_width=1280, min_face=0.04)
+# A photo is not real time: detect on a larger copy and look for smaller faces, so a group photo's faces are found;
+# it is one frame, so every detection is drawn at once.
+PHOTO_DEFAULTS = DemoConfig(detect_width=1280, min_face=0.04, tracking=TrackingConfig(confirm_hits=1))
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class FacePipeline:
 
     def reset(self) -> None:
         """Forget every track (a new photo is not the next frame of a stream)."""
-        self.tracker = Tracker(self.config.smoothing, max_missed=self.config.max_missed)
+        self.tracker = Tracker(self.config.tracking)
         self.frame_index = 0
 
     def process(self, frame_bgr: np.ndarray) -> list[Face]:
@@ -68,8 +68,8 @@ class FacePipeline:
         crops = [crop_rgb(frame_bgr, box, self.config.margin) for box in boxes]
         kept = [i for i, crop in enumerate(crops) if crop.size]
         probabilities = self.classifier.predict([crops[i] for i in kept])
-        tracks = self.tracker.update([boxes[i] for i in kept], probabilities)
-        return [Face(track.id, FaceLabel(track.box, track.probabilities, self.classifier.labels)) for track in tracks]
+        tracks = self.tracker.update([boxes[i] for i in kept], probabilities, detected=detect)
+        return [Face(track.id, FaceLabel(track.box, track.probabilities, self.classifier.labels, track.shown)) for track in tracks]
 
     def annotate(self, frame_bgr: np.ndarray, faces: list[Face], fps: float | None = None) -> np.ndarray:
         """Boxes and labels; a model trained on the synthetic sample says so on the picture itself, since pictures get shared."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
+from solution.core.errors import UserError
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
 REFERENCE_BACKBONE = "mobilenet_v2"
@@ -444,6 +445,30 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
         "frames/s",
         every,
     )
+    streamed = FacePipeline(classifier, blazeface, DemoConfig())
+    capture = cv2.VideoCapture(str(video))
+    while (read := capture.read())[0]:
+        streamed.process(read[1])
+    rates = streamed.tracker.flicker.rates()
+    flicker = "label flicker, one-face video: frame pairs whose label changed"
+    bench.add(group, f"{flicker}, without hysteresis", 100 * rates["flicker_without_hysteresis"], "%")
+    bench.add(group, f"{flicker}, with hysteresis (default)", 100 * rates["flicker"], "%")
+    bench.add(group, "camera.py start-up: process start to the first annotated frame", _camera_start_up(video, work / "model.tflite"), "s")
+
+
+def _camera_start_up(video: Path, model: Path) -> float:
+    """What `demo/camera.py` reports as its start-up on one frame of `video` (its own process: imports included)."""
+    import re
+    import subprocess
+    import sys
+
+    script = PATHS.root / "demo" / "camera.py"
+    arguments = ["--source", str(video), "--no-window", "--max-frames", "1", "--model", str(model)]
+    done = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True, check=False)
+    found = re.search(r"start-up ([\d.]+) s", done.stdout)
+    if done.returncode or not found:
+        raise UserError(f"{script}: no start-up line (exit {done.returncode}): {(done.stderr or done.stdout).strip()[-200:]}")
+    return float(found[1])
 
 
 def ensemble_latency(bench: Bench, ensembles: Path) -> None:

@@ -82,6 +82,9 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
                 expected = base["value"] / result["value"] if result["unit"] == "ms" else result["value"] / base["value"]
                 assert result["ratio"] == pytest.approx(expected)
     assert by_name["competition budget per image"]["value"] == 330.0
+    flicker = [r for r in saved["results"] if r["name"].startswith("label flicker")]
+    assert len(flicker) == 2 and all(0 <= r["value"] <= 100 and r["unit"] == "%" for r in flicker)
+    assert by_name["camera.py start-up: process start to the first annotated frame"]["value"] > 0
     side_by_side = next(r for r in saved["results"] if "side by side" in r["name"])
     assert side_by_side["value"] > 0 and side_by_side["baseline"] == "mobilenet_v2 train step", "measured in real processes"
     markdown = (tmp_path / bench.BENCH_MD).read_text()
