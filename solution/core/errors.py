@@ -10,17 +10,31 @@ class UserError(Exception):
     """A problem with the user's input or set-up, with the fix in its message."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl+C so the same clean-up runs (fold workers stopped, partial files removed)."""
+
+
+def _terminated(signum, frame) -> None:
+    raise Terminated()
+
+
 def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
-    """Run a command: a UserError is one line on stderr and exit code 2, Ctrl+C is 130 (saying `interrupted` if given)."""
+    """Run a command: a UserError is one line on stderr and exit code 2, Ctrl+C is 130 and SIGTERM 143 (saying
+    `interrupted` if given)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         return command() or 0
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interruption:
         if interrupted:
             print(interrupted, file=sys.stderr)
-        return 130
+        return 143 if isinstance(interruption, Terminated) else 130
 
 
 def last_line(output: str) -> str:

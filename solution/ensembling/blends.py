@@ -21,6 +21,7 @@ from solution.core.config import COMPETITION
 from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
+from solution.core.locks import folder_lock
 from solution.core.plots import plt, save_png
 from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, member_name, trade_off
 from solution.ensembling.fold_subsets import fold_subset
@@ -199,7 +200,8 @@ def make_blend(
     members = load_members(run_dirs, tta)
     started = time.perf_counter()
     chosen, results = choose(members, method, budget_ms)
-    return _write(name, out_root, members, chosen, results, budget_ms, time.perf_counter() - started)
+    with folder_lock(Path(out_root) / name, "ensemble"):
+        return _write(name, out_root, members, chosen, results, budget_ms, time.perf_counter() - started)
 
 
 def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
@@ -230,7 +232,8 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     choice = {int(members.runs[m]): _recipe_subset(members, int(members.runs[m]), folds) for m in np.flatnonzero(weights > 0)}
     cost = members.subset_cost(weights, choice)
     fixed = BlendResult(f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), cost, choice)
-    return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)
+    with folder_lock(Path(out_root) / name, "ensemble"):
+        return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)
 
 
 def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] | str]) -> int:

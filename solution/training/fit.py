@@ -6,6 +6,7 @@ last epoch: choosing an epoch on the held-out fold would make that fold's OOF pr
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -167,18 +168,38 @@ class FailOnNonFinite(keras.callbacks.Callback):
             )
 
 
+class DamagedBackup(Exception):
+    """A fold's backup that cannot be read back (cut short by a kill mid-write in an older kit, or damaged since)."""
+
+
 class EpochBackup(keras.callbacks.BackupAndRestore):
     """BackupAndRestore every `every` epochs: its checkpoint holds the weights, Adam's moments and the EMA
     (about 36 MB for MobileNetV2), whose writing took 8% of a CPU epoch on the sample. A killed fold
-    resumes from the last backup and replays at most `every` - 1 epochs."""
+    resumes from the last backup and replays at most `every` - 1 epochs. Each backup is written beside the
+    last one and then renamed over it, so a kill mid-write leaves the previous backup whole; one that cannot
+    be read anyway is reported as DamagedBackup (train_fold then discards it and trains the fold afresh)."""
 
     def __init__(self, backup_dir: Path, every: int):
         super().__init__(str(backup_dir))
         self.every = max(1, every)
 
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except Exception as error:  # Keras raises ValueError, OSError or h5py's errors for a cut file
+            raise DamagedBackup(f"{self.backup_dir}: the backup cannot be read ({type(error).__name__})") from None
+
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
             super().on_epoch_end(epoch, logs)
+
+    def _save_model(self):
+        weights, state = Path(self._weights_path), Path(self._training_metadata_path)
+        partial = weights.with_name(f"partial-{weights.name}")  # still *.weights.h5, as save_weights requires
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save_weights(filepath=str(partial), overwrite=True)
+        partial.replace(weights)
+        atomic.write_text(state, json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
 
 def _history(fold_dir: Path, fold: int) -> pd.DataFrame:
@@ -274,11 +295,21 @@ def train_fold(
     A loss, weight or prediction that is not finite fails the fold with one line and leaves no backup to resume from."""
     fold_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _train_fold(session, data, fold_dir, callbacks)
+        try:
+            return _train_fold(session, data, fold_dir, callbacks)
+        except DamagedBackup as damaged:
+            print(f"{data.label}: {damaged}; discarded: the fold trains again from its start", file=sys.stderr)
+            _discard_backups(fold_dir)
+            return _train_fold(session, data, fold_dir, callbacks)
     except NonFiniteTraining:
-        for backup in ("backup_head", "backup_full"):
-            shutil.rmtree(fold_dir / backup, ignore_errors=True)
+        _discard_backups(fold_dir)
         raise
+
+
+def _discard_backups(fold_dir: Path) -> None:
+    for backup in ("backup_head", "backup_full"):
+        shutil.rmtree(fold_dir / backup, ignore_errors=True)
+    (fold_dir / HEAD_WEIGHTS).unlink(missing_ok=True)
 
 
 def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks: Sequence[keras.callbacks.Callback]) -> dict:

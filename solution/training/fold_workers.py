@@ -51,6 +51,24 @@ def threads_per_worker(workers: int) -> int:
     return max(1, cpu_cores() // workers)
 
 
+def die_with_parent(parent: int) -> None:
+    """A worker ends when the train process that started it does, even by kill -9 (which runs no clean-up there):
+    on Linux the kernel sends it SIGTERM then (PR_SET_PDEATHSIG); a parent already gone ends it at once."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the orphan check below and the pool's shutdown remain
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def start_worker(threads: int, parent: int) -> None:
+    """Each worker's start: bound to its parent's life, then its TensorFlow threads set."""
+    die_with_parent(parent)
+    limit_threads(threads)
+
+
 def limit_threads(threads: int) -> None:
     """This process's TensorFlow threads; before its first op, as a worker starts."""
     import tensorflow as tf
@@ -88,10 +106,11 @@ def train_folds_in_workers(
     threads = threads or threads_per_worker(workers)
     log(f"training {', '.join(data.label for data, _ in jobs)} in {workers} worker processes of {threads} thread(s) each")
     context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per worker: fork would copy this one's threads
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=limit_threads, initargs=(threads,))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker, initargs=(threads, os.getpid()))
     futures: dict[Future, tuple[str, Path]] = {
         pool.submit(_train_in_worker, backbone, config, data, fold_dir): (data.label, fold_dir) for data, fold_dir in jobs
     }
+    interrupted = False
     try:
         for future in as_completed(futures):
             summary = future.result()
@@ -106,5 +125,10 @@ def train_folds_in_workers(
             f"a worker training {backbone} died (out of memory?); finished folds are kept: "
             "re-run with --set fold_workers=1 to train one fold at a time"
         ) from None
+    except (KeyboardInterrupt, SystemExit):  # Ctrl+C or SIGTERM: the workers stop too; finished folds kept, the rest resumable
+        interrupted = True
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)

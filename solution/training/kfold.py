@@ -16,6 +16,7 @@ from solution.artifacts.runs import RUN_CONFIG_FILE, STUDENT_SUFFIX, RunFolder, 
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
+from solution.core.locks import folder_lock
 from solution.data.dataset import build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
@@ -153,77 +154,79 @@ def train_backbone(
     unknown = set(requested) - set(all_folds)
     if unknown:
         raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
-    strategy, device = choose_strategy()
-    precision = set_precision(config.mixed_precision, device)
     run = RunFolder(Path(runs_root) / (backbone + (STUDENT_SUFFIX if teacher else "")))
-    identity = {
-        "backbone": backbone,
-        "image_size": size,
-        "folds_hash": folds_hash(data_dir),
-        "config": run_settings(config),
-        **({"distillation": teacher.describe()} if teacher else {}),
-    }
-    changed = differences(config, profile_defaults(config.profile))
-    _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
-    log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
-    if changed:
-        described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
-        log(f"train: {backbone} differs from profile {config.profile} in {described}")
-    jobs = []
-    for fold in requested:
-        if run.fold_done(fold):
-            log(f"fold {fold}: already done, skipped")
-            continue
-        jobs.append((_taught(inputs.fold(fold), teacher, inputs), run.fold_dir(fold)))
-    if refit and not run.refit_done():
-        jobs.append((_taught(inputs.refit(), teacher, inputs), run.refit_dir))
-    elif refit:
-        log("refit: already done, skipped")
-    workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
-    threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
-    if jobs:
-        workers, threads = _match_numerics(run, all_folds, strategy, workers, threads, in_process_only=bool(callbacks))
-    if workers > 1 or threads != tensorflow_threads():
-        train_folds_in_workers(backbone, config, jobs, workers, log, threads)
-    else:
-        session = None  # built at the first fold that trains: a finished run never builds a model
-        for data, fold_dir in jobs:
-            log(f"{data.label}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
-            session = session or FoldTrainer(spec, config, strategy)
-            train_fold(session, data, fold_dir, callbacks)
-    summaries = [run.fold_summary(fold) for fold in requested]
-    finished = [f for f in all_folds if run.fold_done(f)]
-    models = [run.load_model(fold) for fold in finished]
-    facts = {
-        "backbone": backbone,
-        "family": spec.family,
-        "allowed_by_rules": spec.allowed,
-        "profile": config.profile,
-        "weights": config.weights,
-        "image_size": size,
-        "seed": config.seed,
-        "k": len(all_folds),
-        "complete": finished == all_folds,
-        "folds_hash": identity["folds_hash"],
-        "data": str(Path(data_dir).resolve()),
-        "trained_on_sample": is_sample(data_dir),
-        "parameters": int(models[0].count_params()),
-        "device": device,
-        "precision": precision,
-        **measure_latency(models, size, config.latency_repeats).as_meta(),
-        "versions": versions(),
-        "config": identity["config"],
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "distillation": identity.get("distillation"),
-        "refit": run.refit_done(),
-    }
-    meta = assemble(run, finished, facts)
-    log(format_summary(summaries))
-    log(
-        f"{run.path.name}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
-        f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, run folder {run.path}"
-    )
-    return meta
+    with folder_lock(run.path, "training"):  # a second train on this run folder is refused, never interleaved
+        strategy, device = choose_strategy()
+        precision = set_precision(config.mixed_precision, device)
+        identity = {
+            "backbone": backbone,
+            "image_size": size,
+            "folds_hash": folds_hash(data_dir),
+            "config": run_settings(config),
+            **({"distillation": teacher.describe()} if teacher else {}),
+        }
+        changed = differences(config, profile_defaults(config.profile))
+        _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
+        log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
+        if changed:
+            described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
+            log(f"train: {backbone} differs from profile {config.profile} in {described}")
+        jobs = []
+        for fold in requested:
+            if run.fold_done(fold):
+                log(f"fold {fold}: already done, skipped")
+                continue
+            jobs.append((_taught(inputs.fold(fold), teacher, inputs), run.fold_dir(fold)))
+        if refit and not run.refit_done():
+            jobs.append((_taught(inputs.refit(), teacher, inputs), run.refit_dir))
+        elif refit:
+            log("refit: already done, skipped")
+        workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
+        threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
+        if jobs:
+            workers, threads = _match_numerics(run, all_folds, strategy, workers, threads, in_process_only=bool(callbacks))
+        if workers > 1 or threads != tensorflow_threads():
+            train_folds_in_workers(backbone, config, jobs, workers, log, threads)
+        else:
+            session = None  # built at the first fold that trains: a finished run never builds a model
+            for data, fold_dir in jobs:
+                log(f"{data.label}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
+                session = session or FoldTrainer(spec, config, strategy)
+                train_fold(session, data, fold_dir, callbacks)
+        summaries = [run.fold_summary(fold) for fold in requested]
+        finished = [f for f in all_folds if run.fold_done(f)]
+        models = [run.load_model(fold) for fold in finished]
+        facts = {
+            "backbone": backbone,
+            "family": spec.family,
+            "allowed_by_rules": spec.allowed,
+            "profile": config.profile,
+            "weights": config.weights,
+            "image_size": size,
+            "seed": config.seed,
+            "k": len(all_folds),
+            "complete": finished == all_folds,
+            "folds_hash": identity["folds_hash"],
+            "data": str(Path(data_dir).resolve()),
+            "trained_on_sample": is_sample(data_dir),
+            "parameters": int(models[0].count_params()),
+            "device": device,
+            "precision": precision,
+            **measure_latency(models, size, config.latency_repeats).as_meta(),
+            "versions": versions(),
+            "config": identity["config"],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "distillation": identity.get("distillation"),
+            "refit": run.refit_done(),
+        }
+        meta = assemble(run, finished, facts)
+        log(format_summary(summaries))
+        log(
+            f"{run.path.name}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
+            f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, "
+            f"run folder {run.path}"
+        )
+        return meta
 
 
 def _taught(data: FoldData, teacher: SoftTargets | None, inputs: FoldInputs) -> FoldData:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -141,3 +142,76 @@ def test_the_ab_kernel_trains_one_fold_per_value_from_pretrained_weights(small_d
         run = output / "ab" / f"freeze_batchnorm={value}" / "mobilenet_v2"
         assert json.loads((run / "run_config.json").read_text())["config"]["freeze_batchnorm"] is (value == "true")
         assert (run / "fold_0" / "done.json").is_file() and not (run / "fold_0" / fit.HEAD_WEIGHTS).exists()
+
+
+def test_a_second_train_on_a_run_folder_in_use_is_refused_and_writes_nothing(small_data, tmp_path):
+    from solution.core.locks import folder_lock
+
+    config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "1"})
+    with folder_lock(tmp_path / "convlstm", "training"), pytest.raises(UserError, match="convlstm: training is already running there"):
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lambda line: None)
+    assert not (tmp_path / "convlstm").exists(), "nothing of the second run was written"
+
+
+def _children(pid: int) -> set[int]:
+    import subprocess
+
+    listed = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False).stdout
+    return {int(line) for line in listed.split()}
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    state = stat.read_text().rsplit(")", 1)[1].split()[0] if stat.exists() else "X"
+    return state not in ("Z", "X")  # a zombie has ended
+
+
+@pytest.mark.heavy
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_the_fold_workers_end_with_the_train_process_however_it_ends(small_data, tmp_path, signal_name):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    command = [sys.executable, "-m", "solution", "train", "--data", str(small_data), "--backbone", "mobilenet_v2",
+               "--profile", "smoke", "--runs", str(tmp_path), "--set", "epochs=40", "--set", "fold_workers=2",
+               "--set", "image_size=32"]  # fmt: skip
+    train = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob("mobilenet_v2/fold_*/train.log"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    workers = _children(train.pid)
+    assert len(workers) >= 2, "two fold workers were training"
+    os.kill(train.pid, getattr(signal, signal_name))
+    status = train.wait(timeout=60)
+    assert status == (-9 if signal_name == "SIGKILL" else 143)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_alive(pid) for pid in workers), "no worker outlives the train process"
+    assert not list(tmp_path.glob("mobilenet_v2/fold_*/done.json")), "and none finished a fold after it"
+
+
+@pytest.mark.heavy
+def test_a_damaged_backup_is_discarded_in_one_line_and_the_fold_trains_from_its_start(small_data, tmp_path, capsys):
+    config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "2", "backup_every_epochs": "1"})
+    backup = tmp_path / "convlstm" / "fold_0" / "backup_full"
+    backup.mkdir(parents=True)
+    (backup / "latest.weights.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(1400))  # cut short mid-write
+    (backup / "training_metadata.json").write_text('{"epoch": 1, "batch": 0}')
+    kfold.train_backbone(small_data, "convlstm", config, tmp_path, folds=[0], log=lambda line: None)
+    fold = tmp_path / "convlstm" / "fold_0"
+    assert (fold / "done.json").is_file() and json.loads((fold / "done.json").read_text())["epochs"] == 2
+    said = capsys.readouterr().err
+    assert "fold 0: " in said and "the backup cannot be read" in said and "trains again from its start" in said
+    assert not list(fold.rglob("partial-*")), "each backup was written whole, then renamed into place"
