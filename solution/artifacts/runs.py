@@ -103,7 +103,33 @@ class RunMeta:
                 "not a complete meta.json of this kit (re-run `make train`)"
             )
         known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in content.items() if key in known})
+        values = {key: value for key, value in content.items() if key in known}
+        wrong = [
+            f"{key}={values[key]!r} (expected {kind})" for key, kind in _FIELD_KINDS.items() if key in values and not _is(values[key], kind)
+        ]
+        if wrong:
+            raise UserError(f"{path}: {', '.join(wrong[:3])}; a damaged or edited meta.json (re-run `make train` or `make pull`)")
+        return cls(**values)
+
+
+def _is(value, kind: str) -> bool:
+    """Whether a meta.json value is of the kind its RunMeta field declares (JSON has no tuples; bools are not numbers)."""
+    optional = kind.endswith(" | None")
+    if value is None:
+        return optional
+    base = kind.removesuffix(" | None")
+    if base == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    if base == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if base == "list[int]":
+        return isinstance(value, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
+    if base.startswith("dict"):
+        return isinstance(value, dict)
+    return isinstance(value, {"bool": bool, "str": str}.get(base, object))
+
+
+_FIELD_KINDS = {f.name: str(f.type) for f in fields(RunMeta)}
 
 
 @dataclass(frozen=True)
@@ -223,21 +249,72 @@ def migrate_legacy_runs(paths: Paths = PATHS, log: Callable[[str], None] = print
     return moved
 
 
+KERAS_CONFIG = "config.json"  # inside a .keras archive: the layers to build
+
+
+def foreign_layers(path: Path) -> list[str]:
+    """The layers of a .keras file that would run code of its own when loaded: Lambda layers (their Python bytecode
+    is in the file) and classes neither Keras nor this kit registers. Read from its config.json, nothing built."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read(KERAS_CONFIG))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise UserError(f"{path}: not a readable .keras model ({type(error).__name__}); re-train or re-export it") from None
+    found = []
+
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            name, registered, module = node.get("class_name"), node.get("registered_name"), str(node.get("module") or "")
+            if name == "Lambda" or (registered and not str(registered).startswith("solution>") and not module.startswith("keras")):
+                found.append(str(registered or name))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(config)
+    return sorted(set(found))
+
+
 def load_keras_model(path: Path):
-    """A model.keras of this kit. Its custom layers register on import; safe_mode is off because a vit_b8
-    model holds a TF Hub SavedModel layer, and run folders are the kit's own artifacts, so they are trusted."""
+    """A model.keras of this kit, or one from elsewhere (a kernel's output, someone's file): loaded with Keras's
+    safe_mode, and refused in one line when it holds a Lambda or an unknown layer, whose code would run on loading.
+    The kit's own layers (solution.models.layers, the TF Hub layer of vit_b8 included) register on import."""
     import keras
 
     import solution.models.layers  # noqa: F401
 
-    return keras.saving.load_model(path, safe_mode=False)
+    foreign = foreign_layers(Path(path))
+    if foreign:
+        raise UserError(
+            f"{path}: refused: it holds {', '.join(foreign)}, layer code that would run on loading; "
+            "load only models of this kit (make train / make pull) or rebuild it without Lambda or custom layers"
+        )
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, TypeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise UserError(f"{path}: not a model this kit can load safely ({reason}); re-train or re-export it") from None
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """A run's probability file, checked: every class column, and each row probabilities (finite, 0-1, summing to 1)."""
     table = read_table(path, "the run is incomplete or damaged (re-run `make train` to finish it)")
     missing = [c for c in CLASSES if c not in table.columns]
     if missing:
         raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
+    values = table[list(CLASSES)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values).all(axis=1) | (values < -1e-6).any(axis=1) | (np.abs(values.sum(axis=1) - 1) > 0.01)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UserError(
+            f"{path}: row {row + 2} ({table.iloc[row].get('image_path', '?')}) is not a probability distribution "
+            f"(NaN, text, a negative value or a sum other than 1); re-train or re-pull the run"
+        )
     return table
 
 

@@ -19,7 +19,7 @@ def _kernels_config(args: argparse.Namespace):
 
     config = kernels.load_config()
     images = getattr(args, "images", None) or os.environ.get("IMAGES")
-    return dataclasses.replace(config, images_dataset=images) if images else config
+    return kernels.validated(dataclasses.replace(config, images_dataset=images)) if images else config
 
 
 def _username(args: argparse.Namespace) -> str:
@@ -30,6 +30,10 @@ def _username(args: argparse.Namespace) -> str:
         raise UserError(
             "no Kaggle user name: export KAGGLE_USERNAME=<name>, pass --username, or use a ~/.kaggle/kaggle.json with a username"
         )
+    from solution.kaggle.kernels import OWNER
+
+    if not OWNER.match(user):
+        raise UserError(f"Kaggle user name {user!r}: expected letters, digits, '-' or '_' only; fix --username or KAGGLE_USERNAME")
     return user
 
 

@@ -106,7 +106,9 @@ def _listed_train(data_dir: Path) -> pd.DataFrame:
     csv_path = data_dir / TRAIN_CSV
     if csv_path.exists():
         table = read_competition_csv(csv_path)
-        return pd.DataFrame({"image_path": table.image_path.map(_relative), "emotion": table.emotion})
+        paths = table.image_path.map(_relative)
+        _refuse_paths_outside(paths, csv_path)
+        return pd.DataFrame({"image_path": paths, "emotion": table.emotion})
     train_dir = data_dir / TRAIN_DIR
     if not train_dir.is_dir():
         raise UserError(
@@ -119,6 +121,17 @@ def _listed_train(data_dir: Path) -> pd.DataFrame:
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
     ]
     return pd.DataFrame(rows, columns=["image_path", "emotion"])
+
+
+def _refuse_paths_outside(paths: pd.Series, csv_path: Path) -> None:
+    """Every listed image must lie inside the data folder: an absolute path or one leading out with '..' would be
+    read (and its converted copy written) elsewhere on the disk. One line naming the row."""
+    for row, path in enumerate(paths, start=2):  # row 1 is the header
+        if path.startswith("/") or (len(path) > 1 and path[1] == ":") or ".." in path.split("/"):
+            raise UserError(
+                f"{csv_path} line {row}: image_path {path!r} leads outside the data folder; "
+                f"list images relative to {csv_path.parent} (e.g. {TRAIN_DIR}/happy/1.jpg)"
+            )
 
 
 def _listed_test(data_dir: Path) -> list[str]:

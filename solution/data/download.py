@@ -48,6 +48,32 @@ def _open_zip(archive: Path) -> zipfile.ZipFile:
     return bundle
 
 
+# An archive is someone else's file: its entries may name paths outside the target (absolute, "..", links) or expand
+# far beyond their size (a zip bomb). Image archives barely compress (JPEGs are compressed already).
+MAX_ARCHIVE_BYTES = 64 * 2**30  # uncompressed, in all: the competition's images are a few GB
+MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed over the archive
+
+
+def check_archive(bundle: zipfile.ZipFile, archive: Path) -> None:
+    """Refuse an archive with an entry that leads outside the folder it is extracted into, a link, or a total
+    size or compression ratio no image archive has; one line naming the entry."""
+    total = packed = 0
+    for info in bundle.infolist():
+        name = info.filename
+        parts = Path(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise UserError(f"{archive}: refused: entry {name!r} leads outside the folder it unpacks into; use plain relative paths")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise UserError(f"{archive}: refused: entry {name!r} is a symbolic link; use an archive of plain files")
+        total += info.file_size
+        packed += info.compress_size
+    if total > MAX_ARCHIVE_BYTES or total > MAX_COMPRESSION_RATIO * max(packed, 1) and total > 2**20:
+        raise UserError(
+            f"{archive}: refused: it unpacks to {total / 2**20:,.0f} MB from {packed / 2**20:,.1f} MB (a zip bomb?); "
+            f"image archives stay under {MAX_ARCHIVE_BYTES // 2**30} GB and {MAX_COMPRESSION_RATIO}x"
+        )
+
+
 def _root_of(names: list[str], entry: str) -> str | None:
     """The prefix under which file or folder `entry` sits in an archive ('data/' for 'data/train/...')."""
     for name in names:
@@ -63,6 +89,7 @@ def _root_of(names: list[str], entry: str) -> str | None:
 def _extract(archive: Path, data_dir: Path, wanted: tuple[str, ...]) -> list[str]:
     """Extract the `wanted` entries (folders or files, wherever they sit) into data_dir; return those found."""
     with _open_zip(archive) as bundle:
+        check_archive(bundle, archive)
         names = [info.filename for info in bundle.infolist() if not info.is_dir()]
         found = []
         staging = Path(tempfile.mkdtemp(prefix=".extract-", dir=data_dir))

@@ -134,7 +134,46 @@ def load_config(path: Path | None = None) -> KernelsConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-    return KernelsConfig(**{k: ("" if v is None else v) for k, v in values.items()})
+    return validated(KernelsConfig(**{k: ("" if v is None else v) for k, v in values.items()}), path)
+
+
+PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
+VALUE = re.compile(r"^[A-Za-z0-9_.+-]+$")  # an A/B setting or value, or a student backbone: written into scripts
+
+
+def validated(config: KernelsConfig, path: Path | None = None) -> KernelsConfig:
+    """Every value kernels.yaml (or --images) writes into a kernel's script or metadata, checked to be what it
+    claims: a slug, an owner/slug, a number, a plain name. Nothing else reaches a generated script."""
+    where = path or PATHS.kernels / CONFIG_FILE
+
+    def refuse(key: str, value: object, expected: str) -> UserError:
+        return UserError(f"{where}: {key}: {value!r} is not {expected}; fix it (or `git checkout {where}`)")
+
+    if not isinstance(config.slug_prefix, str) or not PREFIX.match(config.slug_prefix):
+        raise refuse("slug_prefix", config.slug_prefix, "1-31 lowercase letters, digits or '-'")
+    for key in ("images_dataset", "weights_dataset", "package_dataset"):
+        value = getattr(config, key)
+        bare = key == "package_dataset" and isinstance(value, str) and "/" not in value  # under your user name
+        if value and not (bare and SLUG.match(value)) and (bare or not isinstance(value, str) or _slug_problems(key, value)):
+            raise refuse(key, value, "owner/name of a Kaggle dataset")
+    for key in ("k", "seed", "budget_ms", "push_poll_seconds", "push_wait_hours"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int if key in ("k", "seed") else (int, float)):
+            raise refuse(key, value, "a number")
+    if config.k < 2:
+        raise refuse("k", config.k, "2 or more folds")
+    for key in ("profile", "method", "machine_shape", "docker_image_pinning_type"):
+        if not isinstance(getattr(config, key), str) or not VALUE.match(getattr(config, key)):
+            raise refuse(key, getattr(config, key), "a plain name")
+    settings = config.distill or {}
+    if not isinstance(settings, dict) or not VALUE.match(str(settings.get("student") or "x")):
+        raise refuse("distill", settings, "{student: BACKBONE, weight: N, temperature: N, pseudo_labels: true/false}")
+    for name, test in (config.ab_tests or {}).items():
+        values = test.get("values", []) if isinstance(test, dict) else []
+        fields = [str(name)] + ([str(test.get("backbone")), str(test.get("setting"))] if isinstance(test, dict) else [])
+        if not all(VALUE.match(field) for field in fields + [str(v) for v in values]):
+            raise refuse(f"ab_tests.{name}", test, "plain names and values (letters, digits, '_', '.', '+', '-')")
+    return config
 
 
 def _training_kernels(config: KernelsConfig, backbones: tuple[str, ...], role: str) -> list[Kernel]:

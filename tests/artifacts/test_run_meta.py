@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
+import numpy as np
 import pytest
 
-from solution.artifacts.runs import META_FILE, RunFolder
+from solution.artifacts.runs import META_FILE, RunFolder, RunMeta
 from solution.core.errors import UserError
+from solution.core.labels import CLASSES
 from tests.conftest import run_meta
 
 
@@ -50,3 +53,39 @@ def test_a_broken_meta_json_is_one_line_naming_the_file_and_the_fix(tmp_path, co
 def test_a_missing_meta_json_says_the_run_is_incomplete(tmp_path):
     with pytest.raises(UserError, match="no meta.json"):
         RunFolder(tmp_path).meta()
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"latency_ms": "abc"}, "latency_ms='abc'"),
+        ({"latency_ms": None}, "latency_ms=None"),
+        ({"single_model_latency_ms": "12"}, "single_model_latency_ms='12'"),
+        ({"complete": "no"}, "complete='no'"),
+        ({"folds_trained": [0, "1"]}, "folds_trained"),
+        ({"k": 2.5}, "k=2.5"),
+        ({"oof_accuracy": float("nan")}, "oof_accuracy=nan"),
+    ],
+)
+def test_a_meta_json_value_of_the_wrong_type_is_refused_in_one_line(tmp_path, change, named):
+    path = run_meta().write(tmp_path)
+    content = json.loads(path.read_text())
+    path.write_text(json.dumps({**content, **change}))
+    with pytest.raises(UserError, match=re.escape(named)) as caught:
+        RunMeta.read(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    path.write_text(json.dumps({**content, "single_model_latency_ms": None, "latency_ms": 12}))
+    assert RunMeta.read(path).latency_ms == 12, "None where optional, and an int where a float is declared, are fine"
+
+
+@pytest.mark.parametrize("bad", ["nan", "-0.2", "abc", "0.5"])
+def test_a_run_file_whose_rows_are_not_probabilities_is_refused(tmp_path, bad):
+    from solution.artifacts.runs import probability_frame
+
+    probabilities = np.full((3, len(CLASSES)), 1 / len(CLASSES))
+    table = probability_frame(["a.jpg", "b.jpg", "c.jpg"], probabilities)
+    table[CLASSES[0]] = table[CLASSES[0]].astype(object)
+    table.loc[1, CLASSES[0]] = bad
+    table.to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(UserError, match=r"test.csv: row 3 \(b.jpg\) is not a probability distribution"):
+        RunFolder(tmp_path).test()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from solution.core.errors import UserError
 from solution.data import dataset
@@ -112,6 +114,20 @@ def test_a_wrong_train_csv_is_one_clear_error_naming_the_file(dirty_copy, conten
     with pytest.raises(UserError, match=message) as error:
         dataset.build_index(dirty_copy)
     assert "train.csv" in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("outside", ["/etc/passwd", "../outside/happy/1.jpg", "train/../../outside/happy/1.jpg"])
+def test_an_image_path_outside_the_data_folder_is_refused_before_anything_is_read_or_written(dirty_copy, outside):
+    beside = dirty_copy.parent / "outside" / "happy"
+    beside.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (40, 40), "white").save(beside / "1.jpg")
+    table = pd.read_csv(dirty_copy / "train.csv")
+    table.loc[3, "image_path"] = outside
+    table.to_csv(dirty_copy / "train.csv", index=False)
+    with pytest.raises(UserError, match=rf"train.csv line 5: image_path '{re.escape(outside)}' leads outside the data folder") as error:
+        dataset.build_index(dirty_copy)
+    assert "\n" not in str(error.value)
+    assert sorted(p.name for p in beside.iterdir()) == ["1.jpg"], "nothing written beside the image outside"
 
 
 def test_a_missing_folder_is_one_clear_error(tmp_path):

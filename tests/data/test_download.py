@@ -123,3 +123,38 @@ def test_the_real_client_is_the_default_and_is_installed(monkeypatch):
     # .venv/bin is not on PATH (make runs .venv/bin/python).
     assert (Path(sys.executable).parent / "kaggle").is_file()
     assert KaggleCli().executable == str(Path(sys.executable).parent / "kaggle")
+
+
+def _zip_with(path: Path, entries: dict[str, bytes], link: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in entries.items():
+            bundle.writestr(name, content)
+        if link:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = 0o120777 << 16  # a symbolic link entry
+            bundle.writestr(info, "/etc")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("entries", "link", "expected"),
+    [
+        ({"../../train/happy/1.jpg": b"x", "test_kaggle/1.jpg": b"x"}, None, "leads outside"),
+        ({"/abs/train/happy/1.jpg": b"x", "/abs/test_kaggle/1.jpg": b"x"}, None, "leads outside"),
+        ({"train/happy/1.jpg": b"x", "test_kaggle/1.jpg": b"x"}, "train/happy/evil", "symbolic link"),
+        ({"train/happy/1.jpg": bytes(8 * 2**20), "test_kaggle/1.jpg": b"x"}, None, "zip bomb"),
+    ],
+)
+def test_a_hostile_archive_is_refused_and_moves_nothing_of_the_users(fake, tmp_path, entries, link, expected):
+    """Entries that lead out, links and bombs are refused in one line; the user's own folders beside the target stay."""
+    own = tmp_path / "work"
+    for folder in ("train", "test_kaggle"):
+        (own / folder).mkdir(parents=True)
+        (own / folder / "mine.jpg").write_bytes(b"mine")
+    target = own / "inputs" / "competition"
+    archive = _zip_with(tmp_path / "hostile.zip", entries, link)
+    with pytest.raises(UserError, match=rf"hostile\.zip: refused: .*{expected}") as caught:
+        download.download(target, images=str(archive))
+    assert "\n" not in str(caught.value)
+    assert all((own / folder / "mine.jpg").read_bytes() == b"mine" for folder in ("train", "test_kaggle"))
+    assert not (target / "train").exists() and not list(target.glob(".extract-*")), "nothing extracted, no staging left"

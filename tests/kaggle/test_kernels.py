@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -295,3 +296,29 @@ def test_the_push_command_writes_metadata_then_pushes(tmp_path, fake_kaggle_clie
     assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(tmp_path / "ensemble")]]
     meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
     assert meta["id"] == "me/emotion-ensemble"
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('slug_prefix: \'e"""; import os; os.system("touch pwned"); """\'', "slug_prefix"),
+        ("images_dataset: '../../evil'", "images_dataset"),
+        ("k: '5; rm -rf /'", "k"),
+        ('method: \'auto"""\'', "method"),
+        ("ab_tests: {x: {backbone: efficientnet_b0, setting: lr, values: ['1\"\"\"', '2']}}", "ab_tests.x"),
+    ],
+)
+def test_a_kernels_yaml_value_that_is_not_what_it_claims_never_reaches_a_script(tmp_path, line, key):
+    shipped = (REPO / "kernels" / kernels.CONFIG_FILE).read_text()
+    assert kernels.load_config(REPO / "kernels" / kernels.CONFIG_FILE) == kernels.validated(kernels.load_config())
+    path = tmp_path / kernels.CONFIG_FILE
+    path.write_text(shipped + "\n" + line + "\n")
+    with pytest.raises(UserError, match=rf"kernels.yaml: {re.escape(key)}: .* is not ") as caught:
+        kernels.load_config(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_user_name_that_is_not_a_kaggle_name_is_refused_in_one_line(tmp_path):
+    done = run_cli("kernels", "--username", '../../evil"x', "--kernels-dir", str(tmp_path), env={"IMAGES": "someone/faces"})
+    assert done.returncode == 2 and "Kaggle user name '../../evil\"x'" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.iterdir()), "nothing written"
