@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ from solution.data.images import IMAGE_SUFFIXES, BadImage, read_rgb
 from solution.demo.drawing import draw_result
 from solution.demo.face_pipeline import PHOTO_DEFAULTS, STREAM_DEFAULTS, DemoConfig, Face, FacePipeline
 from solution.demo.faces import DETECTORS, make_detector
+from solution.demo.stream_clock import StreamClock
 from solution.inference.classifier import Classifier
 
 SAMPLE_WARNING = (
@@ -48,9 +50,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, stream: bool) -> None:
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's and OpenCV's native start-up messages")
+    parser.set_defaults(stream=stream)
     for option, kind, field, text, stream_only in _PIPELINE_OPTIONS:
         if stream or not stream_only:
-            default = getattr(defaults, field)
+            default = _setting(defaults, field)
             parser.add_argument(option, type=kind, default=default, help=f"{text} (default {default})")
 
 
@@ -83,16 +86,39 @@ _PIPELINE_OPTIONS = (
     ),
     ("--min-face", share, "min_face", "smallest face to find, as a share of the image's shorter side, 0-1", False),
     ("--detect-every", positive_int, "detect_every", "detect faces every N frames", True),
-    ("--smoothing", share, "smoothing", "weight of the past in each face's average, 0-1", True),
+    ("--smoothing", share, "tracking.smoothing", "weight of the past in each face's average, 0-1", True),
+    ("--margin", share, "tracking.margin", "the shown emotion changes when another leads by this much, 0-1", True),
+    ("--confirm", positive_int, "tracking.confirm_hits", "draw a face once found by this many detection passes in a row", True),
 )
+
+
+def _dest(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
+
+
+def _setting(config: DemoConfig, field: str):
+    """A DemoConfig field by its dotted name (tracking.smoothing)."""
+    value = config
+    for part in field.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _configured(defaults: DemoConfig, args: argparse.Namespace) -> DemoConfig:
+    """`defaults` with the options given on the command line (dotted fields go into their nested config)."""
+    tracking, top = {}, {}
+    for option, _, field, _, _ in _PIPELINE_OPTIONS:
+        if hasattr(args, _dest(option)):
+            section, _, name = field.rpartition(".")
+            (tracking if section else top)[name] = getattr(args, _dest(option))
+    return dataclasses.replace(defaults, bars=args.bars, tracking=dataclasses.replace(defaults.tracking, **tracking), **top)
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
     classifier = Classifier.load(Path(args.model))
     if classifier.trained_on_sample:
         log(SAMPLE_WARNING)
-    settings = {field: getattr(args, field) for _, _, field, _, _ in _PIPELINE_OPTIONS if hasattr(args, field)}
-    config = DemoConfig(bars=args.bars, **settings)
+    config = _configured(STREAM_DEFAULTS if args.stream else PHOTO_DEFAULTS, args)
     detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width, config.min_face)
     return FacePipeline(classifier, detector, config)
 
@@ -123,7 +149,9 @@ def image_files(paths: list[str]) -> list[Path]:
 
 
 def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, warn: Callable[[str], None]) -> Iterator[dict]:
-    """Write out_dir/<name>_emotions.jpg for every readable photo; yield one record per face."""
+    """Write out_dir/<name>_emotions.jpg for every readable photo (photos of one name from different folders get
+    their folder's name too, so none overwrites another); yield one record per face."""
+    names = _output_names(files)
     for file in files:
         try:
             rgb = read_rgb(file).rgb
@@ -135,11 +163,27 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
         faces = pipeline.process(frame)
         if not faces:
             warn(f"{file}: no face found")
-        out = out_dir / f"{file.stem}_emotions.jpg"
+        out = out_dir / names[file]
         annotated = pipeline.annotate(frame, faces)
         atomic.write_with(out, lambda tmp, image=annotated: cv2.imwrite(str(tmp), image))
         for face in faces:
             yield {"file": str(file), "annotated": str(out), **face.record()}
+
+
+def _output_names(files: list[Path]) -> dict[Path, str]:
+    """<stem>_emotions.jpg per photo; where stems repeat, <folder>_<stem>_emotions.jpg, then a counter if still alike."""
+    stems = [file.stem for file in files]
+    names: dict[Path, str] = {}
+    used: set[str] = set()
+    for file in files:
+        base = file.stem if stems.count(file.stem) == 1 else f"{file.parent.name}_{file.stem}"
+        name, count = f"{base}_emotions.jpg", 1
+        while name in used:
+            count += 1
+            name = f"{base}-{count}_emotions.jpg"
+        used.add(name)
+        names[file] = name
+    return names
 
 
 def label_held_out_faces(classifier: Classifier, data_dir: Path, out_dir: Path, count: int = 12) -> tuple[int, int, Path]:
@@ -207,31 +251,33 @@ def annotate_video(
     A file that stops before the frame count its header announces (truncated, damaged) is said so, not passed off as whole."""
     from tqdm import tqdm
 
+    if Path(out).resolve() == Path(source).resolve() or Path(csv_path).resolve() == Path(source).resolve():
+        raise UserError(f"{out}: is the input video itself; pass another --out (and --csv), the input is never overwritten")
     capture = _open_capture(str(source))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     rows: list[list] = []
-    frames = 0
-    started = time.perf_counter()
+    clock = StreamClock()
 
     def write(tmp: Path) -> None:
-        nonlocal frames
         writer = _video_writer(tmp, fps, size)
         with tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr) as bar:
             while True:
                 ok, frame = capture.read()
                 if not ok:
                     break
+                clock.frame_read()
                 faces = pipeline.process(frame)
                 writer.write(pipeline.annotate(frame, faces))
-                rows.extend(_csv_rows(frames, frames / fps, faces, pipeline.classifier.labels))
-                frames += 1
+                rows.extend(_csv_rows(clock.frames, clock.frames / fps, faces, pipeline.classifier.labels))
+                clock.frame_done()
                 bar.update(1)
         writer.release()
         capture.release()
 
     atomic.write_with(out, write)
+    frames = clock.frames
     if frames == 0:
         out.unlink()
         raise UserError(f"{source}: no frame could be read (empty, damaged or an unsupported codec); check that it plays")
@@ -241,13 +287,19 @@ def annotate_video(
             f"the output covers those {frames}"
         )
     atomic.write_csv(csv_path, pd.DataFrame(rows, columns=CSV_COLUMNS + list(pipeline.classifier.labels)))
-    seconds = time.perf_counter() - started
-    return {
-        "frames": frames,
-        "faces": sum(1 for row in rows if row[2] != ""),
-        "seconds": seconds,
-        "fps": frames / seconds if seconds else 0.0,
-    }
+    return {**clock.summary(), "faces": sum(1 for row in rows if row[2] != ""), **pipeline.tracker.flicker.rates()}
+
+
+def describe_stream(done: dict) -> str:
+    """The summary line of a stream: start-up, FPS over the wall time, and how often a face's label changed."""
+    start_up = done.get("start_up_seconds")
+    return (
+        f"stream: start-up {start_up:.1f} s (process start to the first annotated frame), "
+        f"{done['fps']:.1f} frames/s ({done['frames']} frames in {done['seconds']:.1f} s since the first), "
+        f"label flicker {done['flicker']:.1%} of a face's frame pairs ({done['flicker_without_hysteresis']:.1%} without hysteresis)"
+        if start_up is not None
+        else "stream: no frame"
+    )
 
 
 def run_camera(
@@ -263,20 +315,20 @@ def run_camera(
     if window and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise UserError("no display for a window: run it on a desktop, or pass --no-window (with --record FILE to keep the result)")
     capture = _open_capture(source)
-    fps_average, frames, writer = 0.0, 0, None
-    last = time.perf_counter()
+    clock, writer = StreamClock(), None
     try:
-        while max_frames is None or frames < max_frames:
+        while max_frames is None or clock.frames < max_frames:
             ok, frame = capture.read()
             if not ok:
                 if source.isdigit():
-                    raise UserError(f"camera {source} stopped sending frames after {frames} (unplugged?); plug it back in and start again")
+                    raise UserError(
+                        f"camera {source} stopped sending frames after {clock.frames} (unplugged?); plug it back in and start again"
+                    )
                 break
-            annotated = pipeline.annotate(frame, pipeline.process(frame), fps_average or None)
-            now = time.perf_counter()
-            fps_average = 0.9 * fps_average + 0.1 / max(now - last, 1e-6) if fps_average else 1 / max(now - last, 1e-6)
-            last = now
-            frames += 1
+            clock.frame_read()
+            annotated = pipeline.annotate(frame, pipeline.process(frame), clock.fps() or None)
+            clock.frame_done()
+            frames = clock.frames
             if record is not None:
                 if writer is None:
                     record.parent.mkdir(parents=True, exist_ok=True)
@@ -297,4 +349,4 @@ def run_camera(
             writer.release()
         if window:
             cv2.destroyAllWindows()
-    return {"frames": frames, "fps": fps_average}
+    return {**clock.summary(), **pipeline.tracker.flicker.rates()}

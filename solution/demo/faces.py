@@ -84,7 +84,7 @@ class HaarDetector:
         gray = self.contrast.apply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
         side = _min_side(gray, self.min_face)
         found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_step, minNeighbors=self.neighbours, minSize=(side, side))
-        return _scaled_back([(x, y, w, h, 1.0) for x, y, w, h in found], scale)
+        return _scaled_back([(x, y, w, h, 0.0) for x, y, w, h in found], scale)  # no confidence: a stream confirms by repetition
 
 
 class YunetDetector:

@@ -20,6 +20,7 @@ from solution.artifacts.runs import RunFolder, run_folders
 from solution.core import atomic
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError
+from solution.core.locks import folder_lock
 from solution.core.quiet import native_stderr_silenced
 from solution.data.dataset import TEST_DIR, TRAIN_DIR
 from solution.inference.classifier import TfliteBackend
@@ -148,8 +149,9 @@ def data_images(run: RunFolder, size: int, split: str, limit: int) -> np.ndarray
 def export(
     run_path: Path, out: Path, fold: int | None = None, check_images: np.ndarray | None = None, precision: str = "float32"
 ) -> ExportedModel:
-    """Export one fold model of a run (default: its best fold) to out/ at `precision` (float32 or int8); refuse, and
-    leave no model.tflite behind, if the TFLite model disagrees with Keras beyond that precision's tolerance."""
+    """Export one fold model of a run (default: its best fold) to out/ at `precision` (float32 or int8); refuse if
+    the TFLite model disagrees with Keras beyond that precision's tolerance. The candidate is checked beside the
+    current model and replaces it only once accepted: a refused export leaves the demo's working model as it was."""
     if precision not in PARITY_TOLERANCES:
         raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
     run = RunFolder(Path(run_path))
@@ -164,34 +166,39 @@ def export(
         calibration = data_images(run, size, TRAIN_DIR, CALIBRATION_IMAGES)
         if calibration is None:
             raise UserError(f"{Path(meta.data) / TRAIN_DIR}: no training images to calibrate int8 on; export float32, or restore the data")
-    atomic.write_bytes(out / TFLITE_FILE, convert(model, calibration))
     if check_images is None:
         check_images = data_images(run, size, TEST_DIR, PARITY_IMAGES)
     if check_images is None:  # the data is not on this machine: random pixels still catch a broken conversion
         check_images = np.random.default_rng(0).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
     tolerance = PARITY_TOLERANCES[precision]
-    agreement = parity(model, out / TFLITE_FILE, check_images, tolerance.tie_margin)
-    if not tolerance.met_by(agreement):
-        (out / TFLITE_FILE).unlink()
-        raise UserError(
-            f"{run.path}: the {precision} TFLite model differs from Keras (top-1 agreement {agreement.top1_agreement:.0%}, "
-            f"probabilities up to {agreement.max_difference:.2e} apart); not exported"
-            + (" (report this with your versions)" if precision == "float32" else "; export float32 instead")
+    with folder_lock(Path(out), "export"):  # one export into a model folder at a time
+        candidate = atomic.write_bytes(out / f".candidate-{TFLITE_FILE}", convert(model, calibration))
+        try:
+            agreement = parity(model, candidate, check_images, tolerance.tie_margin)
+            if not tolerance.met_by(agreement):
+                kept = " (the previous model is kept)" if (out / TFLITE_FILE).exists() else ""
+                raise UserError(
+                    f"{run.path}: the {precision} TFLite model differs from Keras (top-1 agreement {agreement.top1_agreement:.0%}, "
+                    f"probabilities up to {agreement.max_difference:.2e} apart); not exported{kept}"
+                    + (" (report this with your versions)" if precision == "float32" else "; export float32 instead")
+                )
+            candidate.replace(out / TFLITE_FILE)
+        finally:
+            candidate.unlink(missing_ok=True)
+        exported = ExportedModel(
+            image_size=size,
+            backbone=meta.backbone,
+            run=str(run.path.resolve()),
+            fold=fold,
+            oof_accuracy=meta.oof_accuracy,
+            fold_accuracy=meta.fold_accuracy[str(fold)],
+            trained_on_sample=meta.trained_on_sample,
+            parity_max_difference=agreement.max_difference,
+            parity_images=agreement.images,
+            created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            precision=precision,
+            parity_mean_difference=agreement.mean_difference,
+            parity_top1_agreement=agreement.top1_agreement,
         )
-    exported = ExportedModel(
-        image_size=size,
-        backbone=meta.backbone,
-        run=str(run.path.resolve()),
-        fold=fold,
-        oof_accuracy=meta.oof_accuracy,
-        fold_accuracy=meta.fold_accuracy[str(fold)],
-        trained_on_sample=meta.trained_on_sample,
-        parity_max_difference=agreement.max_difference,
-        parity_images=agreement.images,
-        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        precision=precision,
-        parity_mean_difference=agreement.mean_difference,
-        parity_top1_agreement=agreement.top1_agreement,
-    )
-    exported.write(out)
+        exported.write(out)
     return exported
