@@ -33,15 +33,19 @@ REFIT ?=
 # 2 took the suite from 16.7 to 11.1 minutes: TensorFlow's small steps leave a core idle in one process.
 TEST_WORKERS ?= 2
 
+# Every user variable reaches the recipes through the environment and is quoted there ("$$DATA"): no character of
+# a value is ever run by the shell (a backtick, $(...) or a quote in DATA or NAME stays text).
+export DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO_PHOTO ARGS FORCE SAMPLE COMPETITION
+
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
 	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
-	@echo "  variables: DATA=$(DATA) SEED=$(SEED) K=$(K) PROFILE=$(PROFILE) BACKBONE=$(BACKBONE) RUNS=$(RUNS)"
-	@echo "             NAME=$(NAME) BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$(METHOD) QUANT=$(QUANT) IMAGES=<slug|zip|folder>"
-	@echo "             DEMO_PHOTO=$(DEMO_PHOTO)"
+	@echo "  variables: DATA=$$DATA SEED=$$SEED K=$$K PROFILE=$$PROFILE BACKBONE=$$BACKBONE RUNS=$$RUNS"
+	@echo "             NAME=$$NAME BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$$METHOD QUANT=$$QUANT IMAGES=<slug|zip|folder>"
+	@echo "             DEMO_PHOTO=$$DEMO_PHOTO"
 
 # install_into VENV, ARGS: pip-style install arguments, run by uv (about 15 s for this kit's requirements with an empty
 # cache, where pip took 52 s of make all's first minute); pip does it where uv cannot be installed.
@@ -60,52 +64,52 @@ lock: .venv/.installed ## re-pin constraints.txt from what .venv holds now
 
 # Path variables are quoted in every recipe and never used as make targets, so DATA="my data" or RUNS="my runs" work.
 data-ready: | .venv/.installed
-	@if [ "$(DATA)" = "$(SAMPLE)" ] && [ ! -f "$(SAMPLE)/train.csv" ]; then $(PYTHON) -m solution sample --out "$(SAMPLE)"; fi
+	@if [ "$$DATA" = "$$SAMPLE" ] && [ ! -f "$$SAMPLE/train.csv" ]; then $(PYTHON) -m solution sample --out "$$SAMPLE"; fi
 
 folds-ready: data-ready
-	@[ -f "$(DATA)/folds.csv" ] || $(PYTHON) -m solution folds --data "$(DATA)" --k $(K) --seed $(SEED)
+	@[ -f "$$DATA/folds.csv" ] || $(PYTHON) -m solution folds --data "$$DATA" --k "$$K" --seed "$$SEED"
 
 download: setup ## competition files via the kaggle client + images from IMAGES into inputs/competition
-	$(PYTHON) -m solution download --out "$(COMPETITION)" $(if $(IMAGES),--images "$(IMAGES)")
+	$(PYTHON) -m solution download --out "$$COMPETITION" $(if $(IMAGES),--images "$$IMAGES")
 
 sample: setup ## (re)generate the embedded synthetic data set in inputs/sample
-	$(PYTHON) -m solution sample --out "$(SAMPLE)"
+	$(PYTHON) -m solution sample --out "$$SAMPLE"
 
 eda: data-ready ## validate DATA and write its EDA report to DATA/eda/
-	$(PYTHON) -m solution eda --data "$(DATA)" --seed $(SEED)
+	$(PYTHON) -m solution eda --data "$$DATA" --seed "$$SEED"
 
 folds: data-ready ## validate DATA and write DATA/folds.csv (K folds, SEED)
-	$(PYTHON) -m solution folds --data "$(DATA)" --k $(K) --seed $(SEED)
+	$(PYTHON) -m solution folds --data "$$DATA" --k "$$K" --seed "$$SEED"
 
 backbones: setup ## list the registered backbones
 	$(PYTHON) -m solution backbones
 
 train: folds-ready ## train BACKBONE over every fold into RUNS/<backbone>/ (PROFILE)
-	$(PYTHON) -m solution train --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED) $(if $(REFIT),--refit)
+	$(PYTHON) -m solution train --data "$$DATA" --backbone "$$BACKBONE" --profile "$$PROFILE" --runs "$$RUNS" --set "seed=$$SEED" $(if $(REFIT),--refit)
 
 train-all: folds-ready ## train every backbone of PROFILE's list (resumes; finished folds are skipped)
-	$(PYTHON) -m solution train --data "$(DATA)" --backbone all --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED)
+	$(PYTHON) -m solution train --data "$$DATA" --backbone all --profile "$$PROFILE" --runs "$$RUNS" --set "seed=$$SEED"
 
 distill: folds-ready ## train BACKBONE as a student of the blend NAME (its OOF soft targets) into RUNS/<backbone>-student/
-	$(PYTHON) -m solution distill --blend "$(NAME)" --data "$(DATA)" --backbone $(BACKBONE) --profile $(PROFILE) --runs "$(RUNS)" --set seed=$(SEED) $(if $(REFIT),--refit)
+	$(PYTHON) -m solution distill --blend "$$NAME" --data "$$DATA" --backbone "$$BACKBONE" --profile "$$PROFILE" --runs "$$RUNS" --set "seed=$$SEED" $(if $(REFIT),--refit)
 
 tta: setup ## add flip-TTA predictions (oof_flip.csv, test_flip.csv) to the runs in RUNS that lack them (no retraining)
-	$(PYTHON) -m solution tta --runs "$(RUNS)"
+	$(PYTHON) -m solution tta --runs "$$RUNS"
 
 latency: setup ## re-measure each run's per-image latency on this machine
-	$(PYTHON) -m solution latency --runs "$(RUNS)"
+	$(PYTHON) -m solution latency --runs "$$RUNS"
 
 ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD)
-	$(PYTHON) -m solution ensemble --runs "$(RUNS)" --name "$(NAME)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --method $(METHOD)
+	$(PYTHON) -m solution ensemble --runs "$$RUNS" --name "$$NAME" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --method "$$METHOD"
 
 submission: setup ## write and validate submissions/NAME.csv from the blend NAME
-	$(PYTHON) -m solution submission --ensemble "$(NAME)" --data "$(DATA)"
+	$(PYTHON) -m solution submission --ensemble "$$NAME" --data "$$DATA"
 
 submit: submission ## validate and upload submissions/NAME.csv to Kaggle, logged in submissions/log.csv
-	$(PYTHON) -m solution submit "submissions/$(NAME).csv" --data "$(DATA)"
+	$(PYTHON) -m solution submit "submissions/$$NAME.csv" --data "$$DATA"
 
 kernels: setup ## write kernels/<name>/kernel.py and kernel-metadata.json from kernels/kernels.yaml (IMAGES=owner/name)
-	$(PYTHON) -m solution kernels $(if $(IMAGES),--images "$(IMAGES)")
+	$(PYTHON) -m solution kernels $(if $(IMAGES),--images "$$IMAGES")
 
 kernels-check: setup ## check the kernel folders against Kaggle's rules and their arguments, then run one script of each kind here
 	$(PYTHON) -m solution kernels-check
@@ -127,36 +131,38 @@ rehearse: setup ## run every kernel as Kaggle runs it (Kaggle-shaped inputs, the
 	touch $@
 
 push: setup ## push BACKBONE's training kernel(s) to Kaggle (or index, distill, ensemble, ab-NAME, a seed reproduction; RESUME=1: continue; FORCE=1: past the quota)
-	$(PYTHON) -m solution push $(BACKBONE) $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(RESUME)),--resume)
+	$(PYTHON) -m solution push "$$BACKBONE" $(if $(IMAGES),--images "$$IMAGES") $(if $(filter 1,$(FORCE)),--force) $(if $(filter 1,$(RESUME)),--resume)
 
 push-all: setup ## push the week (index, training, distill, ensemble) in order, each after the kernels it attaches; a re-run continues (FORCE=1: past the quota)
-	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$(IMAGES)") $(if $(filter 1,$(FORCE)),--force)
+	$(PYTHON) -m solution push all $(if $(IMAGES),--images "$$IMAGES") $(if $(filter 1,$(FORCE)),--force)
 
 status: setup ## show the state of every kernel on Kaggle
 	$(PYTHON) -m solution status all
 
 pull: setup ## download every finished training and distill kernel's run folder into RUNS/<name>/
-	$(PYTHON) -m solution pull all --runs "$(RUNS)"
+	$(PYTHON) -m solution pull all --runs "$$RUNS"
 
 export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json; QUANT=int8: quantised)
-	$(PYTHON) -m solution export --runs "$(RUNS)" $(if $(BUDGET_MS),--budget-ms $(BUDGET_MS)) --precision "$(QUANT)" --out demo/model
+	$(PYTHON) -m solution export --runs "$$RUNS" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --precision "$$QUANT" --out demo/model
 
 demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/; a sample-trained model also labels 12 held-out sample faces
-	@[ -f "$(DEMO_PHOTO)" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$(DEMO_PHOTO)"
-	$(PYTHON) demo/photo.py "$(DEMO_PHOTO)" --out demo/out --bars --sample-check "$(SAMPLE)"
+	@[ -f "$$DEMO_PHOTO" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$$DEMO_PHOTO"
+	$(PYTHON) demo/photo.py "$$DEMO_PHOTO" --out demo/out --bars --sample-check "$$SAMPLE"
 
 bench: setup ## measure speeds into reports/bench.md and bench.json (about 14 minutes on 2 CPU cores; ARGS=--quick: about 2)
-	$(PYTHON) -m solution bench $(ARGS)
+	$(PYTHON) -m solution bench $$ARGS
 
 report: setup ## write reports/index.md from the run folders and blends, and print the results table
-	$(PYTHON) -m solution report --runs "$(RUNS)"
+	$(PYTHON) -m solution report --runs "$$RUNS"
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .
 
-test: setup ## lint, the kernels check, then the test suite
+# The kernel scripts themselves run in the suite's rehearsal test (index, training, resume, distill, ensemble, as
+# Kaggle runs them); `make kernels-check` also runs one of each kind with --local.
+test: setup ## lint, the kernel folders' metadata and arguments, then the test suite
 	$(PYTHON) -m ruff check .
-	$(PYTHON) -m solution kernels-check
+	$(PYTHON) -m solution kernels-check --no-run
 	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 test-fast: setup ## lint and the tests not marked heavy (a quick check while you work)
@@ -164,7 +170,7 @@ test-fast: setup ## lint and the tests not marked heavy (a quick check while you
 	$(PYTHON) -m pytest -q -m "not heavy"
 
 all: eda folds train-all ensemble submission export demo ## the main job on DATA: eda -> folds -> train-all -> ensemble -> submission -> export -> demo
-	@if [ "$(DATA)" = "$(SAMPLE)" ]; then \
+	@if [ "$$DATA" = "$$SAMPLE" ]; then \
 	  echo "done on the synthetic sample: the pipeline works, the model knows nothing of real faces. For a real model:"; \
 	  echo "  1. make download IMAGES=<owner/dataset or images.zip>    (needs ~/.kaggle/kaggle.json; see README)"; \
 	  echo "  2. make kernels-dataset && make push-all IMAGES=owner/name    (trains every backbone on Kaggle's GPUs)"; \
@@ -172,12 +178,14 @@ all: eda folds train-all ensemble submission export demo ## the main job on DATA
 	fi
 
 clean: ## remove generated reports, caches, the sample and demo output (never trained runs: see clean-runs)
-	rm -rf -- "$(SAMPLE)" reports "$(COMPETITION)/cache" "$(COMPETITION)/eda" demo/out inputs/demo inputs/kernel-output
+	rm -rf -- "$$SAMPLE" reports "$$COMPETITION/cache" "$$COMPETITION/eda" demo/out inputs/demo inputs/kernel-output
 
 clean-runs: ## delete the trained runs in RUNS, the blend NAME and demo/model, after asking (FORCE=1: without asking)
-	@if [ "$(FORCE)" != 1 ]; then \
-	  printf '%s' "delete the trained runs in '$(RUNS)', the blend ensembles/$(NAME) and demo/model? [y/N] "; \
+	@case "$$NAME" in ""|.|..|*/*) echo "clean-runs: NAME='$$NAME' is not a blend name; pass NAME=<blend>" >&2; exit 2;; esac
+	@[ -n "$$RUNS" ] || { echo "clean-runs: RUNS is empty; pass RUNS=<folder of runs>" >&2; exit 2; }
+	@if [ "$$FORCE" != 1 ]; then \
+	  printf '%s' "delete the trained runs in '$$RUNS', the blend ensembles/$$NAME and demo/model? [y/N] "; \
 	  read -r answer || answer=; \
 	  [ "$$answer" = y ] || { echo "kept them (answer y, or pass FORCE=1)"; exit 1; }; \
 	fi
-	rm -rf -- "$(RUNS)" "ensembles/$(NAME)" "ensembles/$(NAME).yaml" demo/model
+	rm -rf -- "$$RUNS" "ensembles/$$NAME" "ensembles/$$NAME.yaml" demo/model

@@ -59,8 +59,33 @@ def test_path_variables_with_spaces_reach_the_commands_whole(tmp_path):
     again = make("folds-ready", f"DATA={data}", "K=2")
     assert again.returncode == 0 and again.stdout == "", "existing folds are kept, as train relies on"
     planned = make("-n", "train", f"DATA={data}", f"RUNS={tmp_path / 'my runs'}")
-    assert f'--data "{data}"' in planned.stdout and f'--runs "{tmp_path / "my runs"}"' in planned.stdout
+    assert '--data "$DATA"' in planned.stdout and '--runs "$RUNS"' in planned.stdout, "values go through the environment"
     for target in ("ensemble", "export", "report"):
         done = make(target, f"RUNS={tmp_path / 'my runs'}", "NAME=my blend")
         assert done.returncode != 0 and f"{tmp_path / 'my runs'}: no run folders" in done.stderr, (target, done.stderr)
     assert not (REPO / "my").exists() and not (REPO / "runs:").exists()
+
+
+def test_an_empty_or_odd_name_never_widens_clean_runs(tmp_path):
+    runs = _tree(tmp_path)
+    (tmp_path / "ensembles").mkdir()
+    (tmp_path / "ensembles" / "README.md").write_text("tracked")
+    for name in ("", "..", "a/b"):
+        refused = _make(tmp_path, "clean-runs", "RUNS=my runs", f"NAME={name}", "FORCE=1")
+        assert refused.returncode != 0 and "is not a blend name" in refused.stderr, name
+    assert (tmp_path / "ensembles" / "README.md").read_text() == "tracked" and (runs / "meta.json").exists()
+    empty_runs = _make(tmp_path, "clean-runs", "RUNS=", "NAME=blend", "FORCE=1")
+    assert empty_runs.returncode != 0 and "RUNS is empty" in empty_runs.stderr
+
+
+def test_no_character_of_a_make_variable_is_run_by_the_shell(tmp_path):
+    """A backtick, $(...) or a double quote in a value stays text: it reaches the command as one argument."""
+    _tree(tmp_path)
+    hostile = ["`touch pwned1`", "$$(touch pwned2)", 'x"; touch pwned3; echo "', "x'; touch pwned4; echo '"]
+    for value in hostile:
+        shown = _make(tmp_path, "help", f"NAME={value}", f"DATA={value}")
+        assert shown.returncode == 0, shown.stderr
+        cleaned = _make(tmp_path, "clean-runs", "RUNS=my runs", f"NAME={value}", "FORCE=1")
+        assert cleaned.returncode == 0, cleaned.stderr
+    assert not list(tmp_path.glob("pwned*")) and not list(REPO.glob("pwned*"))
+    assert (tmp_path / "keep me" / "file").read_text() == "precious"
