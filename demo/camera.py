@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo/camera.py", description=__doc__)
     parser.add_argument("--source", default="0", help="camera index, video file or stream URL (default 0, the first camera)")
     parser.add_argument("--no-window", action="store_true", help="process without showing a window (headless; use --record to keep it)")
-    parser.add_argument("--max-frames", type=int, help="stop after N frames")
+    parser.add_argument("--max-frames", type=demo_app.positive_int, help="stop after N frames (1 or more)")
     parser.add_argument("--record", help="also write the annotated stream to this .mp4 file")
     parser.add_argument("--snapshots", default="demo/out", help="folder for the s key's snapshots (default demo/out)")
     demo_app.add_common_arguments(parser, stream=True)

@@ -307,6 +307,9 @@ def _read_table(path: Path) -> pd.DataFrame:
     missing = [c for c in CLASSES if c not in table.columns]
     if missing:
         raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
+    if "image_path" in table.columns and table.image_path.duplicated().any():
+        twice = table.image_path[table.image_path.duplicated()].iloc[0]
+        raise UserError(f"{path}: {twice} has more than one row; re-train or re-pull the run")
     values = table[list(CLASSES)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values).all(axis=1) | (values < -1e-6).any(axis=1) | (np.abs(values.sum(axis=1) - 1) > 0.01)
     if bad.any():

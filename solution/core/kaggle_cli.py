@@ -41,6 +41,12 @@ def credentials_source(environ: dict[str, str] | None = None) -> str | None:
     return None
 
 
+def warn_if_readable(source: str | None) -> None:
+    """The client's own warning about a kaggle.json others can read is lost in its captured output: say it here."""
+    if source and Path(source).is_file() and Path(source).stat().st_mode & 0o077:
+        print(f"warning: {source} can be read by other users of this machine; run `chmod 600 {source}`", file=sys.stderr)
+
+
 def username(environ: dict[str, str] | None = None) -> str | None:
     """The Kaggle user name: $KAGGLE_USERNAME, else the `username` in kaggle.json; None when neither is set."""
     env = os.environ if environ is None else environ
@@ -102,8 +108,10 @@ class KaggleCli:
 
     def run(self, *args: str) -> str:
         """Run one kaggle command; return its output or raise `UserError` with one line."""
-        if self.check_credentials and credentials_source() is None:
+        source = credentials_source() if self.check_credentials else None
+        if self.check_credentials and source is None:
             raise UserError(CREDENTIALS_HELP)
+        warn_if_readable(source)
         program = shutil.which(self.executable) or self.executable
         try:
             environment = {**os.environ, **self.environment}

@@ -182,11 +182,18 @@ def _check_file(data_dir: Path, cache_dir: Path, relative: str, split: str, prev
     return {**row, "status": "converted", "source": source, "problem": ", ".join(decoded.notes), "action": "converted to 8-bit RGB"}
 
 
+KEPT_ONCE = "kept once, with its first label"
+
+
 def _label_problems(listed: pd.DataFrame) -> list[dict]:
     unknown = listed[~listed.emotion.isin(CLASSES)]
+    repeated = listed[listed.image_path.duplicated()]
     return [
         {"image_path": path, "problem": f"unknown emotion '{emotion}' (expected one of {', '.join(CLASSES)})", "action": "skipped"}
         for path, emotion in zip(unknown.image_path, unknown.emotion, strict=True)
+    ] + [
+        {"image_path": path, "problem": f"listed more than once in {TRAIN_CSV} (again as '{emotion}')", "action": KEPT_ONCE}
+        for path, emotion in zip(repeated.image_path, repeated.emotion, strict=True)
     ]
 
 
@@ -228,6 +235,7 @@ def build_index(data_dir: Path, cache_dir: Path | None = None, workers: int | No
     cache_dir = Path(cache_dir).resolve() if cache_dir else data_dir / "cache"
     listed = _listed_train(data_dir)
     problems = _label_problems(listed)
+    listed = listed.drop_duplicates("image_path")
     listed = listed[listed.emotion.isin(CLASSES)]
     test_names = _listed_test(data_dir)
     index_path = cache_dir / INDEX_FILE

@@ -79,6 +79,8 @@ def decode_bytes(data: bytes, suffix: str = ".jpg") -> DecodedImage:
         image.load()
     except UnidentifiedImageError:  # its message names an in-memory buffer, not the file
         raise BadImage("corrupt, or not an image format Pillow reads") from None
+    except Image.DecompressionBombError:
+        raise BadImage(f"over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, Pillow's limit against decompression bombs") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise BadImage(f"cannot decode ({error})") from None
     notes: list[str] = []

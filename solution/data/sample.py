@@ -269,6 +269,8 @@ def generate(out: Path, config: SampleConfig = SampleConfig(), force: bool = Fal
     """
     started = time.perf_counter()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: a file, not a folder; pass --out a folder (new or empty) for the sample")
     holds_data = any((out / name).exists() for name in (TRAIN_DIR, TRAIN_CSV, SUBMISSION_CSV))
     if holds_data and not is_sample(out) and not force:
         raise UserError(f"{out} holds data that is not a generated sample; pass another --out, or --force to write the sample over it")

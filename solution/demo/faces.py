@@ -55,7 +55,8 @@ def _downscaled(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     scale = min(1.0, width / frame.shape[1])
     if scale == 1.0:
         return frame, 1.0
-    return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), scale
+    size = (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale)))  # a 1 x 70,000 strip keeps 1 row
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
 def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:

@@ -252,6 +252,5 @@ def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] 
         if subset.folds == tuple(sorted(wanted)):
             return index
     folder = RunFolder(path)
-    order = list(folder.test().image_path)
-    subsets.append(fold_subset(folder, folder.meta(), tuple(wanted), order, subsets[0].test_tta is not None))
+    subsets.append(fold_subset(folder, folder.meta(), tuple(wanted), members.test_names, subsets[0].test_tta is not None))
     return len(subsets) - 1

@@ -123,9 +123,11 @@ def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
     if len(hashes) > 1:
         raise UserError(f"the runs were trained on different folds.csv files ({', '.join(sorted(hashes))}); blend runs of one data set")
     reference = oofs[0]
-    for path, oof, test in zip(run_dirs, oofs, tests, strict=True):
-        if list(oof.image_path) != list(reference.image_path) or list(test.image_path) != list(tests[0].image_path):
+    order = list(tests[0].image_path)
+    for index, (path, oof, test) in enumerate(zip(run_dirs, oofs, tests, strict=True)):
+        if list(oof.image_path) != list(reference.image_path) or set(test.image_path) != set(order):
             raise UserError(f"{path}: its oof.csv or test.csv covers other images than {run_dirs[0]}; re-train it on the same data")
+        tests[index] = test.set_index("image_path").loc[order].reset_index()  # rows matched by image, not by position
     candidates = []  # (name, oof, test, latency, path, flip, run index)
     subsets = []
     for index, (path, meta, oof, test) in enumerate(zip(run_dirs, metas, oofs, tests, strict=True)):
@@ -137,7 +139,7 @@ def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
             flip_oof = _aligned(run.oof_flip(), oof, run.path / OOF_FLIP_FILE)
             flip_test = _aligned(run.test_flip(), test, run.path / TEST_FLIP_FILE)
             tta_oof, tta_test = (plain_oof + flip_oof) / 2, (plain_test + flip_test) / 2
-        subsets.append(nested_subsets(run, meta, plain_test, tta_test if flips else None))
+        subsets.append(nested_subsets(run, meta, plain_test, tta_test if flips else None, order))
         cheapest = subsets[-1][0].latency_ms
         candidates.append((name, plain_oof, plain_test, cheapest, Path(path), False, index))
         if flips:

@@ -89,13 +89,12 @@ def refit_subset(run: RunFolder, meta: RunMeta, order: list[str], flip: bool) ->
     return FoldSubset((), subset_latency(meta, 1), plain, (plain + rows(True)) / 2 if flip else None, refit=True)
 
 
-def nested_subsets(run: RunFolder, meta: RunMeta, test: np.ndarray, test_tta: np.ndarray | None) -> list[FoldSubset]:
+def nested_subsets(run: RunFolder, meta: RunMeta, test: np.ndarray, test_tta: np.ndarray | None, order: list[str]) -> list[FoldSubset]:
     """The run's best fold alone, its refit model (at the same cost, and preferred: it saw every image), the best two
     folds, ... and all k (the run's own test predictions, `test` and `test_tta`): cheapest first. A run folder
     without per-fold test files (an older kit's) offers its refit and all k only."""
     ranked = by_held_out_accuracy(meta)
-    every = FoldSubset(tuple(sorted(ranked)), float(meta.latency_ms), test, test_tta)
-    order = list(run.test().image_path)
+    every = FoldSubset(tuple(sorted(ranked)), float(meta.latency_ms), test, test_tta)  # rows in `order`, the blend's
     refit = [subset for subset in [refit_subset(run, meta, order, test_tta is not None)] if subset]
     if not all(run.fold_test_path(fold, test_tta is not None).is_file() for fold in ranked):
         return [*refit, every]

@@ -17,7 +17,7 @@ from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
 from solution.core.locks import folder_lock
-from solution.data.dataset import build_index, is_sample
+from solution.data.dataset import SUBMISSION_CSV, build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.backbones import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
@@ -57,6 +57,12 @@ def fold_inputs(data_dir: Path, cache_dir: Path | None = None) -> FoldInputs:
         raise UserError(f"{Path(data_dir) / 'folds.csv'} lists {stale}, which is not a usable image now; re-run `make folds`")
     table["label"] = table.label.astype(int)
     test = index.test
+    missing = test[test.status == "skipped"]
+    if len(missing):  # checked now: a fold would otherwise train for hours, then fail predicting them
+        raise UserError(
+            f"{Path(data_dir)}: {len(missing)} test image(s) listed in {SUBMISSION_CSV} are missing "
+            f"(e.g. {missing.image_path.iloc[0]}); re-run `make download` before training"
+        )
     return FoldInputs(table, index.source_paths(test), [Path(p).name for p in test.image_path])
 
 

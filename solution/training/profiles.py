@@ -67,6 +67,15 @@ class TrainConfig:
     reproductions: tuple[str, ...] = ()  # opt-in backbones that reproduce the seed notebook (kernels pushed one by one)
     per_backbone: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Settings that could only train nothing, or forever: refused in one line (epochs=0 would mark a fold done)."""
+        limits = {"epochs": 1, "batch_size": 1, "head_epochs": 0, "image_size": 0, "backup_every_epochs": 1, "latency_repeats": 1}
+        for key, least in limits.items():
+            if getattr(self, key) < least:
+                raise UserError(f"{key}={getattr(self, key)}: expected {least} or more (--set {key}=N)")
+        if not self.lr > 0 or not self.head_lr > 0:
+            raise UserError(f"lr={self.lr}, head_lr={self.head_lr}: expected learning rates above 0")
+
     def for_backbone(self, name: str) -> TrainConfig:
         """This profile with the backbone's own overrides applied."""
         return apply_overrides(self, self.per_backbone.get(name, {}))

@@ -42,3 +42,20 @@ def test_make_reaches_the_real_client_without_venv_bin_on_path(tmp_path):
     output = done.stdout + done.stderr
     assert "is not installed" not in output, output[-500:]
     assert "Traceback" not in output and "error: kaggle kernels status:" in output, output[-500:]
+
+
+def test_a_kaggle_json_others_can_read_is_warned_about_in_one_line(fake_kaggle_client, tmp_path, monkeypatch, capsys):
+    for name in ("KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "kaggle-config"
+    config.mkdir()
+    token = config / "kaggle.json"
+    token.write_text('{"username": "me", "key": "secret"}')
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(config))
+    token.chmod(0o644)
+    kaggle_cli.KaggleCli().run("kernels", "status", "me/x")
+    said = capsys.readouterr().err
+    assert f"warning: {token} can be read by other users" in said and f"chmod 600 {token}" in said
+    token.chmod(0o600)
+    kaggle_cli.KaggleCli().run("kernels", "status", "me/x")
+    assert "warning" not in capsys.readouterr().err

@@ -183,3 +183,13 @@ def test_the_size_plot_has_log_bins_and_each_split_sums_to_one():
         ratios = edges[1:] / edges[:-1]
         assert np.allclose(ratios, ratios[0], rtol=1e-6), "bins are evenly spaced on the log axis"
         assert heights.max() <= 1 and heights[1::2].sum() == pytest.approx(1, abs=0.01), "normalised to its split"
+
+
+def test_a_train_csv_row_listed_twice_is_kept_once_and_reported(dirty_copy):
+    table = pd.read_csv(dirty_copy / "train.csv")
+    twice = pd.concat([table, table.iloc[[0]].assign(emotion="sad")], ignore_index=True)
+    twice.to_csv(dirty_copy / "train.csv", index=False)
+    index = dataset.build_index(dirty_copy)
+    assert not index.train.image_path.duplicated().any()
+    repeated = index.problems[index.problems.problem.str.contains("listed more than once")]
+    assert list(repeated.image_path) == [table.image_path.iloc[0].removeprefix("./")] and "(again as 'sad')" in repeated.problem.iloc[0]

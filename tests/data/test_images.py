@@ -56,3 +56,13 @@ def test_unreadable_files_raise_bad_image_with_the_reason(dirty_dir, name, reaso
 def test_a_plain_jpeg_needs_no_conversion(sample_dir):
     decoded = read_rgb(sample_dir / "train" / "anger" / "1.jpg")
     assert decoded.notes in ([], ["grayscale"])
+
+
+def test_an_image_over_pillows_pixel_limit_is_a_bad_image_naming_the_limit(tmp_path, monkeypatch):
+    from PIL import Image as PillowImage
+
+    path = tmp_path / "huge.png"
+    PillowImage.new("RGB", (40, 40), "white").save(path)
+    monkeypatch.setattr(PillowImage, "MAX_IMAGE_PIXELS", 100)  # 1,600 pixels > 2 x 100: what a 15,000 px photo is to the default
+    with pytest.raises(BadImage, match="over 200 pixels, Pillow's limit against decompression bombs"):
+        read_rgb(path)

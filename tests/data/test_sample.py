@@ -90,3 +90,13 @@ def test_the_sample_refuses_to_write_over_real_data_unless_forced(tmp_path):
     sample.generate(again, sample.SampleConfig(per_class=1, test=1))
     assert sample.generate(again, sample.SampleConfig(per_class=1, test=1, seed=2))["train_images"] == 9, "a sample may be regenerated"
     assert run_cli("sample", "--out", str(real), "--per-class", "1", "--test", "1", "--force").returncode == 0
+
+
+def test_sample_out_on_a_file_is_one_line(tmp_path):
+    from tests.conftest import run_cli
+
+    taken = tmp_path / "a-file"
+    taken.write_text("mine")
+    done = run_cli("sample", "--out", str(taken))
+    assert done.returncode == 2 and "a file, not a folder" in done.stderr and "Traceback" not in done.stderr
+    assert taken.read_text() == "mine"

@@ -203,6 +203,11 @@ def test_camera_script_runs_headless_on_a_video_file(exported, moving_face_video
     assert int(cv2.VideoCapture(str(record)).get(cv2.CAP_PROP_FRAME_COUNT)) == 20
 
 
+def test_a_negative_frame_limit_is_refused_by_the_camera_script():
+    done = _script("camera.py", "--max-frames", "-5", "--no-window")
+    assert done.returncode == 2 and "--max-frames: expected a whole number of at least 1" in done.stderr
+
+
 def test_camera_script_without_a_camera_is_one_line_and_exit_2(exported):
     done = _script("camera.py", "--source", "99", "--no-window", "--model", str(exported))
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -587,3 +592,9 @@ def test_photos_of_one_name_in_two_folders_get_two_annotated_files_and_video_nev
     with pytest.raises(UserError, match="is the input video itself"):
         demo_app.annotate_video(streaming, video, video, tmp_path / "clip.csv", progress=False)
     assert video.read_bytes() == before
+
+
+@pytest.mark.parametrize("detector", ["blazeface", "haar"])
+def test_a_one_pixel_strip_is_searched_without_an_opencv_error(detector):
+    strip = np.full((1, 70_000, 3), 128, np.uint8)
+    assert make_detector(detector, min_face=0.04).detect(strip) == []

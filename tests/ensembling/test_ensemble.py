@@ -278,3 +278,23 @@ def test_flip_tta_is_chosen_where_it_pays_and_dropped_under_a_tight_budget(tmp_p
         (run / name).unlink()
     with pytest.raises(UserError, match=r"net \(flip\) has no flip files now; add them with `make tta`"):
         blends.remake_blend(tmp_path / "ensembles" / "roomy.yaml", tmp_path / "ensembles")
+
+
+def test_a_reordered_test_file_blends_the_same_and_a_duplicated_row_is_refused(tiny_runs, tmp_path):
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_runs, runs)
+    paths = [runs / "mobilenet_v2", runs / "convlstm"]
+    before = blends.make_blend(paths, "a", tmp_path / "ensembles", 330, "mean")
+    expected = pd.read_csv(tmp_path / "ensembles" / "a" / "test.csv")
+    for name in ("test.csv", "test_flip.csv"):
+        table = pd.read_csv(runs / "convlstm" / name)
+        table.iloc[::-1].to_csv(runs / "convlstm" / name, index=False)  # same images, other order
+    after = blends.make_blend(paths, "b", tmp_path / "ensembles", 330, "mean")
+    blended = pd.read_csv(tmp_path / "ensembles" / "b" / "test.csv")
+    assert after.members == before.members and blended.equals(expected), "rows are matched by image_path"
+    table = pd.read_csv(runs / "convlstm" / "test.csv")
+    pd.concat([table, table.iloc[[0]]]).to_csv(runs / "convlstm" / "test.csv", index=False)
+    with pytest.raises(UserError, match=rf"convlstm/test.csv: {table.image_path.iloc[0]} has more than one row"):
+        blends.make_blend(paths, "c", tmp_path / "ensembles", 330, "mean")

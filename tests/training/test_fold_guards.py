@@ -215,3 +215,24 @@ def test_a_damaged_backup_is_discarded_in_one_line_and_the_fold_trains_from_its_
     said = capsys.readouterr().err
     assert "fold 0: " in said and "the backup cannot be read" in said and "trains again from its start" in said
     assert not list(fold.rglob("partial-*")), "each backup was written whole, then renamed into place"
+
+
+def test_missing_test_images_are_refused_before_any_fold_trains(small_data, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data, ignore=shutil.ignore_patterns("cache"))
+    first = sorted((data / "test_kaggle").iterdir())[0]
+    first.unlink()
+    config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "1"})
+    with pytest.raises(
+        UserError, match=rf"1 test image\(s\) listed in sample_submission.csv are missing \(e.g. test_kaggle/{first.name}\)"
+    ):
+        kfold.train_backbone(data, "convlstm", config, tmp_path / "runs", log=lambda line: None)
+    assert not (tmp_path / "runs" / "convlstm").exists(), "refused before anything trained"
+
+
+@pytest.mark.parametrize(("key", "value"), [("epochs", "0"), ("batch_size", "0"), ("lr", "0"), ("image_size", "-32")])
+def test_settings_that_would_train_nothing_are_refused_in_one_line(key, value):
+    with pytest.raises(UserError, match=rf"{key}=[-\d.]+"):
+        profiles.load_profile("smoke", {key: value})
