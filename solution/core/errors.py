@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 
 
 class UserError(Exception):
     """A problem with the user's input or set-up, with the fix in its message."""
+
+
+# What a disk says when it refuses a file: full, read-only, not ours, or a file where a folder belongs (and back).
+DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST}
 
 
 class Terminated(KeyboardInterrupt):
@@ -30,6 +35,12 @@ def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
         return command() or 0
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a disk that says no where no atomic write caught it: still one line naming the path
+        if error.errno not in DISK_ERRNOS:
+            raise
+        where = error.filename or "a file"
+        print(f"error: {where}: {error.strerror}; free some space, or use a folder you can write to", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interruption:
         if interrupted:
