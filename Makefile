@@ -142,7 +142,7 @@ status: setup ## show the state of every kernel on Kaggle
 pull: setup ## download every finished training and distill kernel's run folder into RUNS/<name>/
 	$(PYTHON) -m solution pull all --runs "$$RUNS"
 
-export: setup ## export the best run within BUDGET_MS in RUNS to demo/model/ (TFLite + model.json; QUANT=int8: quantised)
+export: setup ## export, for the demo, the fastest run within 2 OOF points of the best (within BUDGET_MS) to demo/model/ (QUANT=int8: quantised)
 	$(PYTHON) -m solution export --runs "$$RUNS" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --precision "$$QUANT" --out demo/model
 
 demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/; a sample-trained model also labels 12 held-out sample faces

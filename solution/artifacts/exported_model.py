@@ -16,6 +16,7 @@ from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
+DEMO_MARGIN = 0.02  # export gives the demo the fastest run whose OOF accuracy is within this of the best single run's
 PRECISIONS = ("float32", "int8")  # what `make export QUANT=...` offers; int8 keeps float32 input and output
 PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
 # Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
@@ -44,6 +45,10 @@ class ExportedModel:
     precision: str = "float32"  # float32, or int8 (weights and activations; input and output stay float32)
     parity_mean_difference: float = 0.0
     parity_top1_agreement: float = 1.0  # share of the parity images on which TFLite and Keras pick the same class
+    per_face_ms: float | None = None  # the exported model on one face, batch 1, on the machine that exported it
+    best_run: str = ""  # the best single run (OOF) when export chose a faster one within `margin` of it
+    best_oof_accuracy: float | None = None
+    margin: float = 0.0  # how much OOF accuracy the demo gave up at most for speed
     classes: tuple[str, ...] = CLASSES
     input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
     preprocessing_version: int = PREPROCESSING_VERSION

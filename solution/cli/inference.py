@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from solution.artifacts.exported_model import PRECISIONS
+from solution.artifacts.exported_model import DEMO_MARGIN, PRECISIONS
 from solution.cli.options import Adder, budget_option, runs_option
 from solution.core.config import PATHS
 
@@ -13,14 +13,21 @@ from solution.core.config import PATHS
 def _export(args: argparse.Namespace) -> None:
     from solution.inference import export
 
-    run = Path(args.run) if args.run else export.choose_run(Path(args.runs), args.budget_ms)
-    model = export.export(run, Path(args.out), args.fold, precision=args.precision)
+    choice = None if args.run else export.choose_run(Path(args.runs), args.budget_ms, args.margin)
+    model = export.export(Path(args.run) if args.run else choice.run, Path(args.out), args.fold, precision=args.precision, choice=choice)
     print(
         f"export: {model.backbone} fold {model.fold} (fold accuracy {model.fold_accuracy:.4f}) at {model.image_size} px, "
         f"{model.precision} -> {Path(args.out) / export.TFLITE_FILE}; TFLite agrees with Keras on "
         f"{model.parity_top1_agreement:.0%} of {model.parity_images} test images "
-        f"(probabilities within {model.parity_max_difference:.1e}, mean {model.parity_mean_difference:.1e})"
+        f"(probabilities within {model.parity_max_difference:.1e}, mean {model.parity_mean_difference:.1e}); "
+        f"{model.per_face_ms:.2f} ms per face here"
     )
+    if choice and choice.run != choice.best_run:
+        print(
+            f"export: the demo's model is {choice.run.name} (OOF {choice.oof_accuracy:.4f}), the fastest within "
+            f"{choice.margin:.0%} of the best single run {choice.best_run.name} (OOF {choice.best_oof_accuracy:.4f}); "
+            "--margin 0 ships the best"
+        )
 
 
 def register(add: Adder) -> None:
@@ -30,6 +37,12 @@ def register(add: Adder) -> None:
     runs_option(sub, "root of the run folders to choose from")
     budget_option(sub, "per-image latency budget for the default choice")
     sub.add_argument("--fold", type=int, help="which fold's model (default: the fold with the best held-out accuracy)")
+    sub.add_argument(
+        "--margin",
+        type=float,
+        default=DEMO_MARGIN,
+        help=f"default choice: the fastest run within this much OOF accuracy of the best (default {DEMO_MARGIN}; 0: the best)",
+    )
     sub.add_argument(
         "--precision",
         choices=PRECISIONS,

@@ -25,6 +25,7 @@ from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
+FAST_DEMO_BACKBONE = "mobilenet_v3_small_minimalistic"
 REFERENCE_BACKBONE = "mobilenet_v2"
 OFFLINE_UNAVAILABLE = ("vit_b8",)  # needs its TF Hub SavedModel, which cannot be downloaded here
 
@@ -46,6 +47,7 @@ class BenchConfig:
     kaggle_scale_images: int = 450  # JPEGs with the competition's photo sizes
     augment_size: int = 224  # the kaggle profile's size
     face_size: int = 224
+    fast_face_size: int = 112  # the fast demo model's input (per_backbone in the kaggle profile)
     video_frames: int = 90
     video_repeats: int = 3
 
@@ -403,6 +405,16 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     quantised = Classifier(TfliteBackend(work / "int8.tflite"))
     bench.add(
         group, "classify one face: int8 TFLite (make export QUANT=int8)", bench.median_ms(lambda: quantised.predict([face])), "ms", lite
+    )
+    fast = build_model(get_spec(FAST_DEMO_BACKBONE), config.fast_face_size, "none")
+    (work / "fast.tflite").write_bytes(convert(fast))
+    quick = Classifier(TfliteBackend(work / "fast.tflite"))
+    bench.add(
+        group,
+        f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {config.fast_face_size}px TFLite (make distill + export)",
+        bench.median_ms(lambda: quick.predict([face])),
+        "ms",
+        lite,
     )
     faces = [face] * 5
     one_by_one = bench.add(

@@ -63,6 +63,7 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
     assert info["parity_images"] == 12 and info["parity_max_difference"] <= export.PARITY_TOLERANCES["float32"].max_difference
     assert info["precision"] == "float32" and info["parity_top1_agreement"] == 1.0
     assert info["selection"].startswith("best held-out fold") and "cannot be scored on OOF" in info["selection"]
+    assert 0 < info["per_face_ms"] < 1000 and info["best_oof_accuracy"] == RunFolder(tiny_runs / "mobilenet_v2").meta().oof_accuracy
     run = RunFolder(tiny_runs / "mobilenet_v2")
     keras_model = run.load_model(info["fold"])
     faces = _sample_faces(small_data)
@@ -83,11 +84,18 @@ def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_
     assert meta.fold_accuracy[str(export.best_fold(RunFolder(tiny_runs / "mobilenet_v2")))] == best
     runs = {m: RunFolder(tiny_runs / m).meta() for m in ("mobilenet_v2", "convlstm")}
     expected = max(runs, key=lambda m: (runs[m].oof_accuracy, -runs[m].single_model_latency_ms))  # ties go to the faster run
-    assert export.choose_run(tiny_runs).name == expected
+    best = export.choose_run(tiny_runs, margin=0)
+    assert best.run.name == best.best_run.name == expected and best.best_oof_accuracy == runs[expected].oof_accuracy
     fastest = min(runs, key=lambda m: runs[m].single_model_latency_ms)
-    assert export.choose_run(tiny_runs, budget_ms=min(r.single_model_latency_ms for r in runs.values())).name == fastest
+    assert export.choose_run(tiny_runs, budget_ms=min(r.single_model_latency_ms for r in runs.values())).run.name == fastest
     with pytest.raises(UserError, match="no complete run within"):
         export.choose_run(tiny_runs, budget_ms=0.001)
+    # For the demo: the fastest run within the margin of the best, however far behind it is on speed.
+    gap = abs(runs["mobilenet_v2"].oof_accuracy - runs["convlstm"].oof_accuracy)
+    generous = export.choose_run(tiny_runs, margin=gap + 0.01)
+    assert generous.run.name == fastest and generous.best_run.name == expected
+    strict = export.choose_run(tiny_runs, margin=max(0.0, gap - 0.01)) if gap > 0.01 else best
+    assert strict.run.name == expected
 
 
 def test_the_classifier_loads_a_run_model_too_and_names_its_labels(tiny_runs, small_data, exported):
@@ -253,13 +261,15 @@ def test_int8_export_is_smaller_and_agrees_with_float(tiny_runs, exported, small
     assert (float_class_score >= quantised.max(1) - tolerance.tie_margin).mean() >= tolerance.min_top1_agreement
 
 
-def test_an_export_that_misses_its_tolerance_is_refused_and_keeps_the_previous_model(tiny_runs, tmp_path, monkeypatch):
+def test_an_export_that_misses_its_tolerance_is_refused_and_keeps_the_previous_model(tiny_runs, exported, tmp_path, monkeypatch):
     impossible = export.ParityTolerance(max_difference=1.0, mean_difference=1.0, min_top1_agreement=1.01)
     monkeypatch.setitem(export.PARITY_TOLERANCES, "int8", impossible)
+    float_model = (exported / "model.tflite").read_bytes()
+    monkeypatch.setattr(export, "convert", lambda model, calibration=None: float_model)  # the file handling is tested, not int8
     with pytest.raises(UserError, match="int8 TFLite model differs from Keras.*export float32 instead"):
-        export.export(tiny_runs / "mobilenet_v2", tmp_path, precision="int8")
-    assert not (tmp_path / "model.tflite").exists() and not list(tmp_path.iterdir()), "no model, no candidate left"
-    export.export(tiny_runs / "mobilenet_v2", tmp_path / "demo")
+        export.export(tiny_runs / "mobilenet_v2", tmp_path / "fresh", precision="int8")
+    assert not (tmp_path / "fresh" / "model.tflite").exists() and not list((tmp_path / "fresh").iterdir()), "no model, no candidate"
+    shutil.copytree(exported, tmp_path / "demo")
     working = {name: (tmp_path / "demo" / name).read_bytes() for name in ("model.tflite", INFO_FILE)}
     with pytest.raises(UserError, match=r"not exported \(the previous model is kept\)"):
         export.export(tiny_runs / "mobilenet_v2", tmp_path / "demo", precision="int8")

@@ -32,7 +32,8 @@ def test_every_backbone_builds_and_predicts_probabilities(name):
 
 def test_the_registry_covers_the_product_card():
     expected = {
-        "mobilenet_v2", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnetv2_b0",
+        "mobilenet_v2", "mobilenet_v3_small_minimalistic",
+        "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnetv2_b0",
         "efficientnetv2_b2", "efficientnetv2_b3", "resnet50", "convnext_tiny",
         "cspdarknet", "vit_b8", "vgg16_scratch", "convlstm", "vggface_resnet50",
     }  # fmt: skip

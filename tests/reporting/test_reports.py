@@ -30,6 +30,7 @@ TINY_BENCH = bench.BenchConfig(
     pipeline_images=18,
     kaggle_scale_images=18,
     face_size=32,
+    fast_face_size=32,
     augment_size=32,
     video_frames=6,
     video_repeats=1,
@@ -85,6 +86,8 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
     flicker = [r for r in saved["results"] if r["name"].startswith("label flicker")]
     assert len(flicker) == 2 and all(0 <= r["value"] <= 100 and r["unit"] == "%" for r in flicker)
     assert by_name["camera.py start-up: process start to the first annotated frame"]["value"] > 0
+    fast = next(r for r in saved["results"] if r["name"].startswith("classify one face: the fast demo model"))
+    assert fast["baseline"] == "classify one face: exported TFLite (crop resize included)" and fast["ratio"] > 0
     side_by_side = next(r for r in saved["results"] if "side by side" in r["name"])
     assert side_by_side["value"] > 0 and side_by_side["baseline"] == "mobilenet_v2 train step", "measured in real processes"
     markdown = (tmp_path / bench.BENCH_MD).read_text()
