@@ -29,8 +29,9 @@ PINS ?=
 RESUME ?=
 # REFIT: `make train REFIT=1` also trains one model on every training image (RUNS/<backbone>/refit/), a one-model member.
 REFIT ?=
-# TEST_WORKERS: processes `make test` runs the suite in (pytest-xdist, one test module each at a time). On 2 cores,
-# 2 took the suite from 16.7 to 11.1 minutes: TensorFlow's small steps leave a core idle in one process.
+# TEST_WORKERS: processes `make test` runs the suite in (pytest-xdist; an idle worker takes tests queued for the other,
+# --dist worksteal). On 2 cores, 2 took the suite from 16.7 to 11.1 minutes when it was smaller: TensorFlow's small
+# steps leave a core idle in one process; worksteal instead of one module per worker took it from 21.7 to 18.2.
 TEST_WORKERS ?= 2
 
 # Every user variable reaches the recipes through the environment and is quoted there ("$$DATA"): no character of
@@ -163,7 +164,7 @@ lint: setup ## ruff check
 test: setup ## lint, the kernel folders' metadata and arguments, then the test suite
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m solution kernels-check --no-run
-	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: setup ## lint and the tests not marked heavy (a quick check while you work)
 	$(PYTHON) -m ruff check .

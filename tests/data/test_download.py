@@ -22,6 +22,7 @@ def fake(tmp_path, monkeypatch, sample_dir):
     home = tmp_path / "home"
     (home / ".kaggle").mkdir(parents=True)
     (home / ".kaggle" / "kaggle.json").write_text('{"username": "me", "key": "secret"}')
+    (home / ".kaggle" / "kaggle.json").chmod(0o600)  # as README says: others cannot read it
     for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY", "KAGGLE_CONFIG_DIR", "KAGGLE_KERNEL_RUN_TYPE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))

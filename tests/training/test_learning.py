@@ -1,5 +1,5 @@
-"""The smoke recipe learns: a test module of its own, the suite's longest test (minutes), so that pytest-xdist
-(`--dist loadscope` keeps a module on one worker) can run it beside test_kfold.py instead of after it."""
+"""The smoke recipe learns: the suite's longest test (minutes), in a module of its own so that no module-scoped
+fixture ties it to other tests; pytest-xdist's worksteal runs the rest beside it."""
 
 from __future__ import annotations
 
