@@ -151,10 +151,17 @@ class Role:
     reaches: bool
 
 
+def models_within(plan: BackbonePlan, budget_ms: float, assumptions: PlanAssumptions, k: int) -> int:
+    """How many of the backbone's models one image can pay for within `budget_ms` (decoding once), at most k."""
+    if plan.model_ms <= 0:
+        return k
+    return min(k, max(0, int((budget_ms - assumptions.decode_resize_ms) // plan.model_ms)))
+
+
 def role_of(plan: BackbonePlan, k: int, budget_ms: float, refit: bool, assumptions: PlanAssumptions, distilled: bool) -> Role:
     """A member when one model fits the budget: all k folds, its refit, or its best few folds; else a teacher."""
     decode = assumptions.decode_resize_ms
-    models = int((budget_ms - decode) // plan.model_ms) if plan.model_ms > 0 else k
+    models = models_within(plan, budget_ms, assumptions, k)
     if models < 1:
         through = "the distilled student" if distilled else "nothing: no distill kernel this week"
         cost = f"1 model costs {decode + plan.model_ms:.0f} ms > {budget_ms:g}"

@@ -190,28 +190,29 @@ def _training_kernels(config: KernelsConfig, backbones: tuple[str, ...], role: s
         if backbone in split:
             found += [Kernel(f"{name}-f{fold}", backbone, (fold,), role=role) for fold in range(config.k)]
             continue
-        found.append(Kernel(name, backbone, role=role, refit=role == TRAINING and _refits(config, backbone)))
+        found.append(Kernel(name, backbone, role=role, refit=role == TRAINING and _refits(config, backbone, profile, assumptions)))
     return found
 
 
-def _refits(config: KernelsConfig, backbone: str) -> bool:
+def _refits(config: KernelsConfig, backbone: str, profile, assumptions) -> bool:
     """Whether kernels.yaml's refit applies: one model of the backbone fits the budget, all k do not."""
     from solution.kaggle import gpu_plan
 
-    assumptions = gpu_plan.load_assumptions()
-    plan = gpu_plan.plan_backbone(backbone, load_profile(config.profile), config.k, assumptions)
-    fitting = (config.budget_ms - assumptions.decode_resize_ms) // plan.model_ms
-    return config.refit and 1 <= fitting < config.k
+    plan = gpu_plan.plan_backbone(backbone, profile, config.k, assumptions)
+    return config.refit and 1 <= gpu_plan.models_within(plan, config.budget_ms, assumptions, config.k) < config.k
 
 
 def all_kernels(config: KernelsConfig) -> list[Kernel]:
     """The week, in the order push-all pushes it: the index kernel, a training kernel per backbone of the config's
     profile, the distill kernel (when kernels.yaml asks for one), then the ensemble kernel."""
+    from solution.kaggle import gpu_plan
+
     profile = load_profile(config.profile)
     week = [Kernel(INDEX, role=INDEXING), *_training_kernels(config, profile.backbones, TRAINING)]
     student = (config.distill or {}).get("student")
     if student:
-        week.append(Kernel(DISTILL, str(student), role=STUDENT, refit=_refits(config, str(student))))
+        refit = _refits(config, str(student), profile, gpu_plan.load_assumptions())
+        week.append(Kernel(DISTILL, str(student), role=STUDENT, refit=refit))
     return week + [Kernel(ENSEMBLE, role=ENSEMBLE)]
 
 
