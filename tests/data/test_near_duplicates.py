@@ -50,6 +50,33 @@ def test_distinct_faces_never_pair(sample_dir):
     assert len(hashes) > 100 and near_duplicates.near_duplicate_pairs(hashes) == []
 
 
+def _every_pair(hashes: list[str], max_distance: int) -> list[tuple[int, int, int]]:
+    """The quadratic definition: every two non-empty hashes compared."""
+    pairs = []
+    for i, first in enumerate(hashes):
+        for j in range(i + 1, len(hashes)):
+            if first and hashes[j]:
+                bits = bin(int(first, 16) ^ int(hashes[j], 16)).count("1")
+                if bits <= max_distance:
+                    pairs.append((i, j, bits))
+    return pairs
+
+
+@pytest.mark.parametrize("max_distance", [0, 3, 5])
+def test_pairs_are_exactly_those_of_comparing_every_two_hashes(max_distance):
+    rng = np.random.default_rng(max_distance)
+    bases = [int(value) for value in rng.integers(0, 2**63, 40, dtype=np.int64)]
+    hashes = []
+    for base in bases:  # each base with copies 0 to 6 bits away, in every part of the 64 bits
+        for _ in range(4):
+            flips = rng.choice(64, int(rng.integers(0, 7)), replace=False)
+            hashes.append(f"{base ^ sum(1 << int(bit) for bit in flips):016x}")
+    hashes += ["", "ffffffffffffffff", "fffffffffffffffe", ""]
+    pairs = near_duplicates.near_duplicate_pairs(hashes, max_distance)
+    assert pairs == _every_pair(hashes, max_distance)
+    assert pairs, "the set holds close copies"
+
+
 def test_pairs_and_merged_groups():
     hashes = ["0000000000000000", "0000000000000007", "ffffffffffffffff", "", "000000000000000f"]
     assert near_duplicates.near_duplicate_pairs(hashes) == [(0, 1, 3), (1, 4, 1)]  # 0 and 4 are 4 bits apart
