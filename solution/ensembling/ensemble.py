@@ -170,8 +170,14 @@ def _aligned(flipped: pd.DataFrame, plain: pd.DataFrame, path: Path) -> np.ndarr
 
 
 def blend(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted mean over the first axis (runs)."""
-    return np.tensordot(weights / weights.sum(), probabilities, axes=1)
+    """Weighted mean over the first axis (runs). Members of weight 0 are never read: at the competition's size each
+    is 50,000 x 9 values, and a blend of 2 of 16 members is then 8 times cheaper than the full weighted sum."""
+    weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    used = np.flatnonzero(weights)
+    total = probabilities[used[0]] * weights[used[0]]
+    for member in used[1:]:
+        total += probabilities[member] * weights[member]
+    return total
 
 
 def _key(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -187,21 +193,27 @@ def _best_single(oof: np.ndarray, truth: np.ndarray, affordable: np.ndarray) -> 
 
 
 def greedy_weights(oof: np.ndarray, truth: np.ndarray, costs: Costs, budget_ms: float) -> np.ndarray:
-    """Caruana ensemble selection with replacement, from the best single run; ties broken by log loss."""
+    """Caruana ensemble selection with replacement, from the best single run; ties broken by log loss.
+
+    The blend is kept as a running sum of its members' probabilities, so trying a candidate costs one addition
+    (images x classes), not a new weighted sum over every member: linear in the members, not quadratic."""
     counts = np.zeros(len(oof))
-    counts[_best_single(oof, truth, costs.latency_ms <= budget_ms)] = 1
-    best_counts, best_key = counts.copy(), _key(blend(oof, counts), truth)
+    first = _best_single(oof, truth, costs.latency_ms <= budget_ms)
+    counts[first] = 1
+    total = oof[first].astype(np.float64)  # the sum of the chosen members' probabilities (a member once per count)
+    best_counts, best_key = counts.copy(), _key(total, truth)
     for _ in range(GREEDY_ROUNDS):
         options = []
         for candidate in range(len(oof)):
             trial = counts.copy()
             trial[candidate] += 1
             if costs.of(trial) <= budget_ms:
-                options.append((_key(blend(oof, trial), truth), candidate))
+                options.append((_key((total + oof[candidate]) / trial.sum(), truth), candidate))
         if not options:
             break
         key, chosen = max(options)
         counts[chosen] += 1
+        total += oof[chosen]
         if key > best_key:
             best_counts, best_key = counts.copy(), key
     return best_counts / best_counts.sum()
