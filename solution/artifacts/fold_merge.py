@@ -8,12 +8,12 @@ same code local training uses, so the result has exactly the format of a single 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
 from solution.artifacts.runs import RUN_CONFIG_FILE, RunFolder, RunMeta, assemble
+from solution.core.atomic import folder_swap
 from solution.core.errors import UserError
 
 SHARED = ("backbone", "profile", "weights", "image_size", "seed", "k", "folds_hash", "config")  # must agree across parts
@@ -58,19 +58,10 @@ def merge_fold_runs(parts: Sequence[Path], target: Path) -> RunMeta:
             f"{first.backbone}: fold(s) {', '.join(map(str, missing))} of {first.k} not finished yet; "
             f"wait for their kernels (train-{first.backbone.replace('_', '-')}-f<k>), then pull again"
         )
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".merge-{target.name}-") as scratch:
-        merged = RunFolder(Path(scratch) / target.name)
-        merged.path.mkdir()
+    with folder_swap(Path(target)) as scratch:  # the previous merge is replaced only once this one is whole
+        merged = RunFolder(scratch)
         for fold, source in sorted(owner.items()):
             shutil.copytree(RunFolder(source).fold_dir(fold), merged.fold_dir(fold))
         if (runs[0].path / RUN_CONFIG_FILE).exists():
             shutil.copy(runs[0].path / RUN_CONFIG_FILE, merged.path / RUN_CONFIG_FILE)
-        meta = assemble(merged, sorted(owner), _facts(metas))
-        previous = target.parent / f".previous-{target.name}"
-        if target.exists():
-            target.rename(previous)
-        merged.path.rename(target)
-        shutil.rmtree(previous, ignore_errors=True)
-    return meta
+        return assemble(merged, sorted(owner), _facts(metas))

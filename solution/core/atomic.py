@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +23,9 @@ def _process_umask() -> int:
     return mask
 
 
-# mkstemp creates 0600 files; a written artifact gets what a plain open() would give it.
+# mkstemp creates 0600 files, mkdtemp 0700 folders; an artifact gets what a plain open() or mkdir() would give it.
 FILE_MODE = 0o666 & ~_process_umask()
+FOLDER_MODE = 0o777 & ~_process_umask()
 
 
 def write_with(path: Path, write: Callable[[Path], None]) -> Path:
@@ -71,3 +74,38 @@ def write_json(path: Path, payload: Any) -> Path:
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     return write_with(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+@contextmanager
+def folder_swap(target: Path) -> Iterator[Path]:
+    """A scratch folder beside `target` to write a whole folder into; when the block ends it replaces `target` as one
+    (the previous folder is removed only then). A disk that says no, or any error, removes the scratch folder and
+    leaves `target` as it was: never half of a new folder's files beside half of the old one's."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+        os.chmod(scratch, FOLDER_MODE)
+    except OSError as error:
+        raise unwritable(target, error) from None
+    previous = target.parent / f".{target.name}.previous"
+    try:
+        yield scratch
+        shutil.rmtree(previous, ignore_errors=True)
+        if target.exists():
+            target.rename(previous)
+        try:
+            scratch.rename(target)
+        except OSError:
+            if previous.exists():
+                previous.rename(target)
+            raise
+        shutil.rmtree(previous, ignore_errors=True)
+    except UserError as error:  # a write inside named the scratch folder: name the folder the user knows
+        raise UserError(str(error).replace(str(scratch), str(target))) from None
+    except OSError as error:
+        if error.errno in DISK_ERRNOS:
+            raise unwritable(target, error) from None
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -122,7 +122,6 @@ def _write(
     budget_ms: float,
     seconds: float,
 ) -> BlendReport:
-    folder = out_root / name
     singles = [score(members.oof[i], members.truth)[0] for i in range(len(members.names))]
     best = int(np.argmax(singles))
     report = BlendReport(
@@ -141,14 +140,15 @@ def _write(
     )
     budgets = [*np.cumsum(np.sort(members.latency_ms[~np.asarray(members.flip)])), *members.latency_ms, budget_ms]
     table = trade_off(members, budgets)
-    _plot(table, chosen, budget_ms, folder / PLOT)
-    atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, members.test_blend(chosen.weights, chosen.fold_choice)))
     oof = probability_frame(
         members.image_paths, blend(members.oof, chosen.weights), fold=members.folds, emotion=np.asarray(CLASSES)[members.truth]
     )
-    atomic.write_csv(folder / "oof.csv", oof)
-    report.write(folder)
-    atomic.write_text(folder / REPORT_MD, _report_markdown(report, table, _runs_markdown(members, singles)))
+    with atomic.folder_swap(out_root / name) as folder:  # a full disk leaves the previous blend whole, not half of each
+        _plot(table, chosen, budget_ms, folder / PLOT)
+        atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, members.test_blend(chosen.weights, chosen.fold_choice)))
+        atomic.write_csv(folder / "oof.csv", oof)
+        report.write(folder)
+        atomic.write_text(folder / REPORT_MD, _report_markdown(report, table, _runs_markdown(members, singles)))
     recipe = {
         "name": name,
         "method": chosen.method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -150,6 +151,24 @@ def test_make_blend_writes_report_recipe_and_remakes_it(tmp_path, truth):
     remade = blends.remake_blend(tmp_path / "ensembles" / "trio.yaml", tmp_path / "ensembles")
     pd.testing.assert_frame_equal(pd.read_csv(folder / "test.csv"), test)
     assert remade.oof_accuracy == pytest.approx(report.oof_accuracy)
+
+
+def test_a_blend_the_disk_refuses_leaves_the_previous_blend_whole(tmp_path, truth, monkeypatch):
+    rng = np.random.default_rng(9)
+    for k in range(2):
+        _write_run(tmp_path / "runs", f"net{k}", truth, _confident(truth, np.arange(N) % 2 != k, rng), 30.0)
+    blends.make_blend(blends.find_runs(tmp_path / "runs"), "pair", tmp_path / "ensembles", 330, "mean")
+    folder = tmp_path / "ensembles" / "pair"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def full_disk(path, text):
+        raise atomic.unwritable(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(atomic, "write_text", full_disk)  # report.md: the last file the blend writes
+    with pytest.raises(UserError, match=r"ensembles/pair/report.md: cannot write it \(No space left on device\)"):
+        blends.make_blend(blends.find_runs(tmp_path / "runs"), "pair", tmp_path / "ensembles", 330, "greedy")
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "every file of the previous blend, none of the new"
+    assert not [p for p in (tmp_path / "ensembles").iterdir() if p.name.startswith(".pair.")], "no scratch folder left"
 
 
 def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):
