@@ -165,7 +165,7 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
             warn(f"{file}: no face found")
         out = out_dir / names[file]
         annotated = pipeline.annotate(frame, faces)
-        atomic.write_with(out, lambda tmp, image=annotated: cv2.imwrite(str(tmp), image))
+        write_image(out, annotated)
         for face in faces:
             yield {"file": str(file), "annotated": str(out), **face.record()}
 
@@ -202,9 +202,24 @@ def label_held_out_faces(classifier: Classifier, data_dir: Path, out_dir: Path, 
         tiles.append(tile)
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 4)
     sheet = np.vstack([np.hstack(tiles[row : row + 4]) for row in range(0, len(tiles), 4)])
-    path = atomic.write_with(out_dir / "held_out_faces.jpg", lambda tmp: cv2.imwrite(str(tmp), sheet))
+    path = write_image(out_dir / "held_out_faces.jpg", sheet)
     right = sum(guess == emotion for guess, emotion in zip(predicted, truth.emotion, strict=True))
     return right, len(truth), path
+
+
+def write_image(path: Path, image: np.ndarray) -> Path:
+    """Write a BGR image atomically. cv2.imwrite says no by returning False (a full disk) or with a raw cv2.error (an
+    extension it does not know); the first would leave an empty file in place of the picture. Both are one line."""
+
+    def write(tmp: Path) -> None:
+        try:
+            written = cv2.imwrite(str(tmp), image)
+        except cv2.error:
+            written = False
+        if not written:
+            raise UserError(f"{path}: OpenCV could not write it; name a .jpg or .png file in a folder with space you can write to")
+
+    return atomic.write_with(path, write)
 
 
 def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
@@ -341,8 +356,7 @@ def run_camera(
                     break
                 if key == ord("s"):
                     path = snapshots / f"snapshot-{time.strftime('%Y%m%d-%H%M%S')}-{frames}.png"
-                    cv2.imwrite(str(path), annotated)
-                    log(f"snapshot: {path}")
+                    log(f"snapshot: {write_image(path, annotated)}")
     finally:
         capture.release()
         if writer is not None:

@@ -608,3 +608,18 @@ def test_photos_of_one_name_in_two_folders_get_two_annotated_files_and_video_nev
 def test_a_one_pixel_strip_is_searched_without_an_opencv_error(detector):
     strip = np.full((1, 70_000, 3), 128, np.uint8)
     assert make_detector(detector, min_face=0.04).detect(strip) == []
+
+
+def test_an_image_opencv_cannot_write_is_one_line_and_leaves_no_empty_file(tmp_path, monkeypatch):
+    from solution.demo import demo_app
+
+    image = np.zeros((8, 8, 3), np.uint8)
+    assert demo_app.write_image(tmp_path / "ok.png", image).stat().st_size > 0
+    with pytest.raises(cv2.error):
+        cv2.imwrite(str(tmp_path / "x.unknown"), image)  # OpenCV's own refusal of an extension is a raw error...
+    with pytest.raises(UserError, match=r"out.unknown: OpenCV could not write it; name a .jpg or .png file"):
+        demo_app.write_image(tmp_path / "out.unknown", image)  # ...which is one line here
+    monkeypatch.setattr(cv2, "imwrite", lambda path, image: False)  # a full disk: imwrite returns False, raises nothing
+    with pytest.raises(UserError, match=r"full.jpg: OpenCV could not write it"):
+        demo_app.write_image(tmp_path / "full.jpg", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"], "no empty or temporary file left"
