@@ -68,3 +68,23 @@ def test_make_help_names_the_users_verbs():
     listed = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
     for verb in ("setup", "download", "sample", "eda", "folds", "test", "all"):
         assert f"make {verb} " in listed
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5, 1.0, 2.0])
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line_without_a_traceback(tmp_path, delay):
+    import signal
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "solution", "eda", "--data", str(tmp_path / "none")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr, stderr
+    if process.returncode in (130, -signal.SIGINT):  # interrupted: while loading, reading the arguments or running
+        assert len(stderr.strip().splitlines()) <= 1
+    else:  # finished before the signal came: the missing folder's one line
+        assert process.returncode == 2 and "data folder not found" in stderr
