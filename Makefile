@@ -40,7 +40,7 @@ export DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
-	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report
+	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report scale
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -155,6 +155,9 @@ bench: setup ## measure speeds into reports/bench.md and bench.json (about 14 mi
 
 report: setup ## write reports/index.md from the run folders and blends, and print the results table
 	$(PYTHON) -m solution report --runs "$$RUNS"
+
+scale: setup ## time every CPU stage on 55,000 synthetic images of the competition's sizes into reports/scale.md (not in make test)
+	$(PYTHON) -m solution scale
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .

@@ -118,6 +118,7 @@ def _plans(config, chosen):
 
 def _plan(args: argparse.Namespace) -> None:
     from solution.kaggle import gpu_plan, kernels
+    from solution.training.profiles import load_profile
 
     config = _kernels_config(args)
     week = kernels.all_kernels(config)
@@ -137,6 +138,7 @@ def _plan(args: argparse.Namespace) -> None:
         f"once; each of the {kernels_indexing} GPU kernels would else spend {assumptions.index_hours:.2f} h on it: "
         f"{saved:.1f} GPU h saved"
     )
+    print(gpu_plan.memory_line(plans, assumptions, load_profile(config.profile).cache))
     for title, extra in (
         ("seed reproductions, opt-in (`make push BACKBONE=NAME`), never pushed by push-all:", kernels.reproduction_kernels(config)),
         (

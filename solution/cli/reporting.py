@@ -7,6 +7,7 @@ from pathlib import Path
 
 from solution.cli.options import Adder, ensembles_option, runs_option
 from solution.core.config import PATHS
+from solution.core.errors import UserError
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -26,6 +27,19 @@ def _report(args: argparse.Namespace) -> None:
     print(f"report: {out / report.INDEX_MD}")
 
 
+def _scale(args: argparse.Namespace) -> None:
+    from solution.reporting import scale
+
+    if not 0 < args.fraction <= 1:
+        raise UserError(f"--fraction {args.fraction}: pass a share of the competition's size in (0, 1], e.g. 0.01")
+    config = scale.ScaleConfig(fraction=args.fraction, root=Path(args.root), workers=args.workers)
+    content = scale.run(config, Path(args.out))
+    failed = [check["check"] for check in content["checks"] if not check["holds"]]
+    print(f"scale: {len(content['checks']) - len(failed)} of {len(content['checks'])} limits hold -> {Path(args.out) / scale.SCALE_MD}")
+    if failed:
+        print(f"over the limit: {'; '.join(failed)}")
+
+
 def register(add: Adder) -> None:
     """Add this group's commands to the parser."""
     sub = add(
@@ -40,6 +54,17 @@ def register(add: Adder) -> None:
     )
     sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
     ensembles_option(sub, "where blends are; the newest one is timed")
+
+    sub = add(
+        "scale",
+        _scale,
+        "time every CPU stage (index, folds, EDA, input pipeline, blends, submission, report, fold merge) on a synthetic set "
+        "of the competition's size and a tenth of it, into reports/scale.md and scale.json",
+    )
+    sub.add_argument("--fraction", type=float, default=1.0, help="share of the competition's 55,000 images (default 1)")
+    sub.add_argument("--root", default=str(PATHS.inputs / "scale"), help="where the generated sets are kept (default inputs/scale)")
+    sub.add_argument("--workers", type=int, help="processes generating the set (default: one per CPU core)")
+    sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
 
     sub = add("report", _report, "write reports/index.md (results table, confusion matrices, per-class scores, curves) and print the table")
     runs_option(sub, "root of the run folders")

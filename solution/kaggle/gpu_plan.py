@@ -46,6 +46,9 @@ class PlanAssumptions:
     gmacs: dict = field(default_factory=dict)
     decode_resize_ms: float = 6.0
     cpu_ms_per_model: dict = field(default_factory=dict)
+    session_ram_gb: float = 29.0
+    gpu_memory_gb: float = 16.0
+    cache_bytes_per_pixel: float = 3.0
 
     @property
     def usable_hours(self) -> float:
@@ -55,6 +58,10 @@ class PlanAssumptions:
     def index_hours(self) -> float:
         """Validating and hashing every training and test image once."""
         return (self.train_images + self.test_images) / self.index_images_per_second / 3600
+
+    def cache_gb(self, size: int) -> float:
+        """Host memory one fold's training cache holds: every training image (trained on and held out), resized to `size`."""
+        return self.train_images * size * size * self.cache_bytes_per_pixel / 1e9
 
     def model_ms(self, backbone: str, size: int, native_size: int) -> float:
         """One model's CPU cost per image at `size` (pixels scale it), decoding aside."""
@@ -246,6 +253,25 @@ def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions, total: bo
         parts = ", ".join(f"{kind} {h:.1f} h" for kind, h in by_kind.items() if h)
         lines.append(f"reaching the submission: {reaching:.1f} of {hours:.1f} GPU hours ({share(plans):.0%}; {parts})")
     return "\n".join(lines)
+
+
+def memory_line(plans: list[KernelPlan], assumptions: PlanAssumptions, cache: bool) -> str:
+    """What the profile's in-memory cache of resized images needs at each size of the week, against a session's RAM."""
+    sizes = sorted({p.plan.image_size for p in plans if p.plan})
+    if not cache or not sizes:
+        return "memory: the profile keeps no in-memory cache; every epoch decodes the JPEGs again"
+    needs = ", ".join(f"{size} px {assumptions.cache_gb(size):.1f} GB" for size in sizes)
+    worst = max(assumptions.cache_gb(size) for size in sizes)
+    verdict = (
+        "fits"
+        if worst <= assumptions.session_ram_gb * assumptions.usable_share
+        else f"OVER {assumptions.usable_share:.0%} of it: set cache: false in the profile or lower image_size"
+    )
+    return (
+        f"memory: one fold's cache of {assumptions.train_images:,} resized training images needs {needs} of a T4 x2 session's "
+        f"{assumptions.session_ram_gb:g} GB RAM ({verdict}; {assumptions.cache_bytes_per_pixel:.2f} bytes per pixel, measured by "
+        f"`make scale`); it is host memory: each T4's {assumptions.gpu_memory_gb:g} GB holds the model and its batches"
+    )
 
 
 def share(plans: list[KernelPlan]) -> float:

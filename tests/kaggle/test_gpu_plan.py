@@ -80,12 +80,23 @@ def test_the_plan_table_states_hours_fit_roles_the_share_and_the_quota():
     assert gpu_plan.over_quota(total, tight) == total - 10 and gpu_plan.over_quota(total, ASSUMPTIONS) == 0
 
 
+def test_the_plan_states_the_training_caches_memory_against_the_sessions_ram():
+    plans = gpu_plan.kernel_plans(kernels.all_kernels(CONFIG), KAGGLE, 5, ASSUMPTIONS)
+    line = gpu_plan.memory_line(plans, ASSUMPTIONS, cache=True)
+    expected = ASSUMPTIONS.train_images * 260**2 * ASSUMPTIONS.cache_bytes_per_pixel / 1e9
+    assert f"260 px {expected:.1f} GB" in line and "(fits;" in line and "29 GB RAM" in line
+    small = dataclasses.replace(ASSUMPTIONS, session_ram_gb=12.0)
+    assert "OVER 85% of it: set cache: false" in gpu_plan.memory_line(plans, small, cache=True)
+    assert "no in-memory cache" in gpu_plan.memory_line(plans, ASSUMPTIONS, cache=False)
+
+
 def test_the_plan_command_prints_every_training_kernel():
     done = run_cli("plan")
     assert done.returncode == 0, done.stderr
     names = [k.name for k in kernels.every_kernel(CONFIG)]
     assert all(name in done.stdout for name in names) and "weekly quota" in done.stdout
     assert "reaching the submission" in done.stdout and "NVIDIA DeepLearningExamples" in done.stdout and "GPU h saved" in done.stdout
+    assert "memory: one fold's cache" in done.stdout
 
 
 def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fake_kaggle_client, monkeypatch):
