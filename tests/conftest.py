@@ -109,11 +109,40 @@ def run_meta(**changes) -> RunMeta:
     return RunMeta(**{**facts, **changes})
 
 
+SECONDS = {"long": None, "heavy": 20.0, "light": 2.0}  # rough cost of a test by marker; a long test states its minutes
+
+
+def _seconds(item: pytest.Item) -> float:
+    long = item.get_closest_marker("long")
+    if long:
+        return 60.0 * long.kwargs.get("minutes", 2)
+    return SECONDS["heavy"] if item.get_closest_marker("heavy") else SECONDS["light"]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that need the trained `tiny_runs` (minutes to build) are heavy, wherever they live."""
+    """Tests that need the trained `tiny_runs` (minutes to build) are heavy, wherever they live.
+
+    Then the order for `make test`'s two workers: xdist's worksteal gives the first worker the first half of the
+    order, the second the rest, and an idle worker takes the end of the other's queue. Whole modules (their fixtures
+    are built once per worker) are dealt to two sides of about equal cost, each side starting with its longest
+    module: a test of minutes started last would leave the other worker idle until it ends, and two workers that both
+    start on `tiny_runs` wait for each other (90 s of the last run)."""
     for item in items:
         if "tiny_runs" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.heavy)
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    sides: tuple[list, list] = ([], [])
+    costs = [0.0, 0.0]
+    for module in sorted(modules.values(), key=lambda tests: -sum(map(_seconds, tests))):
+        lighter = costs.index(min(costs))
+        sides[lighter].append(sorted(module, key=lambda item: -_seconds(item)))
+        costs[lighter] += sum(map(_seconds, module))
+    first, second = ([item for module in side for item in module] for side in sides)
+    if len(first) < len(second):  # the first worker takes exactly half: any overflow must be the first side's lightest
+        first, second = second, first
+    items[:] = first + second
 
 
 @pytest.fixture

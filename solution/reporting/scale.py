@@ -44,18 +44,19 @@ class ScaleLimits:
 
 @dataclass(frozen=True)
 class ScaleConfig:
-    """How large a run `make scale` makes: `fraction` of the competition's size, compared with a tenth of that."""
+    """How large a run `make scale` makes: `fraction` of the competition's size, compared with `comparison` of that
+    (None: the one size only, no growth exponents)."""
 
     fraction: float = 1.0
-    comparison: float = 0.1
+    comparison: float | None = 0.1
     root: Path = PATHS.inputs / "scale"
     workers: int | None = None
     limits: ScaleLimits = field(default_factory=ScaleLimits)
 
-    def specs(self) -> tuple[scale_set.ScaleSpec, scale_set.ScaleSpec]:
-        """(smaller, full) sets."""
+    def specs(self) -> tuple[scale_set.ScaleSpec | None, scale_set.ScaleSpec]:
+        """(smaller or None, full) sets."""
         base = scale_set.ScaleSpec()
-        return base.scaled(self.fraction * self.comparison), base.scaled(self.fraction)
+        return (base.scaled(self.fraction * self.comparison) if self.comparison else None), base.scaled(self.fraction)
 
     def pipeline_images(self, spec: scale_set.ScaleSpec) -> int:
         return max(1, round(PIPELINE_IMAGES * (spec.train + spec.test) / 55_000))
@@ -108,15 +109,18 @@ def measure_stage(name: str, paths: Paths, images: int) -> dict:
     return {**result, "wall_seconds": round(wall, 2), "peak_mb": round(usage.ru_maxrss / 1024), "output_mb": round(output_mb, 2)}
 
 
-def run_set(spec: scale_set.ScaleSpec, config: ScaleConfig, log=print) -> dict:
-    """Generate (once) and measure every stage on one set."""
-    folder = set_folder(config.root, spec)
+CONSTANT_STAGES = ("training cache",)  # measure a fixed number of images: run on the full set only, no growth to see
+
+
+def run_set(spec: scale_set.ScaleSpec, config: ScaleConfig, log=print, compared: bool = False) -> dict:
+    """Generate (once) and measure every stage on one set (the smaller set of a comparison skips CONSTANT_STAGES)."""
+    folder = set_folder(Path(config.root).resolve(), spec)  # the stages run from the repository root
     made = scale_set.generate(folder, spec, config.workers)
     paths = Paths(folder, folder / "work")
     _fresh(paths)
     images = spec.train + spec.test
     stages = {}
-    for name in STAGES:
+    for name in [name for name in STAGES if not (compared and name in CONSTANT_STAGES)]:
         stages[name] = measure_stage(name, paths, config.pipeline_images(spec))
         figures = stages[name]
         timing = f"{figures['seconds']:8.2f} s work, {figures['wall_seconds']:8.2f} s wall, {figures['peak_mb']:6} MB peak"
@@ -159,13 +163,16 @@ def run(config: ScaleConfig = ScaleConfig(), out: Path = PATHS.reports, log=prin
     """Measure both sets and write reports/scale.json and scale.md; return the content."""
     started = time.perf_counter()
     small_spec, full_spec = config.specs()
-    small, full = run_set(small_spec, config, log), run_set(full_spec, config, log)
+    small = run_set(small_spec, config, log, compared=True) if small_spec else None
+    full = run_set(full_spec, config, log)
     exponents = {
         name: growth_exponent(small["stages"][name], full["stages"][name], _stage_size(name, small), _stage_size(name, full))
-        for name in STAGES
+        for name in (small["stages"] if small else {})
     }
     content = {
-        "command": "python -m solution scale" + (f" --fraction {config.fraction:g}" if config.fraction != 1 else ""),
+        "command": "python -m solution scale"
+        + (f" --fraction {config.fraction:g}" if config.fraction != 1 else "")
+        + ("" if small else " --no-growth"),
         "fraction": config.fraction,
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "sets": {"smaller": small, "full": full},
@@ -209,24 +216,28 @@ def _cache_section(figures: dict | None) -> list[str]:
 def markdown(content: dict) -> str:
     """reports/scale.md: one table per set size, the growth exponents and the limits."""
     small, full = content["sets"]["smaller"], content["sets"]["full"]
+    smaller_images = f"{small['images']:,}" if small else "-"
     lines = [
         "# Competition scale",
         "",
         f"`{content['command']}` on {content['machine']['cpus']} CPU cores: every CPU stage in a process of its own, on a synthetic "
-        f"set of {full['images']:,} images (train and test, the competition's sizes, class shares and duplicates) and on one of "
-        f"{small['images']:,}. *Work* is the stage's own time once its libraries are loaded; *wall* adds the process start-up "
-        "(what a user waits); *peak* is the process's peak resident memory; *output* what it wrote. Growth: log(work ratio) / "
+        f"set of {full['images']:,} images (train and test, the competition's sizes, class shares and duplicates)"
+        + (f" and on one of {smaller_images}" if small else " (no smaller set: no growth exponents)")
+        + ". *Work* is the stage's own time once its libraries are loaded; *wall* adds the process start-up (what a user "
+        "waits); *peak* is the process's peak resident memory; *output* what it wrote. Growth: log(work ratio) / "
         f"log(size ratio), left out where the smaller set took under {MIN_SECONDS_FOR_GROWTH} s.",
         "",
-        f"| stage | work s ({small['images']:,}) | work s ({full['images']:,}) | wall s ({full['images']:,}) | peak MB | output MB "
-        "| growth |",
+        f"| stage | work s ({smaller_images}) | work s ({full['images']:,}) | wall s ({full['images']:,}) | peak MB | output MB | growth |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, figures in full["stages"].items():
         exponent = content["growth_exponents"].get(name)
+        smaller = small["stages"].get(name) if small else None
+        smaller_seconds = "-" if smaller is None else f"{smaller['seconds']:.2f}"
         lines.append(
-            f"| {name} | {small['stages'][name]['seconds']:.2f} | {figures['seconds']:.2f} | {figures['wall_seconds']:.1f} | "
-            f"{figures['peak_mb']:,} | {figures['output_mb']:.1f} | {'-' if exponent is None else f'{exponent:.2f}'} |"
+            f"| {name} | {smaller_seconds} | {figures['seconds']:.2f} | "
+            f"{figures['wall_seconds']:.1f} | {figures['peak_mb']:,} | {figures['output_mb']:.1f} | "
+            f"{'-' if exponent is None else f'{exponent:.2f}'} |"
         )
     lines += ["", *_cache_section(full["stages"].get("training cache")), "## Limits", ""]
     if content["checks"]:

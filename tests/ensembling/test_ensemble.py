@@ -164,11 +164,11 @@ def test_a_blend_the_disk_refuses_leaves_the_previous_blend_whole(tmp_path, trut
     def full_disk(path, text):
         raise atomic.unwritable(path, OSError(errno.ENOSPC, "No space left on device"))
 
-    monkeypatch.setattr(atomic, "write_text", full_disk)  # report.md: the last file the blend writes
-    with pytest.raises(UserError, match=r"ensembles/pair/report.md: cannot write it \(No space left on device\)"):
+    monkeypatch.setattr(atomic, "write_text", full_disk)  # report.json and report.md: after the plot, test.csv and oof.csv
+    with pytest.raises(UserError, match=r"ensembles/pair/report.json: cannot write it \(No space left on device\)"):
         blends.make_blend(blends.find_runs(tmp_path / "runs"), "pair", tmp_path / "ensembles", 330, "greedy")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "every file of the previous blend, none of the new"
-    assert not [p for p in (tmp_path / "ensembles").iterdir() if p.name.startswith(".pair.")], "no scratch folder left"
+    assert not [p for p in (tmp_path / "ensembles").iterdir() if p.is_dir() and p.name.startswith(".pair.")], "no scratch folder left"
 
 
 def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):

@@ -167,6 +167,7 @@ def test_vit_b8_resolves_the_tf_hub_handle_for_imagenet(monkeypatch, tiny_savedm
 
 
 @pytest.mark.heavy
+@pytest.mark.long(minutes=1.5)
 def test_vgg16_scratch_has_batchnorm_and_trains_at_its_kaggle_learning_rate(sample_dir):
     """Plain VGG16 from scratch at the recipe's AdamW 1e-3 stays at chance loss (ln 9 = 2.20) on this very test;
     with BatchNorm after each convolution it fits a batch of sample faces within 30 steps."""

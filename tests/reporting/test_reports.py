@@ -50,6 +50,7 @@ def test_median_ms_times_the_call_after_warm_up():
     assert len(calls) == 5 and 9 < measured < 60
 
 
+@pytest.mark.long(minutes=3.5)
 def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles, tmp_path, monkeypatch):
     timings = itertools.count(start=10, step=10)
     returned = []

@@ -51,30 +51,32 @@ def test_a_set_is_made_once_per_spec_and_never_over_other_files(small_set, tmp_p
     assert (tmp_path / "mine.txt").read_text() == "the user's"
 
 
+pytestmark = pytest.mark.long(minutes=0.25)  # with its fixture: the stages take a minute and a half
+
+
 @pytest.fixture(scope="module")
 def hundredth(tmp_path_factory):
     root = tmp_path_factory.mktemp("scale")
     lines = []
-    content = scale.run(scale.ScaleConfig(fraction=0.01, root=root / "sets", workers=1), root / "reports", log=lines.append)
+    config = scale.ScaleConfig(fraction=0.01, comparison=None, root=root / "sets", workers=1)  # one size: the growth is tested below
+    content = scale.run(config, root / "reports", log=lines.append)
     return root, content, lines
 
 
 def test_every_stage_runs_at_a_hundredth_with_its_time_memory_and_output(hundredth):
     root, content, lines = hundredth
-    full, smaller = content["sets"]["full"], content["sets"]["smaller"]
-    tenth = scale_set.ScaleSpec().scaled(0.001)
-    assert full["images"] == 550 and smaller["images"] == tenth.train + tenth.test == 68
-    for result in (full, smaller):
-        assert list(result["stages"]) == list(STAGES)
-        for name, figures in result["stages"].items():
-            assert 0 <= figures["seconds"] <= figures["wall_seconds"], name
-            assert 100 < figures["peak_mb"] < 4096, name
+    full = content["sets"]["full"]
+    assert full["images"] == 550 and content["sets"]["smaller"] is None and content["growth_exponents"] == {}
+    assert list(full["stages"]) == list(STAGES)
+    for name, figures in full["stages"].items():
+        assert 0 <= figures["seconds"] <= figures["wall_seconds"], name
+        assert 100 < figures["peak_mb"] < 4096, name
     stages = full["stages"]
     assert stages["index"]["train"] == 500 and stages["index"]["test"] == 50
     assert stages["folds"]["output_mb"] > 0 and stages["eda"]["output_mb"] > 0
     assert stages["input pipeline"]["images"] == 30 and stages["run folders"] == {**stages["run folders"], "runs": 8, "fold_parts": 5}
     assert set(stages["training cache"]["cache_bytes_per_image"]) == {"224", "260"}
-    assert len(lines) == 2 * len(STAGES) and all("MB peak" in line for line in lines)
+    assert len(lines) == len(STAGES) and all("MB peak" in line for line in lines)
     assert content["checks"] == [], "the limits are judged on the full size only"
 
 
@@ -93,12 +95,27 @@ def test_the_blends_submission_and_merge_are_real_outputs(hundredth):
     assert folds.image_path.is_unique and set(folds.fold) == set(range(5))
 
 
-def test_the_report_names_every_stage_and_the_growth(hundredth):
+def test_the_report_names_every_stage(hundredth):
     root, content, _ = hundredth
     text = (root / "reports" / scale.SCALE_MD).read_text()
-    assert all(f"| {name} |" in text for name in STAGES)
-    assert json.loads((root / "reports" / scale.SCALE_JSON).read_text())["growth_exponents"].keys() == set(STAGES)
-    assert "Judged on the full size only" in text
+    assert all(f"| {name} |" in text for name in STAGES) and "--no-growth" in text
+    assert json.loads((root / "reports" / scale.SCALE_JSON).read_text())["sets"]["full"]["images"] == 550
+    assert "Judged on the full size only" in text and "## The training cache" in text
+
+
+def test_two_sizes_give_each_stage_its_growth_and_the_limits_are_judged(hundredth):
+    _, content, _ = hundredth
+    full = content["sets"]["full"]
+    smaller = {"images": 55, "stages": {name: {**figures, "seconds": figures["seconds"] / 8} for name, figures in full["stages"].items()}}
+    del smaller["stages"]["training cache"]  # run on the full set only
+    exponents = {name: scale.growth_exponent(smaller["stages"][name], full["stages"][name], 55, 550) for name in smaller["stages"]}
+    timed = [name for name, value in exponents.items() if value is not None]
+    assert timed and all(exponents[name] == pytest.approx(np.log10(8), abs=0.01) for name in timed)
+    both = {**content, "sets": {"smaller": smaller, "full": full}, "growth_exponents": exponents,
+            "checks": scale.checks(full, exponents, scale.ScaleLimits())}  # fmt: skip
+    text = scale.markdown(both)
+    assert "and on one of 55" in text and f"| {timed[0]} | {smaller['stages'][timed[0]]['seconds']:.2f} |" in text
+    assert "| training cache | - |" in text and "| growth exponent: " in text
 
 
 def test_growth_exponents_and_limits_are_computed_from_the_figures():

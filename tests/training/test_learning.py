@@ -12,6 +12,7 @@ from solution.training import kfold, profiles
 
 
 @pytest.mark.heavy
+@pytest.mark.long(minutes=6)
 def test_the_smoke_recipe_learns_the_sample_clearly_above_chance(tmp_path):
     """One fold of MobileNetV2 from scratch on a default-size sample (smaller files, for speed).
 
