@@ -109,14 +109,14 @@ def run_meta(**changes) -> RunMeta:
     return RunMeta(**{**facts, **changes})
 
 
-SECONDS = {"long": None, "heavy": 20.0, "light": 2.0}  # rough cost of a test by marker; a long test states its minutes
+HEAVY_SECONDS, LIGHT_SECONDS = 20.0, 2.0  # rough cost of a test by marker; a long test states its minutes
 
 
 def _seconds(item: pytest.Item) -> float:
     long = item.get_closest_marker("long")
     if long:
         return 60.0 * long.kwargs.get("minutes", 2)
-    return SECONDS["heavy"] if item.get_closest_marker("heavy") else SECONDS["light"]
+    return HEAVY_SECONDS if item.get_closest_marker("heavy") else LIGHT_SECONDS
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

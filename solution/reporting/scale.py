@@ -22,7 +22,8 @@ from solution.core import atomic
 from solution.core.config import PATHS, REPO_ROOT
 from solution.core.errors import UserError
 from solution.data import scale_set
-from solution.reporting.scale_stages import STAGE_LINE, STAGES, Paths
+from solution.kaggle.gpu_plan import load_assumptions
+from solution.reporting.scale_stages import STAGE_LINE, STAGES, StagePaths
 
 SCALE_MD, SCALE_JSON = "scale.md", "scale.json"
 PIPELINE_IMAGES = 3000  # images the input pipeline reads at full size ("a few thousand")
@@ -76,7 +77,7 @@ def _tree_bytes(folder: Path) -> int:
     return total
 
 
-def _fresh(paths: Paths) -> None:
+def _fresh(paths: StagePaths) -> None:
     """Remove what earlier scale runs wrote beside the images, so every stage starts as on new data."""
     for derived in ("cache", "eda", "folds.csv"):
         target = paths.data / derived
@@ -87,7 +88,7 @@ def _fresh(paths: Paths) -> None:
     (paths.work / "logs").mkdir(parents=True)
 
 
-def measure_stage(name: str, paths: Paths, images: int) -> dict:
+def measure_stage(name: str, paths: StagePaths, images: int) -> dict:
     """Run one stage in a new process; its figures, wall seconds (with start-up), peak memory and output size."""
     log = paths.work / "logs" / f"{name.replace(' ', '-')}.log"
     before = _tree_bytes(paths.data) + _tree_bytes(paths.work)
@@ -116,7 +117,7 @@ def run_set(spec: scale_set.ScaleSpec, config: ScaleConfig, log=print, compared:
     """Generate (once) and measure every stage on one set (the smaller set of a comparison skips CONSTANT_STAGES)."""
     folder = set_folder(Path(config.root).resolve(), spec)  # the stages run from the repository root
     made = scale_set.generate(folder, spec, config.workers)
-    paths = Paths(folder, folder / "work")
+    paths = StagePaths(folder, folder / "work")
     _fresh(paths)
     images = spec.train + spec.test
     stages = {}
@@ -191,8 +192,6 @@ def _cache_section(figures: dict | None) -> list[str]:
     competition's training images against a T4 x2 session's RAM."""
     if not figures:
         return []
-    from solution.kaggle.gpu_plan import load_assumptions
-
     plan = load_assumptions()
     lines = [
         "## The training cache at the competition's size",

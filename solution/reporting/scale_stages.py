@@ -24,7 +24,7 @@ SUBMITTED_BLEND = "scale-greedy"
 
 
 @dataclass(frozen=True)
-class Paths:
+class StagePaths:
     """Where a stage reads and writes: the data set, and a work folder beside it for runs, blends and reports."""
 
     data: Path
@@ -60,7 +60,7 @@ class Paths:
 class Job:
     """What a stage's work gets: the folders, how many images the input pipeline reads, and what was prepared."""
 
-    paths: Paths
+    paths: StagePaths
     images: int
     prepared: dict
 
@@ -81,7 +81,7 @@ def _index(job: Job) -> dict:
     return {"train": len(index.train), "test": len(index.test), "problems": len(index.problems)}
 
 
-def _cached_index(paths: Paths) -> dict:
+def _cached_index(paths: StagePaths) -> dict:
     """The index `index` built: re-reading it only stats each file."""
     from solution.data.dataset import build_index
 
@@ -129,7 +129,7 @@ def _training_cache(job: Job) -> dict:
     """Resident memory the training cache (`make_dataset(cache=True)`: resized uint8 images kept after the first epoch)
     takes per image at each of the week's sizes. A first cache of CACHE_WARM images grows the allocator's arenas (alone,
     200 images measured 5.6 times their bytes); the next CACHE_SAMPLE images' growth is what each image costs. Resident
-    memory is what ends a session, but the allocator makes it noisy: repeat runs differ by about a third."""
+    memory is what ends a session, but the allocator makes it noisy: repeat runs differed up to threefold."""
     from solution.training.pipeline import make_dataset
 
     index = job.prepared["index"]
@@ -185,7 +185,7 @@ class Stage:
 
     modules: tuple[str, ...]
     work: Callable[[Job], dict]
-    prepare: Callable[[Paths], dict] | None = None
+    prepare: Callable[[StagePaths], dict] | None = None
 
 
 _DATA = ("pandas", "sklearn.model_selection", "solution.data.dataset", "solution.data.folds", "solution.cli")
@@ -221,7 +221,7 @@ STAGES: dict[str, Stage] = {
 }
 
 
-def run_stage(name: str, paths: Paths, images: int) -> dict:
+def run_stage(name: str, paths: StagePaths, images: int) -> dict:
     """Import, prepare, then time the stage's work; return its figures with `seconds`."""
     stage = STAGES[name]
     for module in stage.modules:
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("work", type=Path)
     parser.add_argument("--images", type=int, default=0, help="images the input pipeline reads")
     args = parser.parse_args(argv)
-    result = run_stage(args.stage, Paths(args.data, args.work), args.images)
+    result = run_stage(args.stage, StagePaths(args.data, args.work), args.images)
     print(STAGE_LINE + json.dumps(result), flush=True)
 
 
