@@ -229,6 +229,18 @@ def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWri
     return writer
 
 
+def _check_written_video(path: Path, named: Path, frames: int) -> None:
+    """OpenCV's VideoWriter says nothing when the disk fills: its file then holds fewer frames or cannot be opened.
+    Read back its header (no decoding) and refuse a short one, so the previous --out stays in place."""
+    if not frames:
+        return
+    written = cv2.VideoCapture(str(path))
+    count = int(written.get(cv2.CAP_PROP_FRAME_COUNT)) if written.isOpened() else 0
+    written.release()
+    if count < frames:
+        raise UserError(f"{named}: the written video holds {count} of its {frames} frames (a full disk?); free some space and run again")
+
+
 def _open_capture(source: str) -> cv2.VideoCapture:
     """The camera (an index) or video (a file or URL); OpenCV's own warnings are silenced for one clear line instead."""
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -290,6 +302,7 @@ def annotate_video(
                 bar.update(1)
         writer.release()
         capture.release()
+        _check_written_video(tmp, out, clock.frames)
 
     atomic.write_with(out, write)
     frames = clock.frames

@@ -623,3 +623,31 @@ def test_an_image_opencv_cannot_write_is_one_line_and_leaves_no_empty_file(tmp_p
     with pytest.raises(UserError, match=r"full.jpg: OpenCV could not write it"):
         demo_app.write_image(tmp_path / "full.jpg", image)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.png"], "no empty or temporary file left"
+
+
+def test_a_video_the_disk_cut_short_is_refused_and_the_previous_output_kept(tmp_path, monkeypatch):
+    from solution.demo import demo_app
+    from solution.demo.face_pipeline import STREAM_DEFAULTS, FacePipeline
+
+    video = write_moving_face_video(tmp_path / "clip.mp4", 6)
+    out = tmp_path / "annotated.mp4"
+    out.write_bytes(b"the previous output")
+    opened = demo_app._video_writer
+
+    class FillsTheDisk:  # OpenCV's writer on a full disk: later frames vanish without a word
+        def __init__(self, *args):
+            self.writer, self.frames = opened(*args), 0
+
+        def write(self, frame):
+            self.frames += 1
+            if self.frames <= 2:
+                self.writer.write(frame)
+
+        def release(self):
+            self.writer.release()
+
+    monkeypatch.setattr(demo_app, "_video_writer", FillsTheDisk)
+    pipeline = FacePipeline(_UniformClassifier(), make_detector("haar"), STREAM_DEFAULTS)
+    with pytest.raises(UserError, match=r"annotated.mp4: the written video holds 2 of its 6 frames \(a full disk\?\)"):
+        demo_app.annotate_video(pipeline, video, out, tmp_path / "clip.csv", progress=False)
+    assert out.read_bytes() == b"the previous output" and sorted(p.name for p in tmp_path.iterdir()) == ["annotated.mp4", "clip.mp4"]
