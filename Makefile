@@ -182,8 +182,8 @@ all: eda folds train-all ensemble submission export demo ## the main job on DATA
 	  echo "  3. make pull ensemble submit export    (blend the pulled runs, submit, and give the demo the best model)"; \
 	fi
 
-clean: ## remove generated reports, caches, the sample and demo output (never trained runs: see clean-runs)
-	rm -rf -- "$$SAMPLE" reports "$$COMPETITION/cache" "$$COMPETITION/eda" demo/out inputs/demo inputs/kernel-output
+clean: ## remove generated reports, caches, the sample, make scale's sets and demo output (never trained runs: see clean-runs)
+	rm -rf -- "$$SAMPLE" reports "$$COMPETITION/cache" "$$COMPETITION/eda" demo/out inputs/demo inputs/kernel-output inputs/scale
 
 clean-runs: ## delete the trained runs in RUNS, the blend NAME and demo/model, after asking (FORCE=1: without asking)
 	@case "$$NAME" in ""|.|..|*/*) echo "clean-runs: NAME='$$NAME' is not a blend name; pass NAME=<blend>" >&2; exit 2;; esac
