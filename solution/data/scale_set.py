@@ -104,11 +104,8 @@ def picture(spec: ScaleSpec, emotion: str, rng: np.random.Generator, shape: tupl
     tiled = np.tile(noise, reps)[offset[0] : offset[0] + height, offset[1] : offset[1] + width]
     image = np.clip(image.astype(np.int16) + tiled, 0, 255).astype(np.uint8)
     quality = int(rng.integers(70, 96))
-    if rng.random() < spec.grayscale_share:
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    else:
-        ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return data.tobytes()
+    conversion = cv2.COLOR_RGB2GRAY if rng.random() < spec.grayscale_share else cv2.COLOR_RGB2BGR
+    return cv2.imencode(".jpg", cv2.cvtColor(image, conversion), [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes()
 
 
 def _extremes(spec: ScaleSpec) -> dict[int, tuple[int, int]]:
