@@ -69,8 +69,13 @@ class FoldData:
 
 
 def tensorflow_threads() -> int:
-    """The intra-op threads this process's TensorFlow computes with (0 in its settings means one per core)."""
-    return tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+    """The intra-op threads this process's TensorFlow computes with: its settings, else TensorFlow's own variable
+    TF_NUM_INTRAOP_THREADS, else one per core (0 means unset in both)."""
+    configured = tf.config.threading.get_intra_op_parallelism_threads()
+    from_environment = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+    if not configured and from_environment.isdigit():
+        configured = int(from_environment)
+    return configured or os.cpu_count() or 1
 
 
 def numerics(strategy: tf.distribute.Strategy, threads: int) -> dict:

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 from solution.artifacts import runs
 from solution.core.errors import UserError
@@ -87,6 +88,18 @@ def test_each_fold_records_the_numerics_it_was_trained_with(trained):
         recorded = json.loads((run_dir / f"fold_{fold}" / "done.json").read_text())["numerics"]
         assert recorded == {"devices": "CPU", "replicas": 1, "precision": "float32", "threads": threads}
     assert not list(run_dir.glob("fold_*/stage1.weights.h5"))
+
+
+def test_the_thread_count_recorded_is_the_one_tensorflow_reads_from_its_environment(monkeypatch):
+    from solution.training.fit import tensorflow_threads
+
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 0)
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
+    assert tensorflow_threads() == 3
+    monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
+    assert tensorflow_threads() == os.cpu_count()
+    monkeypatch.setattr(tf.config.threading, "get_intra_op_parallelism_threads", lambda: 5)
+    assert tensorflow_threads() == 5, "set in the process, it wins over the variable"
 
 
 def test_the_settings_that_differ_from_the_profile_are_kept_with_the_run(trained):
@@ -226,7 +239,7 @@ def test_the_cli_trains_and_lists(small_data, tmp_path):
 
 
 @pytest.mark.heavy
-def test_folds_trained_in_worker_processes_match_one_process(small_data, tmp_path):
+def test_folds_trained_in_worker_processes_match_one_process(small_data, tmp_path, monkeypatch):
     config = _config(epochs="1")
     sequential = kfold.train_backbone(small_data, "convlstm", config, tmp_path / "one", log=lambda line: None)
     lines = []
@@ -244,7 +257,8 @@ def test_folds_trained_in_worker_processes_match_one_process(small_data, tmp_pat
     assert resumed.oof_accuracy == parallel.oof_accuracy, "a run trained by workers resumes under fold_workers=1"
     fold_2 = tmp_path / "two" / "convlstm" / "fold_2"
     before = pd.read_csv(fold_2 / "oof.csv")
-    shutil.rmtree(fold_2)  # as if it had never finished; fold_workers=1 would train it in this process's 2 threads
+    shutil.rmtree(fold_2)  # as if it had never finished; fold_workers=1 would train it in this process's threads:
+    monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", str(os.cpu_count()))  # a user's, one per core (the tests share them out)
     lines = []
     kfold.train_backbone(small_data, "convlstm", config, tmp_path / "two", log=lines.append)
     threads = max(1, (os.cpu_count() or 1) // 2)
