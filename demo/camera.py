@@ -1,4 +1,4 @@
-"""Live emotions from a webcam (or a video file or stream URL): q quits, s saves a snapshot."""
+"""Live emotions from a webcam (or a video file or stream URL): q (or Ctrl+C) stops, s saves a snapshot."""
 
 import argparse
 import sys
@@ -22,7 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     done = demo_app.run_camera(
         pipeline, args.source, not args.no_window, args.max_frames, Path(args.record) if args.record else None, Path(args.snapshots)
     )
-    print(f"camera: {done['frames']} frames" + (f", recorded to {args.record}" if args.record else ""))
+    stopped = " (stopped by Ctrl+C)" if done["interrupted"] else ""
+    print(f"camera: {done['frames']} frames{stopped}" + (f", recorded to {args.record}" if args.record else ""))
     print(demo_app.describe_stream(done))
     return 0
 

@@ -31,6 +31,7 @@ SAMPLE_WARNING = (
     "note: this model was trained on the synthetic sample, so its labels mean nothing on real faces "
     "(train on the competition data, then `make export`)"
 )
+RECORD_FPS = 20.0  # a live stream has no frame rate of its own; its frames come as fast as they are annotated
 CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "confidence"]
 
 
@@ -339,41 +340,59 @@ def run_camera(
     snapshots: Path = Path("."),
     log: Callable[[str], None] = print,
 ) -> dict:
-    """Show (or, headless, just process) the annotated stream; q quits, s saves a snapshot. Return counts and FPS."""
+    """Show (or, headless, just process) the annotated stream; q or Ctrl+C stops it, s saves a snapshot. Return
+    counts and FPS. A recording is written beside `record` and moved into place whole when the stream stops,
+    however it stops: a disk that filled on the way (OpenCV's writer drops frames without a word) keeps the
+    previous file instead."""
     if window and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise UserError("no display for a window: run it on a desktop, or pass --no-window (with --record FILE to keep the result)")
     capture = _open_capture(source)
-    clock, writer = StreamClock(), None
-    try:
-        while max_frames is None or clock.frames < max_frames:
-            ok, frame = capture.read()
-            if not ok:
-                if source.isdigit():
-                    raise UserError(
-                        f"camera {source} stopped sending frames after {clock.frames} (unplugged?); plug it back in and start again"
-                    )
-                break
-            clock.frame_read()
-            annotated = pipeline.annotate(frame, pipeline.process(frame), clock.fps() or None)
-            clock.frame_done()
-            frames = clock.frames
-            if record is not None:
-                if writer is None:
-                    record.parent.mkdir(parents=True, exist_ok=True)
-                    writer = _video_writer(record, 20.0, (frame.shape[1], frame.shape[0]))
-                writer.write(annotated)
-            if window:
-                cv2.imshow("emotions (q quits, s saves a snapshot)", annotated)
-                key = cv2.waitKey(1) & 0xFF
-                if key == ord("q"):
+    clock, stopped = StreamClock(), {"interrupted": False}
+
+    def stream(recording: Path | None) -> None:
+        writer = None
+        try:
+            while max_frames is None or clock.frames < max_frames:
+                ok, frame = capture.read()
+                if not ok:
+                    if source.isdigit():
+                        raise UserError(
+                            f"camera {source} stopped sending frames after {clock.frames} (unplugged?); plug it back in and start again"
+                        )
                     break
-                if key == ord("s"):
-                    path = snapshots / f"snapshot-{time.strftime('%Y%m%d-%H%M%S')}-{frames}.png"
-                    log(f"snapshot: {write_image(path, annotated)}")
-    finally:
-        capture.release()
-        if writer is not None:
-            writer.release()
-        if window:
-            cv2.destroyAllWindows()
-    return {**clock.summary(), **pipeline.tracker.flicker.rates()}
+                clock.frame_read()
+                annotated = pipeline.annotate(frame, pipeline.process(frame), clock.fps() or None)
+                clock.frame_done()
+                if recording is not None:
+                    writer = writer or _video_writer(recording, RECORD_FPS, (frame.shape[1], frame.shape[0]))
+                    writer.write(annotated)
+                if window and _window_key(annotated, snapshots, clock.frames, log) == ord("q"):
+                    break
+        except KeyboardInterrupt:  # how a headless stream is stopped: what was recorded is kept
+            stopped["interrupted"] = True
+        finally:
+            capture.release()
+            if writer is not None:
+                writer.release()
+            if window:
+                cv2.destroyAllWindows()
+        if recording is not None:
+            if not clock.frames:
+                raise UserError(f"{source}: no frame could be read to record (empty, damaged or an unsupported codec)")
+            _check_written_video(recording, record, clock.frames)
+
+    if record is None:
+        stream(None)
+    else:
+        atomic.write_with(record, stream)
+    return {**clock.summary(), **pipeline.tracker.flicker.rates(), **stopped}
+
+
+def _window_key(annotated: np.ndarray, snapshots: Path, frames: int, log: Callable[[str], None]) -> int:
+    """Show the frame; return the key pressed, after saving a snapshot for s."""
+    cv2.imshow("emotions (q quits, s saves a snapshot)", annotated)
+    key = cv2.waitKey(1) & 0xFF
+    if key == ord("s"):
+        path = snapshots / f"snapshot-{time.strftime('%Y%m%d-%H%M%S')}-{frames}.png"
+        log(f"snapshot: {write_image(path, annotated)}")
+    return key

@@ -651,3 +651,31 @@ def test_a_video_the_disk_cut_short_is_refused_and_the_previous_output_kept(tmp_
     with pytest.raises(UserError, match=r"annotated.mp4: the written video holds 2 of its 6 frames \(a full disk\?\)"):
         demo_app.annotate_video(pipeline, video, out, tmp_path / "clip.csv", progress=False)
     assert out.read_bytes() == b"the previous output" and sorted(p.name for p in tmp_path.iterdir()) == ["annotated.mp4", "clip.mp4"]
+    recorded = tmp_path / "recorded.mp4"
+    recorded.write_bytes(b"the previous recording")
+    with pytest.raises(UserError, match=r"recorded.mp4: the written video holds 2 of its 6 frames \(a full disk\?\)"):
+        demo_app.run_camera(pipeline, str(video), window=False, record=recorded)
+    assert recorded.read_bytes() == b"the previous recording"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["annotated.mp4", "clip.mp4", "recorded.mp4"], "no temporary file left"
+
+
+def test_ctrl_c_stops_a_recorded_stream_and_keeps_what_was_recorded(tmp_path):
+    from solution.demo import demo_app
+    from solution.demo.face_pipeline import STREAM_DEFAULTS, FacePipeline
+
+    class StoppedAtTheFifthFrame(FacePipeline):
+        def process(self, frame):
+            self.seen = getattr(self, "seen", 0) + 1
+            if self.seen == 5:
+                raise KeyboardInterrupt
+            return super().process(frame)
+
+    video = write_moving_face_video(tmp_path / "clip.mp4", 12)
+    recorded = tmp_path / "out" / "recorded.mp4"
+    pipeline = StoppedAtTheFifthFrame(_UniformClassifier(), make_detector("haar"), STREAM_DEFAULTS)
+    done = demo_app.run_camera(pipeline, str(video), window=False, record=recorded)
+    assert done["interrupted"] and done["frames"] == 4
+    assert int(cv2.VideoCapture(str(recorded)).get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    assert [p.name for p in recorded.parent.iterdir()] == ["recorded.mp4"]
+    finished = demo_app.run_camera(FacePipeline(_UniformClassifier(), make_detector("haar"), STREAM_DEFAULTS), str(video), window=False)
+    assert not finished["interrupted"] and finished["frames"] == 12
