@@ -207,7 +207,9 @@ def test_camera_script_runs_headless_on_a_video_file(exported, moving_face_video
     assert done.returncode == 0, done.stderr
     assert "camera: 20 frames" in done.stdout
     summary = re.search(r"start-up ([\d.]+) s .*?([\d.]+) frames/s \(20 frames in ([\d.]+) s", done.stdout)
-    assert summary and float(summary[1]) > 0 and float(summary[2]) == pytest.approx(20 / float(summary[3]), rel=0.1), done.stdout
+    seconds = float(summary[3]) if summary else 0.0  # printed to a tenth: 0.2 s is anything from 0.15 to 0.25
+    fps = float(summary[2]) if summary else 0.0
+    assert summary and float(summary[1]) > 0 and 20 / (seconds + 0.05) * 0.95 <= fps <= 20 / max(seconds - 0.05, 0.01) * 1.05, done.stdout
     assert int(cv2.VideoCapture(str(record)).get(cv2.CAP_PROP_FRAME_COUNT)) == 20
 
 
