@@ -36,3 +36,23 @@ def test_a_second_writer_of_a_folder_is_refused_naming_the_first_and_the_lock_di
     process.wait()
     with folder_lock(folder, "training"):
         assert lock_path(folder).read_text() == str(os.getpid())
+
+
+def test_a_disk_that_refuses_the_lock_file_is_one_line_naming_the_folder(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as os.write says it: no file name
+
+    monkeypatch.setattr(os, "pwrite", full)
+    refused = r"ensembles/blend: cannot write it \(No space left on device\); free some space"
+    with pytest.raises(UserError, match=refused), folder_lock(tmp_path / "ensembles" / "blend", "ensemble"):
+        pass
+
+    def read_only(*args):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path / ".model.lock"))
+
+    monkeypatch.setattr(os, "open", read_only)
+    refused = r"demo/model: cannot write it \(Read-only file system\)"
+    with pytest.raises(UserError, match=refused), folder_lock(tmp_path / "demo" / "model", "export"):
+        pass
