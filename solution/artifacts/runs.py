@@ -170,10 +170,10 @@ class RunFolder:
         return RunMeta.read(self.path / META_FILE)
 
     def oof(self) -> pd.DataFrame:
-        return _read_table(self.path / OOF_FILE)
+        return read_probabilities(self.path / OOF_FILE)
 
     def test(self) -> pd.DataFrame:
-        return _read_table(self.path / TEST_FILE)
+        return read_probabilities(self.path / TEST_FILE)
 
     def has_flip(self) -> bool:
         """True when the run also holds flipped-image predictions (flip TTA can be offered)."""
@@ -183,17 +183,17 @@ class RunFolder:
         return _holds_flip_files(self.fold_dir(fold))
 
     def oof_flip(self) -> pd.DataFrame:
-        return _read_table(self.path / OOF_FLIP_FILE)
+        return read_probabilities(self.path / OOF_FLIP_FILE)
 
     def test_flip(self) -> pd.DataFrame:
-        return _read_table(self.path / TEST_FLIP_FILE)
+        return read_probabilities(self.path / TEST_FLIP_FILE)
 
     def fold_test_path(self, fold: int, flip: bool = False) -> Path:
         return self.fold_dir(fold) / (TEST_FLIP_FILE if flip else TEST_FILE)
 
     def fold_test(self, fold: int, flip: bool = False) -> pd.DataFrame:
         """One fold model's test predictions (mirrored images with `flip`)."""
-        return _read_table(self.fold_test_path(fold, flip))
+        return read_probabilities(self.fold_test_path(fold, flip))
 
     @property
     def refit_dir(self) -> Path:
@@ -207,7 +207,7 @@ class RunFolder:
 
     def refit_test(self, flip: bool = False) -> pd.DataFrame:
         """The refit model's test predictions (mirrored images with `flip`)."""
-        return _read_table(self.refit_test_path(flip))
+        return read_probabilities(self.refit_test_path(flip))
 
 
 def _holds_flip_files(folder: Path) -> bool:
@@ -301,22 +301,28 @@ def load_keras_model(path: Path):
         raise UserError(f"{path}: not a model this kit can load safely ({reason}); re-train or re-export it") from None
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """A run's probability file, checked: every class column, and each row probabilities (finite, 0-1, summing to 1)."""
-    table = read_table(path, "the run is incomplete or damaged (re-run `make train` to finish it)")
+RUN_FIX = "re-train or re-pull the run"
+
+
+def read_probabilities(
+    path: Path, fix: str = RUN_FIX, absent: str = "the run is incomplete or damaged (re-run `make train` to finish it)"
+) -> pd.DataFrame:
+    """A probability file (a run's or a blend's), checked: every class column, one row per image, and each row
+    probabilities (finite, 0-1, summing to 1). `fix` says how to make a damaged one again, `absent` a missing one."""
+    table = read_table(path, absent)
     missing = [c for c in CLASSES if c not in table.columns]
     if missing:
         raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
     if "image_path" in table.columns and table.image_path.duplicated().any():
         twice = table.image_path[table.image_path.duplicated()].iloc[0]
-        raise UserError(f"{path}: {twice} has more than one row; re-train or re-pull the run")
+        raise UserError(f"{path}: {twice} has more than one row; {fix}")
     values = table[list(CLASSES)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(values).all(axis=1) | (values < -1e-6).any(axis=1) | (np.abs(values.sum(axis=1) - 1) > 0.01)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise UserError(
             f"{path}: row {row + 2} ({table.iloc[row].get('image_path', '?')}) is not a probability distribution "
-            f"(NaN, text, a negative value or a sum other than 1); re-train or re-pull the run"
+            f"(NaN, text, a negative value or a sum other than 1); {fix}"
         )
     return table
 
@@ -367,9 +373,9 @@ def versions() -> dict[str, str]:
 
 def _combine(run: RunFolder, folds: list[int], oof_name: str, test_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The folds' held-out predictions stacked (sorted by image) and their test predictions averaged."""
-    oof = pd.concat([_read_table(run.fold_dir(f) / oof_name) for f in folds], ignore_index=True)
+    oof = pd.concat([read_probabilities(run.fold_dir(f) / oof_name) for f in folds], ignore_index=True)
     oof = oof.sort_values("image_path").reset_index(drop=True)
-    tests = [_read_table(run.fold_dir(f) / test_name) for f in folds]
+    tests = [read_probabilities(run.fold_dir(f) / test_name) for f in folds]
     test = tests[0][["image_path"]].copy()
     test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
     return oof, test

@@ -30,13 +30,14 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 
 def _submission(args: argparse.Namespace) -> None:
-    from solution.core.documents import read_table
+    from solution.artifacts.runs import RUN_FIX, read_probabilities
     from solution.ensembling import submission
 
     if bool(args.ensemble) == bool(args.run):
         raise UserError("pass exactly one of --ensemble NAME or --run RUNDIR")
     source = Path(args.ensembles) / args.ensemble / "test.csv" if args.ensemble else Path(args.run) / "test.csv"
-    probabilities = read_table(source, "make the blend (`make ensemble`) or finish the run (`make train`) first")
+    fix = "make the blend again (`make ensemble`)" if args.ensemble else RUN_FIX
+    probabilities = read_probabilities(source, fix, "make the blend (`make ensemble`) or finish the run (`make train`) first")
     name = args.ensemble or Path(args.run).name
     out = Path(args.out) if args.out else PATHS.submissions / f"{name}.csv"
     data = _data_dir(args)

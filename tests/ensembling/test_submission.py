@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,24 @@ def test_predictions_missing_a_test_image_are_refused(data, tmp_path):
     partial = probability_frame([f"{n}.jpg" for n in range(5)], np.full((5, len(CLASSES)), 1 / len(CLASSES)))
     with pytest.raises(UserError, match="lack 1 test image"):
         submission.write_submission(partial, data, tmp_path / "sub.csv")
+
+
+@pytest.mark.parametrize(
+    ("damage", "refusal"),
+    [
+        (lambda table: pd.concat([table, table.head(1)]), r"run/test.csv: 0.jpg has more than one row; re-train or re-pull the run"),
+        (lambda table: table.assign(happy=np.nan), r"run/test.csv: row 2 \(0.jpg\) is not a probability distribution"),
+    ],
+)
+def test_a_run_test_file_with_a_repeated_or_broken_row_is_one_line_before_any_submission(data, tmp_path, damage, refusal):
+    run = tmp_path / "run"
+    run.mkdir()
+    table = probability_frame([f"{n}.jpg" for n in range(6)], np.eye(len(CLASSES))[[3, 1, 4, 1, 5, 0]])
+    damage(table).to_csv(run / "test.csv", index=False)
+    done = run_cli("submission", "--run", str(run), "--data", str(data), "--out", str(tmp_path / "sub.csv"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and re.search(refusal, done.stderr), done.stderr
+    assert not (tmp_path / "sub.csv").exists()
 
 
 @pytest.mark.parametrize(
