@@ -31,6 +31,7 @@ SAMPLE_WARNING = (
     "note: this model was trained on the synthetic sample, so its labels mean nothing on real faces "
     "(train on the competition data, then `make export`)"
 )
+JPEG_MAX_SIDE = 65_500  # libjpeg's limit: a longer photo is annotated as PNG
 RECORD_FPS = 20.0  # a live stream has no frame rate of its own; its frames come as fast as they are annotated
 CSV_COLUMNS = ["frame", "seconds", "track", "x", "y", "w", "h", "emotion", "confidence"]
 
@@ -150,8 +151,8 @@ def image_files(paths: list[str]) -> list[Path]:
 
 
 def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, warn: Callable[[str], None]) -> Iterator[dict]:
-    """Write out_dir/<name>_emotions.jpg for every readable photo (photos of one name from different folders get
-    their folder's name too, so none overwrites another); yield one record per face."""
+    """Write out_dir/<name>_emotions.jpg for every readable photo (.png past JPEG's largest side; photos of one name
+    from different folders get their folder's name too, so none overwrites another); yield one record per face."""
     names = _output_names(files)
     for file in files:
         try:
@@ -165,6 +166,8 @@ def annotate_photos(pipeline: FacePipeline, files: list[Path], out_dir: Path, wa
         if not faces:
             warn(f"{file}: no face found")
         out = out_dir / names[file]
+        if max(frame.shape[:2]) > JPEG_MAX_SIDE:
+            out = out.with_suffix(".png")
         annotated = pipeline.annotate(frame, faces)
         write_image(out, annotated)
         for face in faces:

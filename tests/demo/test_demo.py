@@ -612,6 +612,19 @@ def test_a_one_pixel_strip_is_searched_without_an_opencv_error(detector):
     assert make_detector(detector, min_face=0.04).detect(strip) == []
 
 
+def test_a_photo_longer_than_jpeg_allows_is_annotated_as_png(tmp_path):
+    from solution.demo import demo_app
+    from solution.demo.face_pipeline import PHOTO_DEFAULTS, FacePipeline
+
+    strip = tmp_path / "strip.png"
+    cv2.imwrite(str(strip), np.full((2, 70_000, 3), 128, np.uint8))
+    pipeline = FacePipeline(_UniformClassifier(), make_detector("haar"), PHOTO_DEFAULTS)
+    warnings = []
+    assert list(demo_app.annotate_photos(pipeline, [strip], tmp_path / "out", warn=warnings.append)) == []
+    assert warnings == [f"{strip}: no face found"]
+    assert cv2.imread(str(tmp_path / "out" / "strip_emotions.png")).shape[1] == 70_000
+
+
 def test_an_image_opencv_cannot_write_is_one_line_and_leaves_no_empty_file(tmp_path, monkeypatch):
     from solution.demo import demo_app
 
