@@ -21,7 +21,7 @@ QUANT ?= float32
 IMAGES ?=
 # DEMO_PHOTO: the photo `make demo` labels (default: a public-domain NASA portrait that scikit-image ships).
 DEMO_PHOTO ?= inputs/demo/astronaut.png
-# ARGS: extra arguments for `make bench` (--quick).
+# ARGS: extra arguments for `make bench` (--quick) and `make sweep` (--only TEXT).
 ARGS ?=
 # PINS: `make rehearse PINS=kaggle` rehearses in a second venv holding the library versions of Kaggle's image.
 PINS ?=
@@ -41,7 +41,7 @@ export DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
-	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report scale
+	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report scale sweep
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -159,6 +159,9 @@ report: setup ## write reports/index.md from the run folders and blends, and pri
 
 scale: setup ## time every CPU stage on 55,000 synthetic images of the competition's sizes into reports/scale.md (not in make test)
 	$(PYTHON) -m solution scale
+
+sweep: setup ## try the kit's bad-input, interrupt and hostile-file cases on a clone into reports/sweep.md (about 25 minutes; root mounts full and read-only disks)
+	$(PYTHON) -m solution sweep $$ARGS
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .

@@ -41,6 +41,23 @@ def _scale(args: argparse.Namespace) -> None:
         print(f"over the limit: {'; '.join(failed)}")
 
 
+def _sweep(args: argparse.Namespace) -> None:
+    from solution.reporting import sweep, sweep_cases
+
+    only = args.only or []
+    cases = [case for case in sweep_cases.CASES if not only or any(text in f"{case.kind}: {case.name}" for text in only)]
+    if not cases:
+        raise UserError(f"--only {' '.join(only)}: no case's kind or name holds it; `python -m solution sweep --list` lists them")
+    if args.list:
+        print("\n".join(f"{case.kind}: {case.name}" for case in cases))
+        return
+    command = "python -m solution sweep" + "".join(f" --only '{text}'" for text in only)
+    content = sweep.run(cases, sweep_cases.build_template, Path(args.out), command)
+    total = content["counts"].get("all", {})
+    found = ", ".join(f"{total.get(outcome, 0)} {outcome}" for outcome in sweep.OUTCOMES)
+    print(f"sweep: {total.get('cases', 0)} cases: {found} -> {Path(args.out) / sweep.SWEEP_MD}")
+
+
 def register(add: Adder) -> None:
     """Add this group's commands to the parser."""
     sub = add(
@@ -68,6 +85,16 @@ def register(add: Adder) -> None:
     )
     sub.add_argument("--root", default=str(PATHS.inputs / "scale"), help="where the generated sets are kept (default inputs/scale)")
     sub.add_argument("--workers", type=int, help="processes generating the set (default: one per CPU core)")
+    sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
+
+    sub = add(
+        "sweep",
+        _sweep,
+        "try the kit as a new user (and someone handing them a file) would, on a clone: hostile archives and models, code in "
+        "configured values, interrupts, two processes at once, full and read-only outputs, broken inputs; into reports/sweep.md",
+    )
+    sub.add_argument("--only", action="append", help="the cases whose 'kind: name' holds this text (e.g. interrupts); repeat for more")
+    sub.add_argument("--list", action="store_true", help="list the cases and stop")
     sub.add_argument("--out", default=str(PATHS.reports), help=f"output folder (default {PATHS.reports})")
 
     sub = add("report", _report, "write reports/index.md (results table, confusion matrices, per-class scores, curves) and print the table")
