@@ -110,16 +110,15 @@ def _download_archive(workspace: Workspace) -> str | None:
     return refused(workspace.cli("download", "--images", ARCHIVE, "--out", TARGET), "images.zip")
 
 
-def _jpeg() -> bytes:
-    return (Path(__file__).resolve().parents[2] / "README.md").read_bytes()[:64]  # any bytes: refused before decoding
+PICTURE = b"\xff\xd8\xff\xe0 a JPEG's first bytes: the archive is refused before any picture is read"
 
 
 ARCHIVES = [
-    _archive_case("entries leading out with ../../", lambda w: {"../../train/anger/a.jpg": _jpeg(), "../../test_kaggle/b.jpg": _jpeg()}),
-    _archive_case("absolute entries", lambda w: {f"{w.outside}/train/anger/a.jpg": _jpeg(), f"{w.outside}/test_kaggle/b.jpg": _jpeg()}),
-    _archive_case("a symbolic-link entry", lambda w: {"train/anger/a.jpg": _jpeg(), "test_kaggle/b.jpg": _jpeg()}, link="train/escape"),
-    _archive_case("a bomb: 200 MB from 200 KB", lambda w: {"train/anger/a.jpg": bytes(200_000_000), "test_kaggle/b.jpg": _jpeg()}),
-    _archive_case("no train/ or test_kaggle/ inside", lambda w: {"photos/a.jpg": _jpeg()}),
+    _archive_case("entries leading out with ../../", lambda w: {"../../train/anger/a.jpg": PICTURE, "../../test_kaggle/b.jpg": PICTURE}),
+    _archive_case("absolute entries", lambda w: {f"{w.outside}/train/anger/a.jpg": PICTURE, f"{w.outside}/test_kaggle/b.jpg": PICTURE}),
+    _archive_case("a symbolic-link entry", lambda w: {"train/anger/a.jpg": PICTURE, "test_kaggle/b.jpg": PICTURE}, link="train/escape"),
+    _archive_case("a bomb: 200 MB from 200 KB", lambda w: {"train/anger/a.jpg": bytes(200_000_000), "test_kaggle/b.jpg": PICTURE}),
+    _archive_case("no train/ or test_kaggle/ inside", lambda w: {"photos/a.jpg": PICTURE}),
 ]
 
 
@@ -209,7 +208,7 @@ def _make_case(name: str, target: str, variable: str, value: Callable[[Workspace
         workspace.make(target, f"{variable}={value(workspace)}")
         return None  # judged by the canary and the files: a refusal or a literal name are both fine
 
-    return Case("code in configured values", name, act, may_change=("submissions/*", "ensembles/*"))
+    return Case("code in configured values", name, act)
 
 
 def _username(workspace: Workspace) -> str | None:
@@ -235,6 +234,7 @@ CONFIGURED = [
     ),
     Case("code in configured values", "a user name with ../ and a quote", _username),
     _make_case("make DATA='$(touch CANARY)'", "eda", "DATA", lambda w: f"$({_canary_command(w)})"),
+    _make_case("make DATA='$$(touch CANARY)' (the shell's $( after make)", "eda", "DATA", lambda w: f"$$({_canary_command(w)})"),
     _make_case("make DATA with backticks", "folds", "DATA", lambda w: f"`{_canary_command(w)}`"),
     _make_case("make NAME with a double quote", "submission", "NAME", lambda w: f'x"; {_canary_command(w)}; echo "'),
     _make_case("make NAME with a single quote", "ensemble", "NAME", lambda w: f"x'; {_canary_command(w)}; echo '"),
