@@ -338,6 +338,7 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         "validation_data": val_data,
         "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
         "verbose": 1 if sys.stdout.isatty() else 2,
+        "shuffle": False,  # make_dataset shuffles; Keras ignores the flag for a tf.data.Dataset but warns of its default
     }
     steps_per_epoch = len(data.train_paths) // batch  # the last partial batch is dropped (the next epoch reshuffles)
     started = time.perf_counter()

@@ -234,6 +234,7 @@ def test_the_cli_trains_and_lists(small_data, tmp_path):
     done = run_cli("train", "--data", str(small_data), "--backbone", "convlstm", "--runs", str(tmp_path), "--folds", "0", *settings)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fold" in done.stdout and "OOF accuracy" in done.stdout
+    assert "Warning" not in done.stderr, "no library warning about what the kit passes (Keras's shuffle flag was one)"
     bad = run_cli("train", "--data", str(small_data), "--backbone", "nope", "--runs", str(tmp_path))
     assert bad.returncode == 2 and "unknown backbone" in bad.stderr and "Traceback" not in bad.stderr
 
