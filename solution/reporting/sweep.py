@@ -292,7 +292,7 @@ def markdown(results: list[Result], not_run: list[str], seconds: float, command:
         "| kind | cases | " + " | ".join(OUTCOMES) + " |",
         "| --- | ---: | " + " | ".join("---:" for _ in OUTCOMES) + " |",
     ]
-    for kind, row in table.items():
+    for kind, row in sorted(table.items(), key=lambda item: item[0] == "all"):  # each kind in the order run, then all
         name = f"**{kind}**" if kind == "all" else kind
         lines.append(f"| {name} | {row['cases']} | " + " | ".join(str(row[outcome]) for outcome in OUTCOMES) + " |")
     if not_run:
