@@ -160,7 +160,7 @@ report: setup ## write reports/index.md from the run folders and blends, and pri
 scale: setup ## time every CPU stage on 55,000 synthetic images of the competition's sizes into reports/scale.md (not in make test)
 	$(PYTHON) -m solution scale
 
-sweep: setup ## try the kit's bad-input, interrupt and hostile-file cases on a clone into reports/sweep.md (about 25 minutes; root mounts full and read-only disks)
+sweep: setup ## try the kit's bad-input, interrupt and hostile-file cases on a clone into reports/sweep.md (about 30 minutes; as root it also mounts full and read-only disks)
 	$(PYTHON) -m solution sweep $$ARGS
 
 lint: setup ## ruff check
