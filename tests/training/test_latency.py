@@ -34,22 +34,51 @@ def test_every_fold_model_is_on_the_timed_path():
     assert meta["latency_ms"] == measured.total_ms and meta["latency_device"].startswith("CPU")
 
 
-def test_the_recorded_latency_is_a_low_percentile_with_its_spread(monkeypatch):
-    """Host load only adds time: loaded repeats, even most of them, must not decide the figure a budget is checked against."""
-    slow = iter([5.0, 500.0, 500.0, 5.0, 500.0, 500.0, 500.0, 5.0, 500.0, 500.0] * 30)
-    clock = {"now": 0.0}
+def _fake_clock(monkeypatch, durations_ms):
+    """perf_counter readings that make the timed calls last `durations_ms`, in the order they run."""
+    durations = iter(durations_ms)
+    clock = {"now": 0.0, "readings": 0}
 
     def perf_counter():
-        clock["now"] += next(slow) / 2000  # each call() is bracketed by two readings
+        clock["readings"] += 1
+        if clock["readings"] % 2 == 0:  # each call is bracketed by two readings
+            clock["now"] += next(durations) / 1000
         return clock["now"]
 
-    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
     monkeypatch.setattr(latency.time, "perf_counter", perf_counter)
+
+
+def test_the_recorded_latency_is_a_low_percentile_with_its_spread(monkeypatch):
+    """Host load only adds time: loaded repeats, even most of them, must not decide the figure a budget is checked against."""
+    per_round = [5.0, 500.0, 500.0, 5.0, 500.0, 500.0, 500.0, 5.0, 500.0, 500.0]
+    _fake_clock(monkeypatch, [value for value in per_round for _path in range(3)])
+    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
     measured = latency.measure_latency([model], 32, repeats=10, warmup=0)
     spread = measured.total_spread_ms
     assert spread["p10"] <= spread["median"] <= spread["p90"]
     assert measured.total_ms == spread["p10"] and measured.total_ms < 10 < spread["median"], "the median would follow the load"
     assert measured.as_meta()["latency_spread_ms"] == spread
+
+
+def test_a_burst_of_load_falls_on_every_path_alike(monkeypatch):
+    """Half the run under load: timed one path after another, the whole-run path alone would have paid for it."""
+    _fake_clock(monkeypatch, [500.0] * 15 + [5.0] * 15)
+    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    measured = latency.measure_latency([model, model], 32, repeats=10, warmup=0)
+    assert measured.total_ms < 10 and measured.single_model_ms < 10 and measured.decode_resize_ms < 10
+
+
+def test_noise_never_records_more_models_as_cheaper(monkeypatch):
+    """Fold subsets price k models on the line from one model to all: a total under the single path would make
+    more models look cheaper, and a single under the decode a model look free of cost."""
+    decode, single, total = 3.0, 12.0, 9.0
+    monkeypatch.setattr(latency, "_interleaved_timings_ms", lambda paths, repeats, warmup: [np.full(4, t) for t in (decode, single, total)])
+    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    measured = latency.measure_latency([model, model, model], 32, repeats=4)
+    assert (measured.decode_resize_ms, measured.single_model_ms, measured.total_ms) == (3.0, 12.0, 12.0)
+    monkeypatch.setattr(latency, "_interleaved_timings_ms", lambda paths, repeats, warmup: [np.full(4, t) for t in (7.0, 5.0, 20.0)])
+    measured = latency.measure_latency([model, model, model], 32, repeats=4)
+    assert (measured.decode_resize_ms, measured.single_model_ms, measured.total_ms) == (7.0, 7.0, 20.0)
 
 
 def test_the_reference_image_is_a_jpeg_of_the_competitions_median_size():
