@@ -204,8 +204,9 @@ def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -
 
 
 def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal) -> float:
-    """A kernel cut off after its first fold (as by Kaggle's 12-hour limit), pushed again with RESUME=1: the second
-    session mounts the first one's output as its own input and must train only the folds left. Returns seconds."""
+    """Train `kernel` as if Kaggle's 12-hour limit cut it after its first fold and it was pushed again with RESUME=1:
+    the second session, in the kernel's own root, mounts the first one's output and must train only the folds left.
+    Its output is the kernel's output for the rest of the rehearsal. Returns the seconds of both sessions."""
     from solution.artifacts.runs import DONE_FILE
 
     first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
@@ -213,7 +214,7 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     finished = first / "working" / kernel.backbone / "fold_0" / DONE_FILE
     if not finished.is_file():
         raise UserError(f"rehearse: {kernel.name}'s first session left no {finished}")
-    second = kernel_root(work / "resume-session-2", kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
+    second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
     seconds += run_kernel(second, arguments, rehearsal)
     output = (second.parent / "output.log").read_text(encoding="utf-8")
     resumed = second / "working" / kernel.backbone / "fold_0" / DONE_FILE
@@ -288,19 +289,23 @@ def rehearse(
     indexed = {**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}
     roots |= {k.name: kernel_root(work, k, config, indexed) for k in training}
     arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
+    cut = next((k for k in training if not k.folds), None) if rehearsal.resume else None
+
+    def train(kernel: Kernel) -> float:
+        if kernel is cut:  # its second session writes the kernel's usual root
+            return rehearse_resume(kernel, config, work, Datasets(indexed, datasets.train_images), arguments[kernel.name], rehearsal)
+        return run_kernel(roots[kernel.name], arguments[kernel.name], rehearsal)
+
     with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
-        for kernel, took in zip(
-            training, pool.map(lambda k: run_kernel(roots[k.name], arguments[k.name], rehearsal), training), strict=True
-        ):
+        for kernel, took in zip(training, pool.map(train, training), strict=True):
             seconds[kernel.name] = took
             reused = "index kernel's index" in (roots[kernel.name].parent / "output.log").read_text(encoding="utf-8")
-            log(f"rehearse: {kernel.name} ran in {took:.1f} s{' on the index kernel output' if reused else ''}")
+            notes = [" on the index kernel output"] if reused else []
+            if kernel is cut:
+                notes.append(" in two sessions, cut after fold 0 and pushed again with its own output (trained only the folds left)")
+            log(f"rehearse: {kernel.name} ran in {took:.1f} s{''.join(notes)}")
     installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
     log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
-    whole = next((k for k in training if not k.folds), None)
-    if whole and rehearsal.resume:
-        took = rehearse_resume(whole, config, work, Datasets(indexed, datasets.train_images), arguments[whole.name], rehearsal)
-        log(f"rehearse: {whole.name} cut after fold 0 and pushed again with its own output trained only the folds left ({took:.1f} s)")
     pushed, refusals = rehearse_push_queue(config, work)
     log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
     trained = _outputs(training, roots, config)

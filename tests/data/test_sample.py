@@ -62,7 +62,7 @@ def test_a_per_pixel_linear_model_is_far_from_perfect(sample_dir):
         ]
     )
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    accuracy = cross_val_score(LogisticRegression(max_iter=2000), pixels, train.emotion, cv=folds).mean()
+    accuracy = cross_val_score(LogisticRegression(max_iter=2000, tol=1e-3), pixels, train.emotion, cv=folds).mean()
     assert accuracy < 0.6, f"pixel baseline {accuracy:.2f}: the sample is too easy"
 
 
