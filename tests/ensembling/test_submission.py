@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -211,9 +214,18 @@ def test_validate_accepts_a_utf8_bom_with_crlf_and_names_utf16_as_not_utf8(small
     assert line.count(str(empty)) == 1 and "empty file; expected the header image_path,emotion" in line, "the path is named once"
 
 
+def _with_fixed_latency(run: Path, tmp_path: Path) -> RunFolder:
+    """A copy of a tiny run whose timings are set (decode 4 ms, 6 ms per fold model): tiny models time as noise."""
+    copy = RunFolder(tmp_path / "runs" / run.name)
+    shutil.copytree(run, copy.path)
+    meta = copy.meta()
+    replace(meta, decode_resize_ms=4.0, single_model_latency_ms=10.0, latency_ms=4.0 + 6.0 * meta.latency_models).write(copy.path)
+    return copy
+
+
 def test_a_budget_below_every_fold_model_buys_a_member_of_fewer_folds_and_its_submission_uses_only_those(small_data, tiny_runs, tmp_path):
     """Between one fold model's latency and all k's, the blend runs fewer fold models; test.csv is exactly theirs."""
-    run = RunFolder(tiny_runs / "mobilenet_v2")
+    run = _with_fixed_latency(tiny_runs / "mobilenet_v2", tmp_path)
     meta = run.meta()
     budget = (meta.single_model_latency_ms + meta.latency_ms) / 2  # room for one or two of the three fold models, no flip
     report = blends.make_blend([run.path], "few", tmp_path / "ensembles", budget, "greedy", tta=False)
@@ -240,7 +252,7 @@ def test_a_budget_below_every_fold_model_buys_a_member_of_fewer_folds_and_its_su
 def test_a_budget_of_one_model_buys_the_refit_member_and_its_submission_uses_only_the_refit_predictions(small_data, tiny_runs, tmp_path):
     """A refit (one model on every training image) costs one model; at a one-to-two-model budget it is the member,
     scored by the run's OOF, and test.csv, recipe and report are the refit's."""
-    run = RunFolder(tiny_runs / "convlstm")
+    run = _with_fixed_latency(tiny_runs / "convlstm", tmp_path)
     meta = run.meta()
     refit = json.loads((run.refit_dir / "done.json").read_text())
     assert meta.refit and refit["train_images"] == len(run.oof()) and refit["val_accuracy"] is None, "trained on every image"
