@@ -22,6 +22,7 @@ from solution.core.config import COMPETITION
 from solution.core.errors import UserError
 from solution.core.locks import folder_lock
 from solution.core.quiet import native_stderr_silenced
+from solution.core.timing import timings_ms
 from solution.data.dataset import TEST_DIR, TRAIN_DIR
 from solution.inference.classifier import TfliteBackend
 
@@ -164,14 +165,8 @@ def per_face_ms(path: Path, size: int, repeats: int = 50) -> float:
     """Median milliseconds of the exported model on one face (batch 1, after warm-up): what model.json records."""
     backend = TfliteBackend(path)
     face = np.random.default_rng(0).integers(0, 256, (1, size, size, 3)).astype(np.float32)
-    for _ in range(5):
-        backend.predict(face)
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        backend.predict(face)
-        timings.append(time.perf_counter() - started)
-    return 1000 * float(np.median(timings))
+    (timings,) = timings_ms([lambda: backend.predict(face)], repeats, warmup=5)
+    return float(np.median(timings))
 
 
 def export(

@@ -12,7 +12,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
@@ -23,6 +23,7 @@ import numpy as np
 from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError
+from solution.core.timing import timings_ms
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
 FAST_DEMO_BACKBONE = "mobilenet_v3_small_minimalistic"
@@ -83,16 +84,14 @@ class Bench:
         self.log(f"bench: {group}: {name}: {value:.2f} {unit}" + (f" ({ratio:.2f}x {measured.baseline})" if ratio is not None else ""))
         return measured
 
+    def medians_ms(self, calls: Sequence[Callable[[], object]], repeats: int | None = None) -> list[float]:
+        """Median wall time of each call in ms, after warm-up calls; calls compared with each other are timed in
+        interleaved rounds, so that load on the host weighs on their ratio as little as it can."""
+        return [float(np.median(t)) for t in timings_ms(calls, repeats or self.config.repeats, self.config.warmup)]
+
     def median_ms(self, call: Callable[[], object], repeats: int | None = None) -> float:
         """Median wall time of `call` in ms, after warm-up calls."""
-        for _ in range(self.config.warmup):
-            call()
-        timings = []
-        for _ in range(repeats or self.config.repeats):
-            started = time.perf_counter()
-            call()
-            timings.append((time.perf_counter() - started) * 1000)
-        return float(np.median(timings))
+        return self.medians_ms([call], repeats)[0]
 
 
 def machine() -> dict:
@@ -143,14 +142,17 @@ def inference(bench: Bench, name: str) -> None:
     model = build_model(spec, size, "none")
     one, many = _images(1, size), _images(bench.config.throughput_batch, size)
     group = f"inference {name} @ {size}px"
-    eager = bench.add(group, "Keras eager call, batch 1", bench.median_ms(lambda: model(one, training=False)), "ms")
     forward = tf.function(lambda images: model(images, training=False), reduce_retracing=True)
-    compiled = bench.add(group, "Keras tf.function, batch 1", bench.median_ms(lambda: forward(one).numpy()), "ms", eager)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "model.tflite"
         path.write_bytes(convert(model))
         lite = TfliteBackend(path)
-        bench.add(group, "TFLite (LiteRT, 2 threads), batch 1", bench.median_ms(lambda: lite.predict_one(one[0])), "ms", eager)
+        eager_ms, compiled_ms, lite_ms = bench.medians_ms(
+            [lambda: model(one, training=False), lambda: forward(one).numpy(), lambda: lite.predict_one(one[0])]
+        )
+    eager = bench.add(group, "Keras eager call, batch 1", eager_ms, "ms")
+    compiled = bench.add(group, "Keras tf.function, batch 1", compiled_ms, "ms", eager)
+    bench.add(group, "TFLite (LiteRT, 2 threads), batch 1", lite_ms, "ms", eager)
     batch_ms = bench.median_ms(lambda: forward(many).numpy(), max(3, bench.config.repeats // 3))
     single = Measurement(group, compiled.name + " as images/s", 1000 / compiled.value, "images/s")
     bench.add(group, f"Keras tf.function, batch {len(many)}", len(many) * 1000 / batch_ms, "images/s", single)
@@ -382,51 +384,38 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     face = cv2.cvtColor(photo[40:220, 140:320], cv2.COLOR_BGR2RGB)
     group = f"demo, {REFERENCE_BACKBONE} @ {size}px"
     traced = tf.function(lambda image: prepare_image(image, size), input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
-    tf_crop = bench.add(group, "prepare one face crop: traced TF prepare_image", bench.median_ms(lambda: traced(face).numpy()), "ms")
-    bench.add(group, "prepare one face crop: Pillow (what the demo uses)", bench.median_ms(lambda: prepare_crop(face, size)), "ms", tf_crop)
+    tf_crop_ms, pillow_crop_ms = bench.medians_ms([lambda: traced(face).numpy(), lambda: prepare_crop(face, size)])
+    tf_crop = bench.add(group, "prepare one face crop: traced TF prepare_image", tf_crop_ms, "ms")
+    bench.add(group, "prepare one face crop: Pillow (what the demo uses)", pillow_crop_ms, "ms", tf_crop)
     crowd = five_face_frame()
     haar, blazeface = HaarDetector(), BlazeFaceDetector()
     detection = "demo, face detection on a 640x480 frame with five faces"
-    haar_ms = bench.add(detection, f"Haar: {len(haar.detect(crowd))} of 5 faces found", bench.median_ms(lambda: haar.detect(crowd)), "ms")
-    bench.add(
-        detection,
-        f"BlazeFace: {len(blazeface.detect(crowd))} of 5 faces found",
-        bench.median_ms(lambda: blazeface.detect(crowd)),
-        "ms",
-        haar_ms,
-    )
+    haar_ms, blazeface_ms = bench.medians_ms([lambda: haar.detect(crowd), lambda: blazeface.detect(crowd)])
+    haar_found = bench.add(detection, f"Haar: {len(haar.detect(crowd))} of 5 faces found", haar_ms, "ms")
+    bench.add(detection, f"BlazeFace: {len(blazeface.detect(crowd))} of 5 faces found", blazeface_ms, "ms", haar_found)
     forward = tf.function(lambda images: model(images, training=False))
-    keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
-    keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
-    lite = bench.add(
-        group, "classify one face: exported TFLite (crop resize included)", bench.median_ms(lambda: classifier.predict([face])), "ms", keras
-    )
     (work / "int8.tflite").write_bytes(convert(model, _images(32, size)))
     quantised = Classifier(TfliteBackend(work / "int8.tflite"))
-    bench.add(
-        group, "classify one face: int8 TFLite (make export QUANT=int8)", bench.median_ms(lambda: quantised.predict([face])), "ms", lite
-    )
     fast = build_model(get_spec(FAST_DEMO_BACKBONE), config.fast_face_size, "none")
     (work / "fast.tflite").write_bytes(convert(fast))
     quick = Classifier(TfliteBackend(work / "fast.tflite"))
-    bench.add(
-        group,
-        f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {config.fast_face_size}px TFLite (make distill + export)",
-        bench.median_ms(lambda: quick.predict([face])),
-        "ms",
-        lite,
+    keras_ms, lite_ms, int8_ms, fast_ms = bench.medians_ms(
+        [
+            lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy(),
+            lambda: classifier.predict([face]),
+            lambda: quantised.predict([face]),
+            lambda: quick.predict([face]),
+        ]
     )
+    keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
+    lite = bench.add(group, "classify one face: exported TFLite (crop resize included)", lite_ms, "ms", keras)
+    bench.add(group, "classify one face: int8 TFLite (make export QUANT=int8)", int8_ms, "ms", lite)
+    fast_name = f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {config.fast_face_size}px TFLite (make distill + export)"
+    bench.add(group, fast_name, fast_ms, "ms", lite)
     faces = [face] * 5
-    one_by_one = bench.add(
-        group, "classify five faces: one TFLite call per face", bench.median_ms(lambda: [classifier.predict([f]) for f in faces]), "ms"
-    )
-    bench.add(
-        group,
-        "classify five faces: one TFLite call for all (the demo)",
-        bench.median_ms(lambda: classifier.predict(faces)),
-        "ms",
-        one_by_one,
-    )
+    one_by_one_ms, batched_ms = bench.medians_ms([lambda: [classifier.predict([f]) for f in faces], lambda: classifier.predict(faces)])
+    one_by_one = bench.add(group, "classify five faces: one TFLite call per face", one_by_one_ms, "ms")
+    bench.add(group, "classify five faces: one TFLite call for all (the demo)", batched_ms, "ms", one_by_one)
 
     video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
 

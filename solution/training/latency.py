@@ -9,7 +9,6 @@ through one fold model is recorded too: that is what the demo's exported model c
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from solution.artifacts.runs import RunFolder
+from solution.core.timing import timings_ms
 from solution.training.pipeline import prepare_image
 
 REFERENCE_SIDE = 370  # px: the competition's median image size
@@ -82,22 +82,6 @@ def float32_copy(model: keras.Model) -> keras.Model:
     return copy
 
 
-def _interleaved_timings_ms(calls: Sequence[Callable[[], object]], repeats: int, warmup: int) -> list[np.ndarray]:
-    """Each call's timings, one of each per round in rotating order: a burst of load on a shared host falls on
-    every path alike instead of on whichever path was being timed (CI once recorded 3 models faster than 1)."""
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    timings: list[list[float]] = [[] for _ in calls]
-    for round_index in range(max(1, repeats)):
-        for offset in range(len(calls)):
-            index = (round_index + offset) % len(calls)
-            started = time.perf_counter()
-            calls[index]()
-            timings[index].append((time.perf_counter() - started) * 1000)
-    return [np.asarray(values) for values in timings]
-
-
 def _recorded_ms(timings: np.ndarray) -> float:
     return float(np.percentile(timings, RECORDED_PERCENTILE))
 
@@ -121,7 +105,7 @@ def measure_latency(models: Sequence[keras.Model], size: int, repeats: int = 30,
 
         decoding = tf.function(decode)
         paths = (lambda: decoding(jpeg).numpy(), through(copies[:1]), through(copies))
-        decoding_timings, single_timings, total_timings = _interleaved_timings_ms(paths, repeats, warmup)
+        decoding_timings, single_timings, total_timings = timings_ms(paths, repeats, warmup)
         decode_ms = _recorded_ms(decoding_timings)
         # A path through more models cannot cost less: where noise says it does, the larger figure stands, so a
         # budget never under-prices adding a model (fold subsets price k models on the line from one to all).
