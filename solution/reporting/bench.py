@@ -86,8 +86,10 @@ class Bench:
 
     def medians_ms(self, calls: Sequence[Callable[[], object]], repeats: int | None = None) -> list[float]:
         """Median wall time of each call in ms, after warm-up calls; calls compared with each other are timed in
-        interleaved rounds, so that load on the host weighs on their ratio as little as it can."""
-        return [float(np.median(t)) for t in timings_ms(calls, repeats or self.config.repeats, self.config.warmup)]
+        interleaved rounds, each right after an untimed call of its own, so that neither load on the host nor the
+        call timed before it weighs on their ratio."""
+        timings = timings_ms(calls, repeats or self.config.repeats, self.config.warmup, rewarm=len(calls) > 1)
+        return [float(np.median(t)) for t in timings]
 
     def median_ms(self, call: Callable[[], object], repeats: int | None = None) -> float:
         """Median wall time of `call` in ms, after warm-up calls."""
