@@ -16,6 +16,10 @@ def test_calls_are_warmed_up_then_timed_one_of_each_per_round_in_rotating_order(
     assert order[:6] == list("abcabc"), "warm-up: every call, untimed"
     assert order[6:] == list("abcbcacab"), "each round starts one call later: none is always first after a pause"
     assert [len(t) for t in timings] == [3, 3, 3] and all(np.allclose(t, 1.0) for t in timings)
+    order.clear()
+    rewarmed = timing.timings_ms(calls[:2], repeats=2, rewarm=True)
+    assert order == list("aabbbbaa"), "each timed call right after an untimed one of its own"
+    assert all(np.allclose(t, 1.0) for t in rewarmed), "the untimed calls are not counted"
 
 
 def test_a_burst_of_load_weighs_on_every_call_alike(monkeypatch):
