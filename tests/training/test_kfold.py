@@ -176,9 +176,14 @@ class _FoldStart(keras.callbacks.Callback):
 
 
 @pytest.mark.heavy
-def test_folds_share_one_compiled_step_but_each_starts_afresh(small_data, tmp_path):
-    starts = _FoldStart()
+def test_folds_share_one_compiled_step_but_each_starts_afresh(small_data, tmp_path, monkeypatch):
+    from tensorflow.python.eager import context
+
+    starts, cleared = _FoldStart(), []
+    clear_caches = context.pywrap_tfe.TFE_ContextClearCaches
+    monkeypatch.setattr(context.pywrap_tfe, "TFE_ContextClearCaches", lambda handle: (cleared.append(1), clear_caches(handle)))
     kfold.train_backbone(small_data, "convlstm", _config(epochs="2"), tmp_path, callbacks=[starts], log=lambda line: None)
+    assert len(cleared) <= 1, "TensorFlow's kernel cache cleared between folds: each fold instantiates the train step again"
     functions, steps, weights = zip(*starts.starts, strict=True)
     assert len(functions) == 3 and len(set(functions)) == 1 and functions[0] != id(None), "one traced train step for all three folds"
     assert steps == (0, 0, 0), "each fold's schedule and EMA start from step 0"
