@@ -168,6 +168,7 @@ def _train_step(name: str, size: int, batch: int) -> Callable[[], object]:
 
     model = build_model(get_spec(name), size, "none")
     model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)  # built inside the first step, its variables would trace it twice
     images, labels = _images(batch, size), np.eye(9)[np.arange(batch) % 9]
     return lambda: model.train_on_batch(images, labels)
 

@@ -91,6 +91,7 @@ def test_the_kaggle_pipeline_and_a_train_step_work_under_mixed_precision(sample_
         model = backbones.build_model(backbones.get_spec(name), 32, weights)
         trainer = fit.augmented_trainer(model, config, seed=1)
         trainer.compile(fit._optimizer(1e-3, config, ema=True), keras.losses.CategoricalCrossentropy())
+        trainer.optimizer.build(trainer.trainable_variables)  # as FoldTrainer does: the step is then traced once
         loss = trainer.train_on_batch(images, labels)
         assert np.isfinite(loss), name
         assert model.get_layer("probabilities").compute_dtype == "float32"
