@@ -22,12 +22,14 @@ from solution.inference.crops import prepare_crop
 
 class TfliteBackend:
     """A .tflite model run by LiteRT (XNNPACK on the CPU): all faces of a frame in one call where the model's batch
-    is dynamic (every export but recurrent backbones'), else one face per call."""
+    is dynamic (every export but recurrent backbones'), else one face per call. `xnnpack=False` runs LiteRT's own
+    reference kernels instead, only for `make bench` to show what XNNPACK does for each precision."""
 
-    def __init__(self, path: Path, threads: int = 2):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, path: Path, threads: int = 2, xnnpack: bool = True):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_op_resolver_type=resolver)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]

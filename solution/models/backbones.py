@@ -159,9 +159,9 @@ REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
         _spec("mobilenet_v2", "mobilenet", 224, "tf", _application(_apps.MobileNetV2)),
-        # The fast demo model (`make distill BACKBONE=mobilenet_v3_small_minimalistic`, 112 px in the kaggle profile):
-        # no hard-swish or squeeze-excite, which XNNPACK runs slowly; a face in 0.4-0.7 ms here against 11 ms for
-        # MobileNetV2 at 224 px.
+        # The fast demo model (`make distill BACKBONE=mobilenet_v3_small_minimalistic`, 96 px in the kaggle profile):
+        # no hard-swish or squeeze-excite, which XNNPACK runs slowly; `make bench` times it per face against
+        # MobileNetV2's 224 px export.
         _spec("mobilenet_v3_small_minimalistic", "mobilenet", 224, "raw", _application(_apps.MobileNetV3Small, minimalistic=True)),
         _spec("efficientnet_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetB0)),
         _spec("efficientnet_b1", "efficientnet", 240, "raw", _application(_apps.EfficientNetB1)),

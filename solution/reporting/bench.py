@@ -48,7 +48,7 @@ class BenchConfig:
     kaggle_scale_images: int = 450  # JPEGs with the competition's photo sizes
     augment_size: int = 224  # the kaggle profile's size
     face_size: int = 224
-    fast_face_size: int = 112  # the fast demo model's input (per_backbone in the kaggle profile)
+    fast_face_size: int = 0  # the fast demo model's input; 0: its size in the kaggle profile (per_backbone)
     video_frames: int = 90
     video_repeats: int = 3
 
@@ -119,12 +119,24 @@ def machine() -> dict:
         litert = "not installed"
     return {
         "cpu": cpu,
+        "int8_dot_product": int8_dot_product(cpuinfo.read_text() if cpuinfo.exists() else ""),
         "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gib": memory,
         "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
         "platform": platform.platform(),
         "versions": {**versions(), "ai-edge-litert": litert},
     }
+
+
+INT8_DOT_PRODUCT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")  # x86 VNNI/AMX, ARM's dot product
+
+
+def int8_dot_product(cpuinfo: str) -> list[str]:
+    """The CPU's int8 dot-product instructions, from /proc/cpuinfo's flags: without one, XNNPACK's int8 kernels do
+    no more per cycle than its float ones with FMA, so an int8 model is smaller but not faster."""
+    lines = [line for line in cpuinfo.splitlines() if line.lower().startswith(("flags", "features"))]  # x86, ARM
+    flags = {flag for line in lines for flag in line.split(":", 1)[-1].split()}
+    return [flag for flag in INT8_DOT_PRODUCT_FLAGS if flag in flags]
 
 
 def _images(count: int, size: int) -> np.ndarray:
@@ -377,6 +389,7 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     from solution.inference.export import convert
     from solution.models.backbones import build_model, get_spec
     from solution.training.pipeline import prepare_image
+    from solution.training.profiles import load_profile
 
     config = bench.config
     size = config.face_size
@@ -399,7 +412,8 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     forward = tf.function(lambda images: model(images, training=False))
     (work / "int8.tflite").write_bytes(convert(model, _images(32, size)))
     quantised = Classifier(TfliteBackend(work / "int8.tflite"))
-    fast = build_model(get_spec(FAST_DEMO_BACKBONE), config.fast_face_size, "none")
+    fast_size = config.fast_face_size or load_profile("kaggle").for_backbone(FAST_DEMO_BACKBONE).image_size
+    fast = build_model(get_spec(FAST_DEMO_BACKBONE), fast_size, "none")
     (work / "fast.tflite").write_bytes(convert(fast))
     quick = Classifier(TfliteBackend(work / "fast.tflite"))
     keras_ms, lite_ms, int8_ms, fast_ms = bench.medians_ms(
@@ -412,8 +426,11 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     )
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
     lite = bench.add(group, "classify one face: exported TFLite (crop resize included)", lite_ms, "ms", keras)
-    bench.add(group, "classify one face: int8 TFLite (make export QUANT=int8)", int8_ms, "ms", lite)
-    fast_name = f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {config.fast_face_size}px TFLite (make distill + export)"
+    int8 = bench.add(group, "classify one face: int8 TFLite (make export QUANT=int8)", int8_ms, "ms", lite)
+    reference = Classifier(TfliteBackend(work / "int8.tflite", xnnpack=False))
+    without = bench.median_ms(lambda: reference.predict([face]))
+    bench.add(group, "classify one face: int8 TFLite without XNNPACK (LiteRT's reference kernels)", without, "ms", int8)
+    fast_name = f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {fast_size}px TFLite (make distill + export)"
     bench.add(group, fast_name, fast_ms, "ms", lite)
     faces = [face] * 5
     one_by_one_ms, batched_ms = bench.medians_ms([lambda: [classifier.predict([f]) for f in faces], lambda: classifier.predict(faces)])
@@ -503,6 +520,7 @@ def markdown(info: dict, config: BenchConfig, results: list[Measurement], comman
     return f"""# Benchmarks
 
 - Machine: {info["cpu"]}, {info["cores"]} cores, {info["memory_gib"]} GiB; GPUs: {", ".join(info["gpus"]) or "none"}; {info["platform"]}
+- int8 dot-product instructions: {", ".join(info["int8_dot_product"]) or "none (int8 models are smaller here, not faster)"}
 - Libraries: {versions}
 - `{command}` took {seconds:.0f} s. Each figure is the median of {config.repeats} runs after {config.warmup} warm-up runs
   (the input pipeline and the video: fewer, each over the whole set).

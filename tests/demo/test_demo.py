@@ -23,7 +23,7 @@ from solution.data.images import read_rgb
 from solution.demo.faces import Box, HaarDetector, crop_rgb, make_detector
 from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference import export
-from solution.inference.classifier import Classifier
+from solution.inference.classifier import Classifier, TfliteBackend
 from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 
@@ -261,6 +261,8 @@ def test_int8_export_is_smaller_and_agrees_with_float(tiny_runs, exported, small
     assert np.abs(quantised - float_model).mean() <= tolerance.mean_difference, "the demo's crops: int8 stays close to float"
     float_class_score = quantised[np.arange(12), float_model.argmax(1)]
     assert (float_class_score >= quantised.max(1) - tolerance.tie_margin).mean() >= tolerance.min_top1_agreement
+    reference = Classifier(TfliteBackend(tmp_path / "model.tflite", xnnpack=False)).predict(faces)
+    assert np.abs(reference - quantised).max() <= 0.05, "bench's int8 row without XNNPACK runs the same model"
 
 
 def test_an_export_that_misses_its_tolerance_is_refused_and_keeps_the_previous_model(tiny_runs, exported, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 from solution.artifacts.runs import RunFolder
 from solution.ensembling import blends
 from solution.reporting import bench, report
+from solution.training import profiles
 from tests.conftest import run_cli
 
 TINY_BENCH = bench.BenchConfig(
@@ -48,6 +49,17 @@ def test_median_ms_times_the_call_after_warm_up():
     calls = []
     measured = bench.Bench(bench.BenchConfig(repeats=3, warmup=2), log=lambda line: None).median_ms(lambda: calls.append(time.sleep(0.01)))
     assert len(calls) == 5 and 9 < measured < 60
+
+
+def test_the_cpus_int8_dot_product_instructions_are_read_from_cpuinfo():
+    assert bench.int8_dot_product("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n") == []
+    assert bench.int8_dot_product("flags\t\t: avx2 fma avx512f avx512_vnni\nflags\t\t: avx2 avx_vnni\n") == ["avx512_vnni", "avx_vnni"]
+    assert bench.int8_dot_product("processor\t: 0\nFeatures\t: fp asimd crc32 atomics asimddp\n") == ["asimddp"], "ARM"
+
+
+def test_the_fast_demo_model_is_timed_at_its_size_in_the_kaggle_profile():
+    kaggle = profiles.load_profile("kaggle").for_backbone(bench.FAST_DEMO_BACKBONE)
+    assert bench.BenchConfig().fast_face_size == 0 and 96 <= kaggle.image_size <= 128, "the issue's range for the fast student"
 
 
 @pytest.mark.long(minutes=3.5)
@@ -88,6 +100,9 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
     flicker = [r for r in saved["results"] if r["name"].startswith("label flicker")]
     assert len(flicker) == 2 and all(0 <= r["value"] <= 100 and r["unit"] == "%" for r in flicker)
     assert by_name["camera.py start-up: process start to the first annotated frame"]["value"] > 0
+    without_xnnpack = by_name["classify one face: int8 TFLite without XNNPACK (LiteRT's reference kernels)"]
+    assert without_xnnpack["baseline"] == "classify one face: int8 TFLite (make export QUANT=int8)"
+    assert isinstance(saved["machine"]["int8_dot_product"], list)
     fast = next(r for r in saved["results"] if r["name"].startswith("classify one face: the fast demo model"))
     assert fast["baseline"] == "classify one face: exported TFLite (crop resize included)" and fast["ratio"] > 0
     side_by_side = next(r for r in saved["results"] if "side by side" in r["name"])
