@@ -5,7 +5,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from solution.demo import demo_app  # noqa: E402
+from solution.core.interrupts import quiet_start  # noqa: E402
+
+with quiet_start():  # Ctrl+C while OpenCV and LiteRT load: one line, not a traceback
+    from solution.demo import demo_app
 
 
 def main(argv: list[str] | None = None) -> int:

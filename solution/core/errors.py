@@ -6,6 +6,8 @@ import errno
 import sys
 from collections.abc import Callable
 
+from solution.core.interrupts import redeliver_ignored_interrupts
+
 
 class UserError(Exception):
     """A problem with the user's input or set-up, with the fix in its message."""
@@ -31,6 +33,7 @@ def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
+        redeliver_ignored_interrupts()
     try:
         return command() or 0
     except UserError as error:
