@@ -14,6 +14,7 @@ import pytest
 
 from solution.artifacts.runs import RunFolder
 from solution.ensembling import blends
+from solution.inference import export
 from solution.reporting import bench, report
 from solution.training import profiles
 from tests.conftest import run_cli
@@ -74,6 +75,9 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
         return returned[-len(calls) :]
 
     monkeypatch.setattr(bench.Bench, "medians_ms", fake_medians)
+    converted = []
+    convert = export.convert
+    monkeypatch.setattr(export, "convert", lambda model, *args: converted.append(model.name) or convert(model, *args))
     content = bench.run(TINY_BENCH, tmp_path, "python -m solution bench (test)", ensembles, log=lambda line: None)
     saved = json.loads((tmp_path / bench.BENCH_JSON).read_text())
     assert saved["results"] == content["results"] and saved["machine"]["cores"] >= 1 and "tensorflow" in saved["machine"]["versions"]
@@ -97,6 +101,7 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
                 expected = base["value"] / result["value"] if result["unit"] == "ms" else result["value"] / base["value"]
                 assert result["ratio"] == pytest.approx(expected)
     assert by_name["competition budget per image"]["value"] == 330.0
+    assert sorted(converted) == ["mobilenet_v2", "mobilenet_v2", bench.FAST_DEMO_BACKBONE], "the float export shared, int8 apart"
     flicker = [r for r in saved["results"] if r["name"].startswith("label flicker")]
     assert len(flicker) == 2 and all(0 <= r["value"] <= 100 and r["unit"] == "%" for r in flicker)
     assert by_name["camera.py start-up: process start to the first annotated frame"]["value"] > 0
