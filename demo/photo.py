@@ -1,14 +1,16 @@
 """Label the emotion of every face in photos: writes annotated copies and prints one JSON line per face."""
 
-import argparse
-import json
+import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from solution.core.interrupts import quiet_start  # noqa: E402
 
-with quiet_start():  # Ctrl+C while OpenCV and LiteRT load: one line, not a traceback
+with quiet_start():  # Ctrl+C while the libraries load (OpenCV, LiteRT): one line, not a traceback
+    import argparse
+    import json
+    from pathlib import Path
+
     from solution.demo import demo_app
 
 

@@ -11,7 +11,7 @@ from solution.core.errors import UserError
 
 
 def _backbones(args: argparse.Namespace) -> None:
-    from solution.models.backbones import REGISTRY
+    from solution.models.registry import REGISTRY
 
     print(f"{'name':<18} {'family':<13} {'size':>4}  {'preprocessing':<13} {'allowed':<7}  {'pretrained':<10}  imagenet weights")
     for spec in REGISTRY.values():

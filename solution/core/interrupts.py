@@ -42,7 +42,10 @@ class quiet_start:  # noqa: N801 (used as a statement: `with quiet_start():`)
     A plain class, not contextlib's: the fewer imports before it, the shorter the moment it cannot cover."""
 
     def __enter__(self) -> None:
-        redeliver_ignored_interrupts()
+        try:
+            redeliver_ignored_interrupts()
+        except KeyboardInterrupt:  # while `signal` itself loads
+            self.__exit__(KeyboardInterrupt, None, None)
 
     def __exit__(self, kind, error, trace) -> None:
         if kind is not None and issubclass(kind, KeyboardInterrupt):

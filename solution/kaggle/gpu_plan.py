@@ -111,7 +111,7 @@ class BackbonePlan:
 
 def plan_backbone(backbone: str, config: TrainConfig, k: int, assumptions: PlanAssumptions) -> BackbonePlan:
     """Hours for `backbone` trained with `config` (its per-backbone overrides applied) over k folds."""
-    from solution.models.backbones import get_spec
+    from solution.models.registry import get_spec
 
     spec = get_spec(backbone)
     config = config.for_backbone(backbone)

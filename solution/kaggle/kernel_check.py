@@ -109,7 +109,7 @@ def representatives(config: KernelsConfig, k: int) -> list[Kernel]:
 def argument_problems(config: KernelsConfig) -> list[str]:
     """Every kernel's arguments as the runtime parses them, with a registered backbone and known settings."""
     from solution.kaggle.kernel_runtime import build_parser
-    from solution.models.backbones import get_spec
+    from solution.models.registry import get_spec
 
     problems = []
     for kernel in kernels.every_kernel(config):

@@ -1,4 +1,5 @@
-"""The backbone zoo: one registry entry per network, and the one way every model is assembled.
+"""The backbone zoo: one builder per registered network (solution/models/registry.py), and the one way every model
+is assembled.
 
 A model is raw 0-255 RGB -> `BackbonePreprocess` (the backbone's own normalisation) ->
 backbone -> `classifier_head` (the same head for every backbone, as in the seed).
@@ -7,7 +8,6 @@ backbone -> `classifier_head` (the same head for every backbone, as in the seed)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -17,6 +17,7 @@ from solution.core.errors import UserError
 from solution.core.labels import NUM_CLASSES
 from solution.models.cspdarknet import csp_darknet
 from solution.models.layers import BackbonePreprocess, HubFeatureLayer
+from solution.models.registry import BackboneSpec, taking
 from solution.models.vgg import vgg16_bn
 
 VIT_B8_HANDLE = "https://tfhub.dev/sayakpaul/vit_b8_fe/1"
@@ -28,21 +29,6 @@ OFFLINE_HELP = (
 # (size, weights, **options) -> feature-extractor model; `weights` is "imagenet", None, or a local path.
 # Options (drop_path_rate) go only to builders that accept them (BackboneSpec.options).
 Builder = Callable[..., keras.Model]
-
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """What the kit knows about one backbone."""
-
-    name: str
-    family: str
-    native_size: int
-    preprocessing: str  # a BackbonePreprocess mode
-    allowed: bool  # by the competition rules: ImageNet-pretrained, or trained from scratch
-    pretrained: bool  # fine-tuned from pre-trained weights (False: trained from scratch)
-    build: Builder
-    weights_source: str  # what weights="imagenet" means for this backbone
-    options: tuple[str, ...] = ()  # training options the builder takes, e.g. drop_path_rate
 
 
 def _application(constructor: Callable[..., keras.Model], **options) -> Builder:
@@ -141,50 +127,24 @@ def _vggface(size: int, weights: str | None) -> keras.Model:
 
 _apps = keras.applications
 
-
-def _spec(name: str, family: str, size: int, preprocessing: str, build: Builder, weights_source: str = "keras", **facts) -> BackboneSpec:
-    """A registry entry; `facts` override allowed=True, pretrained=True and options=()."""
-    return BackboneSpec(
-        name=name,
-        family=family,
-        native_size=size,
-        preprocessing=preprocessing,
-        build=build,
-        weights_source=weights_source,
-        **{"allowed": True, "pretrained": True, **facts},
-    )
-
-
-REGISTRY: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in (
-        _spec("mobilenet_v2", "mobilenet", 224, "tf", _application(_apps.MobileNetV2)),
-        # The fast demo model (`make distill BACKBONE=mobilenet_v3_small_minimalistic`, 96 px in the kaggle profile):
-        # no hard-swish or squeeze-excite, which XNNPACK runs slowly; `make bench` times it per face against
-        # MobileNetV2's 224 px export.
-        _spec("mobilenet_v3_small_minimalistic", "mobilenet", 224, "raw", _application(_apps.MobileNetV3Small, minimalistic=True)),
-        _spec("efficientnet_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetB0)),
-        _spec("efficientnet_b1", "efficientnet", 240, "raw", _application(_apps.EfficientNetB1)),
-        _spec("efficientnet_b2", "efficientnet", 260, "raw", _application(_apps.EfficientNetB2)),
-        _spec("efficientnet_b3", "efficientnet", 300, "raw", _application(_apps.EfficientNetB3)),
-        _spec("efficientnetv2_b0", "efficientnet", 224, "raw", _application(_apps.EfficientNetV2B0, include_preprocessing=True)),
-        _spec("efficientnetv2_b2", "efficientnet", 260, "raw", _application(_apps.EfficientNetV2B2, include_preprocessing=True)),
-        _spec("efficientnetv2_b3", "efficientnet", 300, "raw", _application(_apps.EfficientNetV2B3, include_preprocessing=True)),
-        _spec("resnet50", "resnet", 224, "caffe", _application(_apps.ResNet50)),
-        _spec("convnext_tiny", "convnext", 224, "raw", _convnext_tiny, options=("drop_path_rate",)),
-        _spec("cspdarknet", "yolo", 256, "unit", _cspdarknet, weights_source="file"),
-        _spec("vit_b8", "vit", 224, "tf", _vit_b8, weights_source="tfhub"),
-        _spec("vgg16_scratch", "vgg", 224, "unit", _scratch(lambda size, weights: vgg16_bn((size, size, 3))), "none", pretrained=False),
-        _spec("convlstm", "recurrent", 128, "unit", _scratch(_convlstm), "none", pretrained=False),
-        _spec("vggface_resnet50", "resnet", 224, "vggface", _vggface, weights_source="file", allowed=False),
-    )
+BUILDERS: dict[str, Builder] = {
+    "mobilenet_v2": _application(_apps.MobileNetV2),
+    "mobilenet_v3_small_minimalistic": _application(_apps.MobileNetV3Small, minimalistic=True),
+    "efficientnet_b0": _application(_apps.EfficientNetB0),
+    "efficientnet_b1": _application(_apps.EfficientNetB1),
+    "efficientnet_b2": _application(_apps.EfficientNetB2),
+    "efficientnet_b3": _application(_apps.EfficientNetB3),
+    "efficientnetv2_b0": _application(_apps.EfficientNetV2B0, include_preprocessing=True),
+    "efficientnetv2_b2": _application(_apps.EfficientNetV2B2, include_preprocessing=True),
+    "efficientnetv2_b3": _application(_apps.EfficientNetV2B3, include_preprocessing=True),
+    "resnet50": _application(_apps.ResNet50),
+    "convnext_tiny": _convnext_tiny,
+    "cspdarknet": _cspdarknet,
+    "vit_b8": _vit_b8,
+    "vgg16_scratch": _scratch(lambda size, weights: vgg16_bn((size, size, 3))),
+    "convlstm": _scratch(_convlstm),
+    "vggface_resnet50": _vggface,
 }
-
-
-def get_spec(name: str) -> BackboneSpec:
-    if name not in REGISTRY:
-        raise UserError(f"unknown backbone '{name}'; `python -m solution backbones` lists them: {', '.join(REGISTRY)}")
-    return REGISTRY[name]
 
 
 def resolve_weights(weights: str) -> str | None:
@@ -201,10 +161,10 @@ def build_backbone(spec: BackboneSpec, size: int, weights: str, drop_path_rate: 
     options = {}
     if drop_path_rate:
         if "drop_path_rate" not in spec.options:
-            raise UserError(f"{spec.name} has no stochastic depth; drop_path_rate is for {', '.join(_takes('drop_path_rate'))}")
+            raise UserError(f"{spec.name} has no stochastic depth; drop_path_rate is for {', '.join(taking('drop_path_rate'))}")
         options["drop_path_rate"] = drop_path_rate
     try:
-        backbone = spec.build(size, resolve_weights(weights), **options)
+        backbone = BUILDERS[spec.name](size, resolve_weights(weights), **options)
     except UserError:
         raise
     except Exception as error:  # Keras raises bare Exception on download failures
@@ -219,10 +179,6 @@ def build_backbone(spec: BackboneSpec, size: int, weights: str, drop_path_rate: 
     if weights == "none":
         _fast_batchnorm(backbone)
     return backbone
-
-
-def _takes(option: str) -> list[str]:
-    return [name for name, spec in REGISTRY.items() if option in spec.options]
 
 
 def _fast_batchnorm(model: keras.Model, momentum: float = 0.9) -> None:

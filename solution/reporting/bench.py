@@ -161,7 +161,8 @@ def inference(bench: Bench, name: str) -> None:
     import tensorflow as tf
 
     from solution.inference.classifier import TfliteBackend
-    from solution.models.backbones import build_model, get_spec
+    from solution.models.backbones import build_model
+    from solution.models.registry import get_spec
 
     spec = get_spec(name)
     size = bench.config.size or spec.native_size
@@ -188,7 +189,8 @@ def _train_step(name: str, size: int, batch: int) -> Callable[[], object]:
     """One untraced train_on_batch step of `name` from scratch on a fixed random batch: what both training rows time."""
     import keras
 
-    from solution.models.backbones import build_model, get_spec
+    from solution.models.backbones import build_model
+    from solution.models.registry import get_spec
 
     model = build_model(get_spec(name), size, "none")
     model.compile(keras.optimizers.AdamW(1e-3), "categorical_crossentropy")
@@ -398,7 +400,8 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     from solution.demo.faces import BlazeFaceDetector, HaarDetector
     from solution.inference.classifier import Classifier, TfliteBackend
     from solution.inference.crops import prepare_crop
-    from solution.models.backbones import build_model, get_spec
+    from solution.models.backbones import build_model
+    from solution.models.registry import get_spec
     from solution.training.pipeline import prepare_image
     from solution.training.profiles import load_profile
 
@@ -555,7 +558,7 @@ def _guarded(bench: Bench, name: str, measure: Callable[[], Measurement | None])
 
 def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Measure everything `config` asks for; write out/bench.json and out/bench.md; return the JSON content."""
-    from solution.models.backbones import REGISTRY
+    from solution.models.registry import REGISTRY
 
     started = time.perf_counter()
     bench = Bench(config, log)

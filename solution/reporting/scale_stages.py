@@ -118,7 +118,7 @@ def _resident_bytes() -> int:
 
 def week_sizes() -> list[int]:
     """The distinct input sizes of the kaggle profile's backbones (each its native size unless the profile sets one)."""
-    from solution.models.backbones import get_spec
+    from solution.models.registry import get_spec
     from solution.training.profiles import load_profile
 
     config = load_profile("kaggle")

@@ -37,7 +37,8 @@ from solution.artifacts.runs import (
 from solution.core import atomic
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
-from solution.models.backbones import BackboneSpec, build_model, keeps_batchnorm_frozen, set_batchnorm_momentum, unfreeze_backbone
+from solution.models.backbones import build_model, keeps_batchnorm_frozen, set_batchnorm_momentum, unfreeze_backbone
+from solution.models.registry import BackboneSpec
 from solution.training.augment import FaceAugment
 from solution.training.loss_scaling import with_loss_scaling
 from solution.training.pipeline import make_dataset

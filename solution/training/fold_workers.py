@@ -79,7 +79,7 @@ def limit_threads(threads: int) -> None:
 
 def _train_in_worker(backbone: str, config: TrainConfig, data: FoldData, fold_dir: Path) -> dict:
     global _session
-    from solution.models.backbones import get_spec
+    from solution.models.registry import get_spec
     from solution.training.accelerate import choose_strategy, set_precision
     from solution.training.fit import train_fold
 

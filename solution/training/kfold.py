@@ -19,7 +19,7 @@ from solution.core.errors import UserError
 from solution.core.locks import folder_lock
 from solution.data.dataset import SUBMISSION_CSV, build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
-from solution.models.backbones import get_spec
+from solution.models.registry import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import REFIT, FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
 from solution.training.fold_workers import cpu_cores, threads_per_worker, train_folds_in_workers, worker_count

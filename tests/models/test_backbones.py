@@ -10,10 +10,10 @@ import pytest
 from solution.core.errors import UserError
 from solution.core.labels import NUM_CLASSES
 from solution.core.standins import write_hub_feature_extractor
-from solution.models import backbones
+from solution.models import backbones, registry
 from solution.models.layers import BackbonePreprocess, HubFeatureLayer
 
-LOCAL_BACKBONES = [name for name in backbones.REGISTRY if name != "vit_b8"]
+LOCAL_BACKBONES = [name for name in registry.REGISTRY if name != "vit_b8"]
 
 
 def _images(n: int, size: int) -> np.ndarray:
@@ -22,7 +22,7 @@ def _images(n: int, size: int) -> np.ndarray:
 
 @pytest.mark.parametrize("name", LOCAL_BACKBONES)
 def test_every_backbone_builds_and_predicts_probabilities(name):
-    model = backbones.build_model(backbones.get_spec(name), 32, "none")
+    model = backbones.build_model(registry.get_spec(name), 32, "none")
     probabilities = model(_images(2, 32), training=False).numpy()
     assert probabilities.shape == (2, NUM_CLASSES)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
@@ -37,10 +37,10 @@ def test_the_registry_covers_the_product_card():
         "efficientnetv2_b2", "efficientnetv2_b3", "resnet50", "convnext_tiny",
         "cspdarknet", "vit_b8", "vgg16_scratch", "convlstm", "vggface_resnet50",
     }  # fmt: skip
-    assert expected <= set(backbones.REGISTRY)
-    assert not backbones.get_spec("vggface_resnet50").allowed
-    assert all(backbones.REGISTRY[n].allowed for n in expected - {"vggface_resnet50"})
-    assert not backbones.get_spec("vgg16_scratch").pretrained and not backbones.get_spec("convlstm").pretrained
+    assert expected <= set(registry.REGISTRY) and set(backbones.BUILDERS) == set(registry.REGISTRY), "one builder each"
+    assert not registry.get_spec("vggface_resnet50").allowed
+    assert all(registry.REGISTRY[n].allowed for n in expected - {"vggface_resnet50"})
+    assert not registry.get_spec("vgg16_scratch").pretrained and not registry.get_spec("convlstm").pretrained
 
 
 def _same_weights(first: keras.Model, second: keras.Model) -> bool:
@@ -48,7 +48,7 @@ def _same_weights(first: keras.Model, second: keras.Model) -> bool:
 
 
 def test_imagenet_weights_load_from_a_keras3_weights_file(tmp_path):
-    spec = backbones.get_spec("mobilenet_v2")
+    spec = registry.get_spec("mobilenet_v2")
     source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
     path = tmp_path / "mobilenet_v2_imagenet.weights.h5"
     source.save_weights(path)
@@ -63,12 +63,12 @@ def test_imagenet_weights_load_from_a_legacy_h5_under_keras_own_file_name(tmp_pa
     path = tmp_path / "efficientnetb0_notop.h5"  # the name Keras downloads to ~/.keras/models
     with h5py.File(path, "w") as handle:
         legacy_h5_format.save_weights_to_hdf5_group(handle, source)
-    loaded = backbones.build_backbone(backbones.get_spec("efficientnet_b0"), 64, str(path))
+    loaded = backbones.build_backbone(registry.get_spec("efficientnet_b0"), 64, str(path))
     assert _same_weights(source, loaded)
 
 
 def test_pretrained_weights_keep_batchnorm_in_inference_mode_and_scratch_does_not(tmp_path):
-    spec = backbones.get_spec("mobilenet_v2")
+    spec = registry.get_spec("mobilenet_v2")
     source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
     path = tmp_path / "w.weights.h5"
     source.save_weights(path)
@@ -86,7 +86,7 @@ def test_pretrained_weights_keep_batchnorm_in_inference_mode_and_scratch_does_no
 
 
 def test_freeze_batchnorm_off_lets_a_pretrained_backbone_train_its_batchnorm(tmp_path):
-    spec = backbones.get_spec("mobilenet_v2")
+    spec = registry.get_spec("mobilenet_v2")
     source = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3))
     path = tmp_path / "w.weights.h5"
     source.save_weights(path)
@@ -110,17 +110,17 @@ def test_offline_imagenet_download_is_one_clear_line(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.utils, "get_file", no_network)
     monkeypatch.setattr("keras.src.applications.mobilenet_v2.file_utils.get_file", no_network)
     with pytest.raises(UserError, match="attach a dataset") as error:
-        backbones.build_model(backbones.get_spec("mobilenet_v2"), 96, "imagenet")
+        backbones.build_model(registry.get_spec("mobilenet_v2"), 96, "imagenet")
     assert "\n" not in str(error.value)
 
 
 def test_missing_weights_file_and_unknown_backbone_are_clear(tmp_path):
     with pytest.raises(UserError, match="not found"):
-        backbones.build_model(backbones.get_spec("mobilenet_v2"), 96, str(tmp_path / "nope.h5"))
+        backbones.build_model(registry.get_spec("mobilenet_v2"), 96, str(tmp_path / "nope.h5"))
     with pytest.raises(UserError, match="python -m solution backbones"):
-        backbones.get_spec("mobilenet_v9")
+        registry.get_spec("mobilenet_v9")
     with pytest.raises(UserError, match="not allowed by the competition rules"):
-        backbones.build_model(backbones.get_spec("vggface_resnet50"), 32, "imagenet")
+        backbones.build_model(registry.get_spec("vggface_resnet50"), 32, "imagenet")
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def tiny_savedmodel(tmp_path_factory):
 
 
 def test_vit_b8_from_a_local_savedmodel_fine_tunes_with_adamw_and_reloads(tiny_savedmodel, tmp_path):
-    spec = backbones.get_spec("vit_b8")
+    spec = registry.get_spec("vit_b8")
     model = backbones.build_model(spec, 32, str(tiny_savedmodel))
     hub_layer = next(layer for layer in model.get_layer("backbone").layers if isinstance(layer, HubFeatureLayer))
     assert all(":" not in v.path for v in hub_layer.trainable_variables)
@@ -162,7 +162,7 @@ def test_vit_b8_resolves_the_tf_hub_handle_for_imagenet(monkeypatch, tiny_savedm
 
     asked = []
     monkeypatch.setattr(hub, "resolve", lambda handle: asked.append(handle) or str(tiny_savedmodel))
-    backbones.build_model(backbones.get_spec("vit_b8"), 32, "imagenet")
+    backbones.build_model(registry.get_spec("vit_b8"), 32, "imagenet")
     assert asked == [backbones.VIT_B8_HANDLE]
 
 
@@ -178,7 +178,7 @@ def test_vgg16_scratch_has_batchnorm_and_trains_at_its_kaggle_learning_rate(samp
     rows = index.train.groupby("emotion").head(1)
     images, labels = next(iter(pipeline.make_dataset(index.source_paths(rows), rows.label, 32, len(rows))))
     keras.utils.set_random_seed(0)
-    model = backbones.build_model(backbones.get_spec("vgg16_scratch"), 32, "none")
+    model = backbones.build_model(registry.get_spec("vgg16_scratch"), 32, "none")
     assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.get_layer("backbone").layers) == 13
     recipe = profiles.load_profile("kaggle").for_backbone("vgg16_scratch")
     model.compile(fit._optimizer(recipe.lr, recipe), "categorical_crossentropy")

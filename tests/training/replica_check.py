@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from solution.models.backbones import get_spec
+from solution.models.registry import get_spec
 from solution.training import kfold, profiles
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import FoldTrainer

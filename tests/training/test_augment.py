@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from solution.core.standins import write_hub_feature_extractor
 from solution.data import dataset
-from solution.models import backbones
+from solution.models import backbones, registry
 from solution.training import fit, pipeline, profiles
 from solution.training.augment import FaceAugment
 from solution.training.profiles import AugmentConfig
@@ -88,7 +88,7 @@ def test_the_kaggle_pipeline_and_a_train_step_work_under_mixed_precision(sample_
     assert (labels.numpy().max(axis=1) < 1.0).any(), "MixUp blends some labels"
     hub = write_hub_feature_extractor(tmp_path / "vit_b8_fe")
     for name, weights in (("mobilenet_v2", "none"), ("vit_b8", str(hub))):
-        model = backbones.build_model(backbones.get_spec(name), 32, weights)
+        model = backbones.build_model(registry.get_spec(name), 32, weights)
         trainer = fit.augmented_trainer(model, config, seed=1)
         trainer.compile(fit._optimizer(1e-3, config, ema=True), keras.losses.CategoricalCrossentropy())
         trainer.optimizer.build(trainer.trainable_variables)  # as FoldTrainer does: the step is then traced once

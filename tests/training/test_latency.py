@@ -7,14 +7,14 @@ import numpy as np
 import tensorflow as tf
 
 from solution.core import timing
-from solution.models import backbones
+from solution.models import backbones, registry
 from solution.training import latency
 
 
 def test_a_mixed_precision_model_is_timed_as_a_float32_copy_with_the_same_predictions():
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        mixed = backbones.build_model(backbones.get_spec("mobilenet_v2"), 32, "none")
+        mixed = backbones.build_model(registry.get_spec("mobilenet_v2"), 32, "none")
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert mixed.get_layer("backbone").compute_dtype == "float16"
@@ -22,12 +22,12 @@ def test_a_mixed_precision_model_is_timed_as_a_float32_copy_with_the_same_predic
     assert all(layer.compute_dtype == "float32" for layer in copy._flatten_layers(include_self=False))
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)
     assert np.abs(copy(images).numpy() - mixed(images).numpy().astype(np.float32)).max() < 1e-2
-    plain = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    plain = backbones.build_model(registry.get_spec("convlstm"), 32, "none")
     assert latency.float32_copy(plain) is plain
 
 
 def test_every_fold_model_is_on_the_timed_path():
-    models = [backbones.build_model(backbones.get_spec("mobilenet_v2"), 64, "none") for _ in range(3)]
+    models = [backbones.build_model(registry.get_spec("mobilenet_v2"), 64, "none") for _ in range(3)]
     measured = latency.measure_latency(models, 64, repeats=5, warmup=2)
     assert measured.models == 3
     assert measured.total_ms > measured.single_model_ms > measured.decode_resize_ms > 0
@@ -53,7 +53,7 @@ def test_the_recorded_latency_is_a_low_percentile_with_its_spread(monkeypatch):
     """Host load only adds time: loaded repeats, even most of them, must not decide the figure a budget is checked against."""
     per_round = [5.0, 500.0, 500.0, 5.0, 500.0, 500.0, 500.0, 5.0, 500.0, 500.0]
     _fake_clock(monkeypatch, [value for value in per_round for _path in range(3)])
-    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    model = backbones.build_model(registry.get_spec("convlstm"), 32, "none")
     measured = latency.measure_latency([model], 32, repeats=10, warmup=0)
     spread = measured.total_spread_ms
     assert spread["p10"] <= spread["median"] <= spread["p90"]
@@ -66,7 +66,7 @@ def test_noise_never_records_more_models_as_cheaper(monkeypatch):
     more models look cheaper, and a single under the decode a model look free of cost."""
     decode, single, total = 3.0, 12.0, 9.0
     monkeypatch.setattr(latency, "timings_ms", lambda paths, repeats, warmup: [np.full(4, t) for t in (decode, single, total)])
-    model = backbones.build_model(backbones.get_spec("convlstm"), 32, "none")
+    model = backbones.build_model(registry.get_spec("convlstm"), 32, "none")
     measured = latency.measure_latency([model, model, model], 32, repeats=4)
     assert (measured.decode_resize_ms, measured.single_model_ms, measured.total_ms) == (3.0, 12.0, 12.0)
     monkeypatch.setattr(latency, "timings_ms", lambda paths, repeats, warmup: [np.full(4, t) for t in (7.0, 5.0, 20.0)])

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from solution.core.errors import UserError
-from solution.models import backbones
+from solution.models import registry
 from solution.training import profiles
 
 
@@ -15,7 +15,7 @@ def test_both_profiles_load_and_list_registered_backbones():
     for name in ("smoke", "kaggle"):
         config = profiles.load_profile(name)
         assert config.profile == name and config.backbones
-        assert set(config.backbones) <= set(backbones.REGISTRY)
+        assert set(config.backbones) <= set(registry.REGISTRY)
     assert profiles.load_profile("smoke").weights == "none"
     kaggle = profiles.load_profile("kaggle")
     assert kaggle.weights == "imagenet" and kaggle.image_size == 0 and kaggle.head_epochs > 0
@@ -81,7 +81,7 @@ def test_the_kaggle_recipe_is_tuned_for_accuracy_on_a_fixed_schedule():
     assert "vit_b8" not in kaggle.backbones and "vit_b8" in profiles.available_profiles()["kaggle"]["per_backbone"]
     for name in kaggle.backbones:
         config = kaggle.for_backbone(name)
-        if backbones.get_spec(name).pretrained:
+        if registry.get_spec(name).pretrained:
             assert 12 <= config.epochs <= 15, name
     assert kaggle.for_backbone("convnext_tiny").drop_path_rate > 0
     augment = kaggle.augment
