@@ -9,7 +9,8 @@ _report_unraisable = sys.__unraisablehook__
 
 
 def _raise_ignored_interruption(signum, frame) -> None:
-    raise (_ignored_interruptions.pop() if _ignored_interruptions else KeyboardInterrupt)()
+    if _ignored_interruptions:  # an alarm of anyone else's is no interruption
+        raise _ignored_interruptions.pop()()
 
 
 def _redeliver_or_report(unraisable) -> None:
