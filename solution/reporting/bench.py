@@ -88,7 +88,7 @@ class Bench:
     def medians_ms(self, calls: Sequence[Callable[[], object]], repeats: int | None = None) -> list[float]:
         """Median wall time of each call in ms, after warm-up calls; calls compared with each other are timed in
         interleaved rounds, each right after an untimed call of its own, so that neither load on the host nor the
-        call timed before it weighs on their ratio. TensorFlow calls are never interleaved with others: its worker
+        call timed before it weighs on their ratio. Time TensorFlow calls apart from the others: its worker
         threads spin on after a call returns and took the CPU from the call timed next (on 2 cores the fast demo
         model read 1.23 ms beside a Keras call, 0.85 ms without)."""
         timings = timings_ms(calls, repeats or self.config.repeats, self.config.warmup, rewarm=len(calls) > 1)
@@ -432,7 +432,8 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     (work / "fast.tflite").write_bytes(bench.tflite(fast))
     quick = Classifier(TfliteBackend(work / "fast.tflite"))
     keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
-    lite_ms, int8_ms, fast_ms = bench.medians_ms([lambda lite=lite: lite.predict([face]) for lite in (classifier, quantised, quick)])
+    exports = (classifier, quantised, quick)
+    lite_ms, int8_ms, fast_ms = bench.medians_ms([lambda exported=exported: exported.predict([face]) for exported in exports])
     keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
     lite = bench.add(group, "classify one face: exported TFLite (crop resize included)", lite_ms, "ms", keras)
     int8 = bench.add(group, "classify one face: int8 TFLite (make export QUANT=int8)", int8_ms, "ms", lite)
