@@ -14,10 +14,72 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import yaml
+
 from solution.core import atomic
+from solution.core.documents import read_yaml
 from solution.core.errors import UserError
+from solution.core.names import checked_name, name_problem, named_path
+from solution.core.records import record
 
 REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
+RECIPE_SUFFIX = ".yaml"
+NAME_FIX = "a blend's name is a plain name such as blend or sample-blend; choose another"
+
+
+def blend_path(root: Path, name: object, given_by: str = "--name") -> Path:
+    """ensembles/NAME/ for a blend name from a user or a recipe: a plain name, never a path out of `root`."""
+    return named_path(root, name, given_by, NAME_FIX)
+
+
+def recipe_path(root: Path, name: object, given_by: str = "--name") -> Path:
+    return named_path(root, name, given_by, NAME_FIX, RECIPE_SUFFIX)
+
+
+@dataclass(frozen=True)
+class RecipeMember:
+    """One run of a recipe: its folder, its weight, and which of its models the blend's test predictions average."""
+
+    path: str
+    weight: float
+    flip: bool = False
+    folds: list[int] | None = None  # the fold models averaged; None with refit
+    refit: bool = False
+
+
+@dataclass(frozen=True)
+class BlendRecipe:
+    """ensembles/NAME.yaml: the runs and weights that re-make a blend without selecting again (`--recipe`)."""
+
+    name: str
+    budget_ms: float
+    runs: list[RecipeMember]
+    method: str = "unknown"
+    cv_accuracy: float | None = None  # None: a recipe re-made from a recipe (nothing was cross-validated)
+
+    def write(self, root: Path) -> Path:
+        return atomic.write_text(recipe_path(root, self.name), yaml.safe_dump(asdict(self), sort_keys=False))
+
+    @classmethod
+    def read(cls, path: Path) -> BlendRecipe:
+        """A recipe, typed and checked: it is a file from elsewhere, so its name must be a plain name and each member
+        a run folder's path with weight and models; a bad one is one line naming the field."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path}: recipe not found; make the blend first (`make ensemble`)")
+        fix = "fix it, or make the blend again with `make ensemble`"
+        recipe = record(cls, read_yaml(path, fix), path, fix)
+        checked_name(recipe.name, f"{path}: name", NAME_FIX)
+        if not recipe.runs:
+            raise UserError(f"{path}: runs: lists no run; {fix}")
+        for index, member in enumerate(recipe.runs):
+            where = f"{path}: runs[{index}]"
+            problem = name_problem(Path(member.path).name) or ("\0" in member.path and "holding a NUL")
+            if problem:
+                raise UserError(f"{where}.path: {member.path!r} is not a run folder's path ({problem}); {fix}")
+            if member.weight < 0 or (member.folds is None) == (not member.refit) or (member.folds is not None and not member.folds):
+                raise UserError(f"{where}: needs a weight of 0 or more and either folds: [0, 1, ...] or refit: true; {fix}")
+        return recipe
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
-from solution.artifacts.runs import RUN_CONFIG_FILE, RunFolder, RunMeta, assemble
+from solution.artifacts.runs import META_FILE, RUN_CONFIG_FILE, RunFolder, RunMeta, assemble
 from solution.core.atomic import folder_swap
 from solution.core.errors import UserError
 
@@ -58,7 +58,7 @@ def merge_fold_runs(parts: Sequence[Path], target: Path) -> RunMeta:
             f"{first.backbone}: fold(s) {', '.join(map(str, missing))} of {first.k} not finished yet; "
             f"wait for their kernels (train-{first.backbone.replace('_', '-')}-f<k>), then pull again"
         )
-    with folder_swap(Path(target)) as scratch:  # the previous merge is replaced only once this one is whole
+    with folder_swap(Path(target), META_FILE) as scratch:  # the previous merge is replaced only once this one is whole
         merged = RunFolder(scratch)
         for fold, source in sorted(owner.items()):
             shutil.copytree(RunFolder(source).fold_dir(fold), merged.fold_dir(fold))

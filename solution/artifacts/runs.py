@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from solution.core.config import PATHS, Paths
 from solution.core.documents import read_json, read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
+from solution.core.records import record
 
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
 KERAS_MODEL_FILE, DONE_FILE = "model.keras", "done.json"
@@ -94,42 +95,33 @@ class RunMeta:
         """meta.json at `path`; a missing, corrupt or incomplete file is one line naming it and the fix."""
         if not path.exists():
             raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
-        content = read_json(path, "re-run `make train` (or `make pull`) for this run")
-        required = [f.name for f in fields(cls) if f.default is MISSING]
-        missing = [name for name in required if name not in content] if isinstance(content, dict) else required
-        if missing:
-            raise UserError(
-                f"{path}: no {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}; "
-                "not a complete meta.json of this kit (re-run `make train`)"
-            )
-        known = {f.name for f in fields(cls)}
-        values = {key: value for key, value in content.items() if key in known}
-        wrong = [
-            f"{key}={values[key]!r} (expected {kind})" for key, kind in _FIELD_KINDS.items() if key in values and not _is(values[key], kind)
-        ]
-        if wrong:
-            raise UserError(f"{path}: {', '.join(wrong[:3])}; a damaged or edited meta.json (re-run `make train` or `make pull`)")
-        return cls(**values)
+        fix = "re-run `make train` (or `make pull`) for this run"
+        return record(cls, read_json(path, fix), path, fix)
 
 
-def _is(value, kind: str) -> bool:
-    """Whether a meta.json value is of the kind its RunMeta field declares (JSON has no tuples; bools are not numbers)."""
-    optional = kind.endswith(" | None")
-    if value is None:
-        return optional
-    base = kind.removesuffix(" | None")
-    if base == "float":
-        return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
-    if base == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if base == "list[int]":
-        return isinstance(value, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in value)
-    if base.startswith("dict"):
-        return isinstance(value, dict)
-    return isinstance(value, {"bool": bool, "str": str}.get(base, object))
+@dataclass(frozen=True)
+class RunIdentity:
+    """run_config.json: what every fold of a run was trained with; a resume under other settings is refused."""
+
+    backbone: str
+    image_size: int
+    folds_hash: str
+    config: dict
+    distillation: dict | None = None
+    differs_from_profile: dict | None = None
 
 
-_FIELD_KINDS = {f.name: str(f.type) for f in fields(RunMeta)}
+@dataclass(frozen=True)
+class FoldSummary:
+    """done.json: written last by a fold's training, so its presence says the fold is finished."""
+
+    fold: int
+    val_accuracy: float | None  # None: nothing held out (the refit model)
+    seconds: float
+    images_per_second: float
+    epochs: int = 0  # over both stages, including epochs run before a resume
+    train_images: int = 0
+    numerics: dict | None = None  # devices, replicas, precision (and CPU threads) that decided its floating point
 
 
 @dataclass(frozen=True)
@@ -144,8 +136,13 @@ class RunFolder:
     def fold_done(self, fold: int) -> bool:
         return (self.fold_dir(fold) / DONE_FILE).exists()
 
-    def fold_summary(self, fold: int) -> dict:
-        return read_json(self.fold_dir(fold) / DONE_FILE, f"delete {self.fold_dir(fold)} and re-run `make train` to redo that fold")
+    def fold_summary(self, fold: int) -> FoldSummary:
+        path = self.fold_dir(fold) / DONE_FILE
+        fix = f"delete {self.fold_dir(fold)} and re-run `make train` to redo that fold"
+        summary = record(FoldSummary, read_json(path, fix), path, fix)
+        if summary.fold != fold:
+            raise UserError(f"{path}: fold: {summary.fold} is not {fold}, the fold of its folder; {fix}")
+        return summary
 
     def model_path(self, fold: int) -> Path:
         return self.fold_dir(fold) / KERAS_MODEL_FILE
@@ -410,12 +407,12 @@ def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
     meta = RunMeta(
         **facts,
         folds_trained=folds,
-        fold_accuracy={str(s["fold"]): s["val_accuracy"] for s in summaries},
+        fold_accuracy={str(s.fold): s.val_accuracy for s in summaries},
         oof_accuracy=oof_accuracy,
-        oof_accuracy_std=float(np.std([s["val_accuracy"] for s in summaries])),
+        oof_accuracy_std=float(np.std([s.val_accuracy for s in summaries])),
         oof_log_loss=oof_log_loss,
-        train_seconds=float(sum(s["seconds"] for s in summaries)),
-        train_images_per_second=float(np.mean([s["images_per_second"] for s in summaries])),
+        train_seconds=float(sum(s.seconds for s in summaries)),
+        train_images_per_second=float(np.mean([s.images_per_second for s in summaries])),
         oof_accuracy_tta=assemble_flip(run, folds, oof),
     )
     atomic.write_csv(run.path / OOF_FILE, oof)

@@ -19,7 +19,7 @@ def _ensemble(args: argparse.Namespace) -> None:
     if args.recipe:
         report = blends.remake_blend(Path(args.recipe), out)
     else:
-        if not args.name:
+        if args.name is None:
             raise UserError("pass --name NAME (or --recipe ensembles/NAME.yaml to re-make a blend)")
         report = blends.make_blend(blends.find_runs(Path(args.runs)), args.name, out, args.budget_ms, args.method, not args.no_tta)
     print(
@@ -30,15 +30,21 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 
 def _submission(args: argparse.Namespace) -> None:
+    from solution.artifacts.blend_folder import blend_path
     from solution.artifacts.runs import RUN_FIX, read_probabilities
+    from solution.core.names import checked_name
     from solution.ensembling import submission
 
-    if bool(args.ensemble) == bool(args.run):
+    if (args.ensemble is None) == (args.run is None):
         raise UserError("pass exactly one of --ensemble NAME or --run RUNDIR")
-    source = Path(args.ensembles) / args.ensemble / "test.csv" if args.ensemble else Path(args.run) / "test.csv"
-    fix = "make the blend again (`make ensemble`)" if args.ensemble else RUN_FIX
+    if args.ensemble is not None:
+        source = blend_path(Path(args.ensembles), args.ensemble, "--ensemble") / "test.csv"
+        name = args.ensemble
+    else:
+        run = Path(args.run).resolve()
+        source, name = run / "test.csv", checked_name(run.name, "--run", "pass a run folder such as runs/mobilenet_v2")
+    fix = "make the blend again (`make ensemble`)" if args.ensemble is not None else RUN_FIX
     probabilities = read_probabilities(source, fix, "make the blend (`make ensemble`) or finish the run (`make train`) first")
-    name = args.ensemble or Path(args.run).name
     out = Path(args.out) if args.out else PATHS.submissions / f"{name}.csv"
     data = _data_dir(args)
     submission.write_submission(probabilities, data, out)

@@ -82,9 +82,7 @@ def _rehearse(args: argparse.Namespace) -> None:
     chosen = [] if args.kernel == "all" else [args.kernel]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rehearse-") as scratch:
-        work = Path(args.work) if args.work else Path(scratch)
-        if args.work:
-            work.mkdir(parents=True, exist_ok=True)
+        work = Path(args.work) if args.work else Path(scratch)  # made by the rehearsal, once the kernels it names are known
         seconds = rehearsal.rehearse(_kernels_config(args), work, settings, chosen)
     print(f"rehearse: {len(seconds)} kernel(s) ran as on Kaggle, offline, with {args.python}, in {time.perf_counter() - started:.0f} s")
 

@@ -36,8 +36,10 @@ def _train(args: argparse.Namespace) -> None:
 
 def _distill(args: argparse.Namespace) -> None:
     from solution.data.folds import read_folds
+    from solution.models.registry import get_spec
     from solution.training import kfold, profiles, soft_targets
 
+    get_spec(args.backbone)  # an unknown student is refused before the teacher is read
     config = profiles.load_profile(args.profile, profiles.parse_settings(args.set or []))
     settings = profiles.Distillation(args.weight, args.temperature)
     teacher = soft_targets.load_soft_targets(Path(args.ensembles), args.blend, read_folds(Path(args.data)), settings)

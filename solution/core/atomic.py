@@ -77,11 +77,14 @@ def write_csv(path: Path, frame: pd.DataFrame) -> Path:
 
 
 @contextmanager
-def folder_swap(target: Path) -> Iterator[Path]:
+def folder_swap(target: Path, holds: str) -> Iterator[Path]:
     """A scratch folder beside `target` to write a whole folder into; when the block ends it replaces `target` as one
     (the previous folder is removed only then). A disk that says no, or any error, removes the scratch folder and
-    leaves `target` as it was: never half of a new folder's files beside half of the old one's."""
+    leaves `target` as it was: never half of a new folder's files beside half of the old one's. Only a folder of
+    the same kind is replaced: an existing `target` must be empty or hold the file `holds` that such a folder
+    always holds; anything else there (a run folder, someone's files) is refused before a byte is written."""
     target = Path(target)
+    refuse_foreign_folder(target, holds)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
@@ -109,3 +112,15 @@ def folder_swap(target: Path) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def refuse_foreign_folder(target: Path, holds: str) -> None:
+    """One line when `target` exists and is not a folder this kit wrote (no `holds` file in it), so that replacing
+    it would delete what someone else keeps there."""
+    target = Path(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UserError(f"{target}: a file or link stands there, not a folder this kit wrote; move it away or choose another name")
+    if target.is_dir() and not (target / holds).is_file() and any(target.iterdir()):
+        raise UserError(
+            f"{target}: holds files that are not this kit's (no {holds}); it was left as it was; move them away or choose another folder or name"
+        )

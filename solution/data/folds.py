@@ -56,10 +56,21 @@ def read_folds(data_dir: Path) -> pd.DataFrame:
     path = Path(data_dir) / FOLDS_FILE
     if not path.exists():
         raise UserError(f"{path}: no folds yet; run `make folds` (python -m solution folds --data {data_dir})")
-    folds = read_table(path, "delete it and run `make folds`", dtype={"group": str})
+    fix = "delete it and run `make folds`"
+    folds = read_table(path, fix, dtype={"group": str, "image_path": str, "emotion": str}, keep_default_na=False)
     if list(folds.columns) != FOLD_COLUMNS:
-        raise UserError(f"{path}: expected columns {','.join(FOLD_COLUMNS)}; delete it and run `make folds`")
-    return folds
+        raise UserError(f"{path}: expected columns {','.join(FOLD_COLUMNS)}; {fix}")
+    numbers = pd.to_numeric(folds.fold, errors="coerce")
+    whole = numbers.notna() & (numbers >= 0) & (numbers == numbers.round()) & (numbers < len(folds) + 1)
+    unknown = ~folds.emotion.isin(CLASSES)
+    for bad, expected in ((~whole, "a fold number (0, 1, ...)"), (unknown, "one of the emotions")):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            column = "fold" if expected.startswith("a fold") else "emotion"
+            raise UserError(f"{path}: row {row + 2}: {column} {folds[column].iloc[row]!r} is not {expected}; {fix}")
+    if len(folds) == 0 or folds.image_path.duplicated().any():
+        raise UserError(f"{path}: {'no rows' if len(folds) == 0 else 'an image listed twice'}; {fix}")
+    return folds.assign(fold=numbers.astype(int))
 
 
 def folds_hash(data_dir: Path) -> str:

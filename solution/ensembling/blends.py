@@ -12,13 +12,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from solution.artifacts.blend_folder import PLOT, REPORT_MD, BestSingle, BlendMember, BlendReport, MethodScore
+from solution.artifacts.blend_folder import (
+    PLOT,
+    REPORT_JSON,
+    REPORT_MD,
+    BestSingle,
+    BlendMember,
+    BlendRecipe,
+    BlendReport,
+    MethodScore,
+    RecipeMember,
+    blend_path,
+)
 from solution.artifacts.runs import META_FILE, RunFolder, probability_frame, run_folders, score
 from solution.core import atomic
 from solution.core.config import COMPETITION
-from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.core.locks import folder_lock
@@ -143,30 +152,32 @@ def _write(
     oof = probability_frame(
         members.image_paths, blend(members.oof, chosen.weights), fold=members.folds, emotion=np.asarray(CLASSES)[members.truth]
     )
-    with atomic.folder_swap(out_root / name) as folder:  # a full disk leaves the previous blend whole, not half of each
+    # A full disk leaves the previous blend whole, not half of each; a folder that is no blend is never replaced.
+    with atomic.folder_swap(blend_path(out_root, name), REPORT_JSON) as folder:
         _plot(table, chosen, budget_ms, folder / PLOT)
         atomic.write_csv(folder / "test.csv", probability_frame(members.test_names, members.test_blend(chosen.weights, chosen.fold_choice)))
         atomic.write_csv(folder / "oof.csv", oof)
         report.write(folder)
         atomic.write_text(folder / REPORT_MD, _report_markdown(report, table, _runs_markdown(members, singles)))
-    recipe = {
-        "name": name,
-        "method": chosen.method,
-        "budget_ms": budget_ms,
-        "cv_accuracy": chosen.cv_accuracy,
-        "runs": [
-            {
-                "path": str(members.paths[i]),
-                "weight": float(chosen.weights[i]),
-                **({"flip": True} if members.flip[i] else {}),
-                **({"refit": True} if _subset(members, chosen, i).refit else {"folds": list(_subset(members, chosen, i).folds)}),
-            }
-            for i in range(len(members.names))
-            if chosen.weights[i] > 0
-        ],
-    }
-    atomic.write_text(out_root / f"{name}.yaml", yaml.safe_dump(recipe, sort_keys=False))
+    BlendRecipe(
+        name=name,
+        method=chosen.method,
+        budget_ms=budget_ms,
+        cv_accuracy=chosen.cv_accuracy if np.isfinite(chosen.cv_accuracy) else None,
+        runs=[_recipe_member(members, chosen, i) for i in range(len(members.names)) if chosen.weights[i] > 0],
+    ).write(out_root)
     return report
+
+
+def _recipe_member(members: Members, chosen: BlendResult, member: int) -> RecipeMember:
+    subset = _subset(members, chosen, member)
+    return RecipeMember(
+        path=str(members.paths[member]),
+        weight=float(chosen.weights[member]),
+        flip=bool(members.flip[member]),
+        folds=None if subset.refit else list(subset.folds),
+        refit=subset.refit,
+    )
 
 
 def _subset(members: Members, chosen: BlendResult, member: int):
@@ -197,60 +208,56 @@ def make_blend(
     tta: bool = True,
 ) -> BlendReport:
     """Select a blend of `run_dirs` (with their flip-TTA members unless `tta` is off) within the budget; write its folder and recipe."""
+    folder = blend_path(out_root, name)  # a name that is no plain name is refused before anything is read
     members = load_members(run_dirs, tta)
     started = time.perf_counter()
     chosen, results = choose(members, method, budget_ms)
-    with folder_lock(Path(out_root) / name, "ensemble"):
+    with folder_lock(folder, "ensemble"):
         return _write(name, out_root, members, chosen, results, budget_ms, time.perf_counter() - started)
 
 
 def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     """Re-make a blend from its recipe alone: the same runs and weights, no selection."""
-    recipe_path = Path(recipe_path)
-    if not recipe_path.exists():
-        raise UserError(f"{recipe_path}: recipe not found; make the blend first (`make ensemble`)")
-    recipe = read_yaml(recipe_path, "re-make it with `make ensemble`")
-    try:
-        chosen = {(str(Path(run["path"])), bool(run.get("flip", False))): float(run["weight"]) for run in recipe["runs"]}
-        folds = {
-            str(Path(run["path"])): "refit" if run.get("refit") else tuple(int(f) for f in run["folds"])
-            for run in recipe["runs"]
-            if run.get("folds") is not None or run.get("refit")
-        }
-        name, budget_ms = recipe["name"], float(recipe["budget_ms"])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise UserError(
-            f"{recipe_path}: not a blend recipe ({error}); expected name, method, budget_ms and runs with path and weight"
-        ) from None
+    recipe = BlendRecipe.read(Path(recipe_path))
+    folder = blend_path(out_root, recipe.name, f"{recipe_path}: name")
+    chosen = {(str(Path(run.path)), run.flip): run.weight for run in recipe.runs}
+    folds = {str(Path(run.path)): "refit" if run.refit else tuple(run.folds or ()) for run in recipe.runs}
     members = load_members(list(dict.fromkeys(Path(path) for path, _ in chosen)))
     keys = [(str(path), flip) for path, flip in zip(members.paths, members.flip, strict=True)]
     absent = [f"{path}{' (flip)' if flip else ''}" for path, flip in chosen if (path, flip) not in keys]
     if absent:
         raise UserError(f"{recipe_path}: {', '.join(absent)} has no flip files now; add them with `make tta` or re-make the blend")
     weights = np.array([chosen.get(key, 0.0) for key in keys])
+    if not weights.sum() > 0:
+        raise UserError(f"{recipe_path}: every weight is 0; fix it, or make the blend again with `make ensemble`")
     accuracy, loss = score(blend(members.oof, weights), members.truth)
     choice = {int(members.runs[m]): _recipe_subset(members, int(members.runs[m]), folds) for m in np.flatnonzero(weights > 0)}
     cost = members.subset_cost(weights, choice)
-    fixed = BlendResult(f"recipe ({recipe.get('method', 'unknown')})", weights, accuracy, loss, float("nan"), cost, choice)
-    with folder_lock(Path(out_root) / name, "ensemble"):
-        return _write(name, out_root, members, fixed, [fixed], budget_ms, 0.0)
+    cv = recipe.cv_accuracy if recipe.cv_accuracy is not None else float("nan")
+    fixed = BlendResult(f"recipe ({recipe.method})", weights, accuracy, loss, cv, cost, choice)
+    with folder_lock(folder, "ensemble"):
+        return _write(recipe.name, out_root, members, fixed, [fixed], recipe.budget_ms, 0.0)
 
 
 def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] | str]) -> int:
-    """The index of the fold subset (or refit) a recipe names for a run (every fold model when it names none, as older recipes)."""
+    """The index of the fold subset (or refit) a recipe names for a run."""
     path = members.paths[int(np.flatnonzero(members.runs == run)[0])]
-    wanted = folds.get(str(path))
+    wanted = folds[str(path)]
     subsets = members.subsets[run]
-    if wanted is None:
-        return len(subsets) - 1
     if wanted == "refit":
         found = [index for index, subset in enumerate(subsets) if subset.refit]
         if not found:
             raise UserError(f"{path}: the recipe uses its refit model, which is gone; train it (`make train REFIT=1`) or re-make the blend")
         return found[0]
+    meta = RunFolder(path).meta()
+    unknown = sorted(set(wanted) - set(meta.folds_trained))
+    if unknown:
+        raise UserError(
+            f"{path}: the recipe names fold(s) {', '.join(map(str, unknown))}, but the run has folds "
+            f"{', '.join(map(str, meta.folds_trained))}; fix the recipe or re-make the blend"
+        )
     for index, subset in enumerate(subsets):
         if subset.folds == tuple(sorted(wanted)):
             return index
-    folder = RunFolder(path)
-    subsets.append(fold_subset(folder, folder.meta(), tuple(wanted), members.test_names, subsets[0].test_tta is not None))
+    subsets.append(fold_subset(RunFolder(path), meta, tuple(wanted), members.test_names, subsets[0].test_tta is not None))
     return len(subsets) - 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solution.artifacts.exported_model import DEMO_MARGIN, PRECISIONS, TFLITE_FILE, ExportedModel
+from solution.artifacts.exported_model import DEMO_MARGIN, INFO_FILE, PRECISIONS, TFLITE_FILE, ExportedModel
 from solution.artifacts.runs import RunFolder, run_folders
 from solution.core import atomic
 from solution.core.config import COMPETITION
@@ -182,6 +182,7 @@ def export(
     current model and replaces it only once accepted: a refused export leaves the demo's working model as it was."""
     if precision not in PARITY_TOLERANCES:
         raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
+    atomic.refuse_foreign_folder(Path(out), INFO_FILE)  # a model goes into a model folder, never among someone's files
     run = RunFolder(Path(run_path))
     meta = run.meta()
     fold = best_fold(run) if fold is None else fold

@@ -20,8 +20,10 @@ from pathlib import Path
 from solution.core.config import COMPETITION, PATHS
 from solution.core.documents import read_json
 from solution.core.errors import UserError, exit_code
+from solution.core.names import named_path
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from solution.kaggle.kernels import INDEX, ROOT_VARIABLE
+from solution.models.registry import get_spec
 
 SMALL_FILES = (TRAIN_CSV, SUBMISSION_CSV, SAMPLE_MARKER, SAMPLE_TEST_LABELS)  # copied into the staged data folder
 SEARCH_DEPTH = 4
@@ -52,7 +54,8 @@ def places(args: argparse.Namespace) -> Places:
     if args.local:
         outputs = Path(args.kernel_outputs)
         data_roots = (Path(args.data), outputs / INDEX)  # the sample, and the index kernel's local output if made
-        return Places(data_roots, (outputs,), outputs / args.name, outputs / ".scratch" / args.name)
+        output = named_path(outputs, args.name, "--name", "a kernel's name is a plain name such as train-resnet50")
+        return Places(data_roots, (outputs,), output, outputs / ".scratch" / output.name)
     inputs = kaggle_root() / "input"
     if not inputs.is_dir():
         raise UserError(f"not on Kaggle (no {inputs}): pass --local to run this kernel here on the sample")
@@ -228,6 +231,7 @@ def _profile(args: argparse.Namespace, settings: dict[str, str]):
 def train(args: argparse.Namespace, where: Places) -> None:
     from solution.training import kfold
 
+    get_spec(args.backbone)  # a name of the registry before it names any folder
     data, cache = _training_data(args, where)
     previous = previous_run(where.data_roots, args.backbone)
     if previous and not (where.output / args.backbone).exists():

@@ -278,6 +278,11 @@ def rehearse(
     every = kernels.within_folds(kernels.all_kernels(config), rehearsal.k)
     by_role = {role: [k for k in every if k.role == role] for role in (kernels.INDEXING, kernels.STUDENT, kernels.ENSEMBLE)}
     training = [k for k in every if k.role == kernels.TRAINING and (not chosen or k.name in chosen or k.backbone in chosen)]
+    unknown = [name for name in chosen if not any(name in (k.name, k.backbone) for k in training)]
+    if unknown:
+        known = ", ".join(dict.fromkeys(str(k.backbone) for k in every if k.role == kernels.TRAINING))
+        raise UserError(f"rehearse: no kernel {unknown[0]!r} among the week's training kernels; choose one of: {known}, or all")
+    work.mkdir(parents=True, exist_ok=True)
     datasets = build_datasets(config, work)
     log(f"rehearse: Kaggle-shaped inputs in {work / 'datasets'}: {', '.join(datasets.folders)}")
     seconds: dict[str, float] = {}

@@ -12,11 +12,13 @@ import keras
 import numpy as np
 import pandas as pd
 
-from solution.artifacts.runs import RUN_CONFIG_FILE, STUDENT_SUFFIX, RunFolder, RunMeta, assemble, versions
+from solution.artifacts.runs import RUN_CONFIG_FILE, STUDENT_SUFFIX, FoldSummary, RunFolder, RunIdentity, RunMeta, assemble, versions
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
 from solution.core.locks import folder_lock
+from solution.core.names import named_path
+from solution.core.records import record
 from solution.data.dataset import SUBMISSION_CSV, build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
 from solution.models.registry import get_spec
@@ -85,7 +87,9 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
     """Refuse to mix folds trained with different settings or folds in one run folder."""
     path = run.path / RUN_CONFIG_FILE
     if path.exists():
-        previous = read_json(path, f"delete it to start {run.path} afresh, or train into another --runs folder")
+        fix = f"delete it to start {run.path} afresh, or train into another --runs folder"
+        previous = read_json(path, fix)
+        record(RunIdentity, previous, path, fix)  # a damaged or edited file is one line here, not a TypeError below
         current = json.loads(json.dumps(identity, default=str))
         if isinstance(previous.get("config"), dict):  # a field added since that run, at its default, changes nothing
             defaults = json.loads(json.dumps(run_settings(TrainConfig()), default=str))
@@ -106,7 +110,7 @@ def _match_numerics(run: RunFolder, all_folds: list[int], strategy, workers: int
     matched by training in worker processes of that many threads (folds trained before numerics were recorded
     constrain nothing)."""
     summaries = [run.fold_summary(fold) for fold in all_folds if run.fold_done(fold)]
-    recorded = next((summary["numerics"] for summary in summaries if summary.get("numerics")), None)
+    recorded = next((summary.numerics for summary in summaries if summary.numerics), None)
     planned = numerics(strategy, threads)
     if recorded is None or recorded == planned:
         return workers, threads
@@ -127,10 +131,10 @@ def run_settings(config: TrainConfig) -> dict:
     return {key: value for key, value in dataclasses.asdict(config).items() if key not in TRAINING_MECHANICS}
 
 
-def format_summary(summaries: list[dict]) -> str:
+def format_summary(summaries: list[FoldSummary]) -> str:
     lines = [f"{'fold':>4}  {'epochs':>6}  {'val acc':>7}  {'seconds':>8}  {'img/s':>7}"]
     for s in summaries:
-        lines.append(f"{s['fold']:>4}  {s['epochs']:>6}  {s['val_accuracy']:>7.3f}  {s['seconds']:>8.1f}  {s['images_per_second']:>7.1f}")
+        lines.append(f"{s.fold:>4}  {s.epochs:>6}  {s.val_accuracy or 0:>7.3f}  {s.seconds:>8.1f}  {s.images_per_second:>7.1f}")
     return "\n".join(lines)
 
 
@@ -160,7 +164,7 @@ def train_backbone(
     unknown = set(requested) - set(all_folds)
     if unknown:
         raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
-    run = RunFolder(Path(runs_root) / (backbone + (STUDENT_SUFFIX if teacher else "")))
+    run = RunFolder(named_path(runs_root, backbone + (STUDENT_SUFFIX if teacher else ""), "--backbone", "pass a registered backbone"))
     with folder_lock(run.path, "training"):  # a second train on this run folder is refused, never interleaved
         strategy, device = choose_strategy()
         precision = set_precision(config.mixed_precision, device)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solution.artifacts.blend_folder import blend_path
 from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
@@ -73,7 +74,8 @@ def load_soft_targets(
 ) -> SoftTargets:
     """The blend's oof.csv (ensembles/NAME/oof.csv), checked to be on the same folds as the student will train on;
     with `pseudo_threshold`, its test.csv too (pseudo-labels)."""
-    path = Path(ensembles) / blend / "oof.csv"
+    folder = blend_path(Path(ensembles), blend, "--blend")
+    path = folder / "oof.csv"
     table = read_table(path, f"make the blend first (`make ensemble NAME={blend}`)")
     missing = [c for c in ("image_path", "fold", *CLASSES) if c not in table.columns]
     if missing:
@@ -85,6 +87,6 @@ def load_soft_targets(
     if pseudo_threshold is not None:
         if not 0 < pseudo_threshold <= 1:
             raise UserError(f"pseudo-label threshold {pseudo_threshold}: expected a probability in (0, 1]")
-        test_path = Path(ensembles) / blend / "test.csv"
+        test_path = folder / "test.csv"
         test = read_table(test_path, f"re-make the blend (`make ensemble NAME={blend}`)").set_index("image_path")
     return SoftTargets(blend, table.set_index("image_path"), settings or Distillation(), test, pseudo_threshold)

@@ -246,8 +246,14 @@ def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
     ("content", "message"),
     [
         ("name: trio\nruns: [unclosed\n", r"not valid YAML at line \d"),
-        ("- just\n- a list\n", "not a blend recipe"),
-        ("", "not a blend recipe"),
+        ("- just\n- a list\n", "expected KEY: VALUE fields, found a list"),
+        ("", "expected KEY: VALUE fields, found nothing"),
+        ("name: trio\nbudget_ms: 330\nruns: []\n", "lists no run"),
+        ("name: trio\nbudget_ms: fast\nruns: []\n", "budget_ms: 'fast' is not a finite number"),
+        ("name: trio\nbudget_ms: .nan\nruns: []\n", "budget_ms: nan is not a finite number"),
+        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: 1}]\n", r"runs\[0\]: needs .* either folds"),
+        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/.., weight: 1, folds: [0]}]\n", r"runs\[0\].path: 'runs/..' is not a run"),
+        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: -1, folds: [0]}]\n", "weight of 0 or more"),
     ],
 )
 def test_a_corrupt_recipe_is_one_line_naming_it(tmp_path, content, message):

@@ -266,7 +266,7 @@ def test_a_budget_of_one_model_buys_the_refit_member_and_its_submission_uses_onl
     assert np.allclose(blended[list(CLASSES)].to_numpy(), expected, atol=1e-6)
     assert not np.allclose(expected, run.test()[list(CLASSES)].to_numpy(), atol=1e-3), "the refit predicts otherwise than the folds"
     recipe = yaml.safe_load((tmp_path / "ensembles" / "refit.yaml").read_text())
-    assert recipe["runs"][0].get("refit") is True and "folds" not in recipe["runs"][0]
+    assert recipe["runs"][0]["refit"] is True and recipe["runs"][0]["folds"] is None
     assert "| convlstm[refit] | refit |" in (tmp_path / "ensembles" / "refit" / "report.md").read_text()
     out = tmp_path / "refit.csv"
     submission.write_submission(blended, small_data, out)
