@@ -186,14 +186,14 @@ all: eda folds train-all ensemble submission export demo ## the main job on DATA
 	fi
 
 clean: ## remove generated reports, caches, the sample, make scale's sets and demo output (never trained runs: see clean-runs)
-	rm -rf -- "$$SAMPLE" reports "$$COMPETITION/cache" "$$COMPETITION/eda" demo/out inputs/demo inputs/kernel-output inputs/scale
+	rm -rf -- "$$SAMPLE" reports "$$COMPETITION/cache" "$$COMPETITION/eda" demo/out inputs/demo inputs/scale
 
-clean-runs: ## delete the trained runs in RUNS, the blend NAME and demo/model, after asking (FORCE=1: without asking)
+clean-runs: ## delete the trained runs in RUNS, the blend NAME, demo/model and local kernel runs (inputs/kernel-output), after asking (FORCE=1: without asking)
 	@case "$$NAME" in ""|.|..|*/*) echo "clean-runs: NAME='$$NAME' is not a blend name; pass NAME=<blend>" >&2; exit 2;; esac
 	@[ -n "$$RUNS" ] || { echo "clean-runs: RUNS is empty; pass RUNS=<folder of runs>" >&2; exit 2; }
 	@if [ "$$FORCE" != 1 ]; then \
-	  printf '%s' "delete the trained runs in '$$RUNS', the blend ensembles/$$NAME and demo/model? [y/N] "; \
+	  printf '%s' "delete the trained runs in '$$RUNS', the blend ensembles/$$NAME, demo/model and inputs/kernel-output? [y/N] "; \
 	  read -r answer || answer=; \
 	  [ "$$answer" = y ] || { echo "kept them (answer y, or pass FORCE=1)"; exit 1; }; \
 	fi
-	rm -rf -- "$$RUNS" "ensembles/$$NAME" "ensembles/$$NAME.yaml" demo/model
+	rm -rf -- "$$RUNS" "ensembles/$$NAME" "ensembles/$$NAME.yaml" demo/model inputs/kernel-output

@@ -7,13 +7,14 @@ FOLDER/
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from solution.core import atomic
+from solution.core.documents import read_json
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
+from solution.core.records import record
 
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
 DEMO_MARGIN = 0.02  # export gives the demo the fastest run whose OOF accuracy is within this of the best single run's
@@ -62,14 +63,8 @@ class ExportedModel:
         path = Path(folder) / INFO_FILE
         if not path.exists():
             return None
-        try:
-            content = json.loads(path.read_text())
-            known = {f.name for f in fields(cls)}
-            model = cls(
-                **{key: value for key, value in content.items() if key in known} | {"classes": tuple(content.get("classes", CLASSES))}
-            )
-        except (ValueError, TypeError) as error:
-            raise UserError(f"{path}: not a model.json of this kit ({error}); re-run `make export`") from None
+        fix = "re-run `make export`"
+        model = record(cls, read_json(path, fix), path, fix)
         if len(model.classes) != len(CLASSES):
             raise UserError(f"{path}: lists {len(model.classes)} classes, expected {len(CLASSES)}; re-run `make export`")
         return model

@@ -96,7 +96,14 @@ class RunMeta:
         if not path.exists():
             raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
         fix = "re-run `make train` (or `make pull`) for this run"
-        return record(cls, read_json(path, fix), path, fix)
+        meta = record(cls, read_json(path, fix), path, fix)
+        if (
+            meta.k < 2
+            or not all(0 <= fold < meta.k for fold in meta.folds_trained)
+            or len(set(meta.folds_trained)) < len(meta.folds_trained)
+        ):
+            raise UserError(f"{path}: folds_trained: {meta.folds_trained} are not distinct folds of k={meta.k}; {fix}")
+        return meta
 
 
 @dataclass(frozen=True)

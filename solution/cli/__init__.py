@@ -17,6 +17,17 @@ from solution.core.quiet import native_stderr_silenced
 
 GROUPS = (data, training, ensembling, inference, reporting, kaggle)
 
+# What Ctrl+C leaves, said per command: only training resumes inside its work; every other output is written whole
+# or not at all, so the earlier one stands.
+RESUMING = "interrupted: finished folds are saved; run the same command again to resume from there"
+INTERRUPTED = {
+    "train": RESUMING,
+    "distill": RESUMING,
+    "tta": "interrupted: runs already given flip files keep them; run the same command again for the rest",
+    "push": "interrupted: kernels already pushed stay pushed (push all records them in kernels/push-queue.json); run it again to continue",
+}
+NOTHING_HALF_WRITTEN = "interrupted: nothing was half-written; the previous outputs are as they were (run the command again to redo it)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -46,4 +57,4 @@ def main(argv: list[str] | None = None) -> int:
             migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
             return args.handler(args)
 
-    return exit_code(run, "interrupted: finished work is saved; run the same command again to resume")
+    return exit_code(run, INTERRUPTED.get(args.command, NOTHING_HALF_WRITTEN))

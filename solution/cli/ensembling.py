@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -22,9 +23,10 @@ def _ensemble(args: argparse.Namespace) -> None:
         if args.name is None:
             raise UserError("pass --name NAME (or --recipe ensembles/NAME.yaml to re-make a blend)")
         report = blends.make_blend(blends.find_runs(Path(args.runs)), args.name, out, args.budget_ms, args.method, not args.no_tta)
+    validated = f"cross-validated {report.cv_accuracy:.4f}" if math.isfinite(report.cv_accuracy) else "not cross-validated (a recipe)"
     print(
         f"ensemble {report.name}: {report.method} of {report.describe_members()}; OOF accuracy {report.oof_accuracy:.4f}, "
-        f"cross-validated {report.cv_accuracy:.4f}, {report.latency_ms:.1f} ms/image (budget {report.budget_ms:.0f})"
+        f"{validated}, {report.latency_ms:.1f} ms/image (budget {report.budget_ms:.0f})"
     )
     print(f"report: {out / report.name / REPORT_MD}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from solution.core.config import COMPETITION, PATHS
@@ -15,9 +16,20 @@ def runs_option(sub: argparse.ArgumentParser, help_text: str = "root of the run 
     sub.add_argument("--runs", default=str(PATHS.runs), help=f"{help_text} (default {PATHS.runs})")
 
 
+def milliseconds(text: str) -> float:
+    """A latency budget: a positive, finite number of milliseconds (nan, inf, 0 and -5 are refused by argparse)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of milliseconds (the competition's limit is 330)")
+    return value
+
+
 def budget_option(sub: argparse.ArgumentParser, help_text: str = "per-image latency budget in ms") -> None:
     limit = COMPETITION.max_latency_ms
-    sub.add_argument("--budget-ms", type=float, default=limit, help=f"{help_text} (default {limit:g}, the competition's limit)")
+    sub.add_argument("--budget-ms", type=milliseconds, default=limit, help=f"{help_text} (default {limit:g}, the competition's limit)")
 
 
 def ensembles_option(sub: argparse.ArgumentParser, help_text: str | None = None) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from solution.core.errors import DISK_ERRNOS, UserError
+from solution.core.errors import DISK_ERRNOS, UserError, disk_refusal
 
 
 def _process_umask() -> int:
@@ -55,9 +55,8 @@ def write_with(path: Path, write: Callable[[Path], None]) -> Path:
 
 
 def unwritable(path: Path, error: OSError) -> UserError:
-    """The one line for an output the disk refuses."""
-    reason = error.strerror or type(error).__name__
-    return UserError(f"{path}: cannot write it ({reason}); free some space or pass a writable folder (earlier outputs are kept)")
+    """The one line for an output the disk refuses, with the fix for what it said."""
+    return UserError(disk_refusal(path, error))
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -122,5 +121,5 @@ def refuse_foreign_folder(target: Path, holds: str) -> None:
         raise UserError(f"{target}: a file or link stands there, not a folder this kit wrote; move it away or choose another name")
     if target.is_dir() and not (target / holds).is_file() and any(target.iterdir()):
         raise UserError(
-            f"{target}: holds files that are not this kit's (no {holds}); it was left as it was; move them away or choose another folder or name"
+            f"{target}: holds files that are not this kit's (no {holds}); left as it was; move them away or choose another folder or name"
         )

@@ -10,11 +10,37 @@ from solution.core.interrupts import redeliver_ignored_interrupts
 
 
 class UserError(Exception):
-    """A problem with the user's input or set-up, with the fix in its message."""
+    """A problem with the user's input or set-up, with the fix in its message. Always one line: a value quoted from a
+    file or an option (a key holding a newline, a name with a carriage return) shows as its escape, not a line break."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(one_line(str(message)))
 
 
-# What a disk says when it refuses a file: full, read-only, not ours, or a file where a folder belongs (and back).
-DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST}
+def one_line(text: str) -> str:
+    """`text` with every character a terminal would not print as itself (newlines, tabs, controls) escaped."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+
+
+# What a disk says when it refuses a file, and the fix for each: full, read-only, not ours, or a file where a folder
+# belongs (and back).
+DISK_ADVICE = {
+    errno.ENOSPC: "free some space on that disk, or pass a folder on another one",
+    errno.EDQUOT: "your disk quota is used up: free some space, or pass a folder elsewhere",
+    errno.EROFS: "that disk is mounted read-only: pass a folder on a writable disk",
+    errno.EACCES: "you may not write there: pass a folder of yours, or fix its permissions",
+    errno.EPERM: "you may not write there: pass a folder of yours, or fix its permissions",
+    errno.ENOTDIR: "a file stands where a folder of that path belongs: move the file away, or pass another folder",
+    errno.EISDIR: "a folder stands where that file belongs: move the folder away, or pass another path",
+    errno.EEXIST: "something already stands at that path: move it away, or pass another path",
+}
+DISK_ERRNOS = set(DISK_ADVICE)
+
+
+def disk_refusal(where: object, error: OSError) -> str:
+    """The one line for a write the disk refused: where, what the disk said, and the fix for that refusal."""
+    reason = error.strerror or type(error).__name__
+    return f"{where}: cannot write it ({reason}); {DISK_ADVICE.get(error.errno, 'pass a writable folder')} (earlier outputs are kept)"
 
 
 class Terminated(KeyboardInterrupt):
@@ -42,8 +68,7 @@ def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
     except OSError as error:  # a disk that says no where no atomic write caught it: still one line naming the path
         if error.errno not in DISK_ERRNOS:
             raise
-        where = error.filename or "a file"
-        print(f"error: {where}: {error.strerror}; free some space, or use a folder you can write to", file=sys.stderr)
+        print(f"error: {one_line(disk_refusal(error.filename or 'the output', error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interruption:
         if interrupted:

@@ -61,7 +61,7 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
             raise _Wrong(where, value, "a mapping with text keys")
         item = arguments[1] if len(arguments) == 2 else Any
-        return {key: _convert(element, item, f"{where}.{key}") for key, element in value.items()}
+        return {key: _convert(element, item, _key(where, key)) for key, element in value.items()}
     if kind is bool:
         if not isinstance(value, bool):
             raise _Wrong(where, value, _describe(kind))
@@ -81,6 +81,11 @@ def _convert(value: Any, kind: Any, where: str) -> Any:
     raise TypeError(f"records: no reader for {kind!r} ({where})")  # a field type of the kit's own: a defect here
 
 
+def _key(where: str, key: str) -> str:
+    """where.key, or where['odd key'] for a key a line cannot show as it is."""
+    return f"{where}.{key}" if key.isprintable() and key.strip() == key and key else f"{where}[{key!r}]"
+
+
 def _build(cls: type[T], content: dict, prefix: str) -> T:
     hints = typing.get_type_hints(cls)
     values = {}
@@ -98,7 +103,7 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def record(cls: type[T], content: Any, path: Path, fix: str) -> T:
+def record(cls: type[T], content: Any, path: Path | str, fix: str) -> T:
     """`content` (a decoded JSON or YAML document) as the dataclass `cls`; keys `cls` does not know are left out.
     A document of another shape is one line: `path: field: value is not <type>; fix`."""
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from solution.core import atomic
 from solution.core.config import COMPETITION
-from solution.core.errors import UserError
+from solution.core.errors import DISK_ERRNOS, UserError
 from solution.core.kaggle_cli import KaggleCli
 from solution.data.dataset import SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from solution.data.images import IMAGE_SUFFIXES
@@ -144,8 +144,17 @@ def _fetch_images(source: str, data_dir: Path, cli: KaggleCli) -> None:
 
 
 def download(data_dir: Path, images: str | None = None, cli: KaggleCli | None = None) -> list[str]:
-    """Bring the competition data into `data_dir`; return one line per step, saying what was done."""
-    data_dir = Path(data_dir)
+    """Bring the competition data into `data_dir`; return one line per step, saying what was done. A disk that
+    refuses a file deep in an archive's extraction is one line naming `data_dir`, the folder the user chose."""
+    try:
+        return _download(Path(data_dir), images, cli)
+    except OSError as error:
+        if error.errno in DISK_ERRNOS:
+            raise atomic.unwritable(Path(data_dir), error) from None
+        raise
+
+
+def _download(data_dir: Path, images: str | None, cli: KaggleCli | None) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     cli = cli or KaggleCli()
     steps = []

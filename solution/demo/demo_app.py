@@ -284,6 +284,10 @@ def annotate_video(
 
     if Path(out).resolve() == Path(source).resolve() or Path(csv_path).resolve() == Path(source).resolve():
         raise UserError(f"{out}: is the input video itself; pass another --out (and --csv), the input is never overwritten")
+    for option, path in (("--out", Path(out)), ("--csv", Path(csv_path))):
+        if path.is_dir():
+            suffix = ".mp4" if option == "--out" else ".csv"
+            raise UserError(f"{path}: is a folder; pass {option} a file name, e.g. {option} {path / ('annotated' + suffix)}")
     capture = _open_capture(str(source))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))

@@ -6,6 +6,7 @@ training's `pipeline.prepare_image` makes (within one grey level), so the demo s
 
 from __future__ import annotations
 
+import textwrap
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,8 +79,10 @@ def _open_backend(backend: type[TfliteBackend] | type[KerasBackend], path: Path)
         raise UserError(f"{path}: not a readable .keras model (not a zip archive); re-run `make export` or pass another --model")
     try:
         return backend(path)
+    except UserError:  # already one line naming the file and the fix (a refused Lambda layer)
+        raise
     except Exception as error:  # LiteRT raises ValueError/RuntimeError, Keras anything from zipfile to h5py errors
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        reason = textwrap.shorten((str(error).strip().splitlines() or [type(error).__name__])[0], 200, placeholder=" ...")
         raise UserError(f"{path}: not a readable {path.suffix} model ({reason}); re-run `make export` or pass another --model") from None
 
 

@@ -186,6 +186,8 @@ def export(
     run = RunFolder(Path(run_path))
     meta = run.meta()
     fold = best_fold(run) if fold is None else fold
+    if fold not in meta.folds_trained:
+        raise UserError(f"--fold {fold}: {run.path} has folds {', '.join(map(str, meta.folds_trained))}; pass one of them")
     if not run.model_path(fold).exists():
         raise UserError(f"{run.model_path(fold)}: missing; pick a trained fold with --fold, or finish the run (`make train`)")
     model = run.load_model(fold)

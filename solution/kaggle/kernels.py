@@ -19,8 +19,10 @@ from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
 from solution.core.documents import read_yaml
 from solution.core.errors import UserError
+from solution.core.records import record
 from solution.kaggle.gpu_plan import AB_TEST, INDEXING, REPRODUCTION, STUDENT
-from solution.training.profiles import load_profile
+from solution.models.registry import REGISTRY
+from solution.training.profiles import available_profiles, load_profile
 
 CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
@@ -134,7 +136,8 @@ def load_config(path: Path | None = None) -> KernelsConfig:
     unknown = sorted(set(values) - known)
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
-    return validated(KernelsConfig(**{k: ("" if v is None else v) for k, v in values.items()}), path)
+    fix = f"fix it or restore it with `git checkout {path}`"
+    return validated(record(KernelsConfig, {k: ("" if v is None else v) for k, v in values.items()}, path, fix), path)
 
 
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")
@@ -162,18 +165,45 @@ def validated(config: KernelsConfig, path: Path | None = None) -> KernelsConfig:
             raise refuse(key, value, "a number")
     if config.k < 2:
         raise refuse("k", config.k, "2 or more folds")
+    if not 0 < config.budget_ms < float("inf"):
+        raise refuse("budget_ms", config.budget_ms, "a positive number of milliseconds")
     for key in ("profile", "method", "machine_shape", "docker_image_pinning_type"):
         if not isinstance(getattr(config, key), str) or not VALUE.match(getattr(config, key)):
             raise refuse(key, getattr(config, key), "a plain name")
-    settings = config.distill or {}
-    if not isinstance(settings, dict) or not VALUE.match(str(settings.get("student") or "x")):
-        raise refuse("distill", settings, "{student: BACKBONE, weight: N, temperature: N, pseudo_labels: true/false}")
+    if config.profile not in available_profiles():
+        raise refuse("profile", config.profile, f"a profile of solution/training/profiles.yaml ({', '.join(available_profiles())})")
+    fix = f"fix it (or `git checkout {where}`)"
+    settings = record(DistillSettings, config.distill or {}, f"{where}: distill", fix)
+    if settings.student is not None and settings.student not in REGISTRY:
+        raise refuse("distill.student", settings.student, "a backbone of `python -m solution backbones`")
     for name, test in (config.ab_tests or {}).items():
-        values = test.get("values", []) if isinstance(test, dict) else []
-        fields = [str(name)] + ([str(test.get("backbone")), str(test.get("setting"))] if isinstance(test, dict) else [])
-        if not all(VALUE.match(field) for field in fields + [str(v) for v in values]):
+        spec = record(ABTestSettings, test, f"{where}: ab_tests.{name}", fix)
+        if not all(VALUE.match(str(field)) for field in [name, spec.backbone, spec.setting, *spec.values]):
             raise refuse(f"ab_tests.{name}", test, "plain names and values (letters, digits, '_', '.', '+', '-')")
+        if spec.backbone not in REGISTRY:
+            raise refuse(f"ab_tests.{name}.backbone", spec.backbone, "a backbone of `python -m solution backbones`")
     return config
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    """kernels.yaml's distill: the student and how it learns from the teacher blend (checked, then passed on as is)."""
+
+    student: str | None = None
+    weight: float | None = None
+    temperature: float | None = None
+    pseudo_labels: bool = False
+    pseudo_threshold: float = 0.9
+
+
+@dataclass(frozen=True)
+class ABTestSettings:
+    """One entry of kernels.yaml's ab_tests: a one-fold comparison of a profile setting's values."""
+
+    backbone: str
+    setting: str
+    values: list[str | bool | int | float]
+    fold: int = 0
 
 
 def _training_kernels(config: KernelsConfig, backbones: tuple[str, ...], role: str) -> list[Kernel]:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import KaggleCli
+from solution.core.names import checked_name
+from solution.core.records import record
 from solution.kaggle import kernel_client
 from solution.kaggle.kernels import METADATA_FILE, SCRIPT_FILE, Kernel
 
@@ -43,12 +45,30 @@ def script_digest(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def read_queue(root: Path) -> dict[str, dict]:
+@dataclass(frozen=True)
+class QueueEntry:
+    """What push-queue.json records of a kernel pushed: where, which script, when."""
+
+    slug: str
+    script: str  # script_digest of the folder pushed
+    pushed: str
+
+
+def read_queue(root: Path) -> dict[str, QueueEntry]:
     path = root / QUEUE_FILE
     if not path.exists():
         return {}
-    queue = read_json(path, f"delete {path} to start the queue afresh (kernels on Kaggle are not touched)")
-    return queue if isinstance(queue, dict) else {}
+    fix = f"delete {path} to start the queue afresh (kernels on Kaggle are not touched)"
+    queue = read_json(path, fix)
+    if not isinstance(queue, dict):
+        raise UserError(f"{path}: expected a kernel name for each pushed kernel, found a {type(queue).__name__}; {fix}")
+    return {
+        checked_name(name, f"{path}: a kernel", fix): record(QueueEntry, entry, f"{path}: {name}", fix) for name, entry in queue.items()
+    }
+
+
+def _write_queue(root: Path, queue: dict[str, QueueEntry]) -> None:
+    atomic.write_json(root / QUEUE_FILE, {name: asdict(entry) for name, entry in queue.items()})
 
 
 def push_all(
@@ -70,8 +90,8 @@ def push_all(
     for kernel in kernels:
         folder, slug = root / kernel.name, slug_of(kernel)
         digest = script_digest(folder)
-        entry = queue.get(kernel.name, {})
-        if entry.get("script") == digest:
+        entry = queue.get(kernel.name)
+        if entry is not None and entry.script == digest:
             state = kernel_client.status(slug, cli)
             if state.state in ACTIVE_STATES:
                 log(f"push-all: {kernel.name}: already pushed ({state.state} on Kaggle), skipped")
@@ -84,8 +104,8 @@ def push_all(
                 continue
         _wait_for(kernel, needs.get(kernel.name, []), slug_of, waiting, cli, log, sleep, clock)
         message = _push_when_free(folder, queue, slug_of, kernels, waiting, cli, log, sleep, clock)
-        queue[kernel.name] = {"slug": slug, "script": digest, "pushed": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        atomic.write_json(root / QUEUE_FILE, queue)
+        queue[kernel.name] = QueueEntry(slug, digest, time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        _write_queue(root, queue)
         log(f"push-all: {kernel.name}: {message}")
         pushed.append(kernel.name)
     return pushed

@@ -7,19 +7,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import signal
 import stat
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from solution.core.errors import UserError
-from solution.reporting.sweep import Case, Finished, Workspace, refused
+from solution.reporting.sweep import PROCESS_TIMEOUT_S, Case, Finished, Workspace, refused
 
 DATA = "inputs/sample"
 RUN = "runs/mobilenet_v2"
@@ -418,6 +421,10 @@ def _video(workspace: Workspace) -> str:
     return str(write_moving_face_video(path, 12).relative_to(workspace.root))
 
 
+# What each refusal must advise (solution/core/errors.py): never "free some space" for a disk that is read-only.
+ADVICE = {"full": "free some space", "read-only": "read-only", "a file where a folder belongs": "a file stands where a folder"}
+
+
 def _output_case(how: str, label: str) -> Case:
     def act(workspace: Workspace) -> str | None:
         if how == "a file where a folder belongs":
@@ -428,7 +435,11 @@ def _output_case(how: str, label: str) -> Case:
             out = _mount(workspace, how)
         named = str(out.relative_to(workspace.root))
         kind, *args = OUTPUT_COMMANDS[label](workspace, named)
-        return refused(workspace.run(kind, *args), "" if label == "download" else named)  # download asks Kaggle first
+        done = workspace.run(kind, *args)
+        advised = ADVICE[how] in done.output or label == "download"  # download asks Kaggle first, without credentials here
+        return refused(done, "" if label == "download" else named) or (
+            None if advised else f"not advised '{ADVICE[how]}': {done.said[:120]}"
+        )
 
     return Case(f"outputs: {how}", label, act, needs_root=how != "a file where a folder belongs")
 
@@ -490,6 +501,97 @@ def _input_case(name: str, act: Callable[[Workspace], str | None], setup: Callab
 
 def _no_test_images(workspace: Workspace) -> None:
     shutil.rmtree(workspace.root / DATA / "test_kaggle")
+
+
+def _mid_fold_resume(workspace: Workspace) -> str | None:
+    """Ctrl+C once a fold has written its first backup and before it is done, however loaded the machine: the same
+    command again resumes that fold from the backup and finishes the run."""
+    args = (*TRAIN_NEW, *TINY, "--set", "epochs=4", "--set", "backup_every_epochs=1")
+    process = workspace.start("solution", *args)
+    run = workspace.root / NEW_RUN
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    backed_up = []
+    while process.poll() is None and time.monotonic() < deadline and not backed_up:
+        backed_up = [b for b in run.glob("fold_*/backup_full/*.weights.h5") if not (b.parents[1] / "done.json").exists()]
+        time.sleep(0.05)
+    if backed_up:
+        os.killpg(process.pid, signal.SIGINT)
+    first = workspace.finish(process)
+    if not backed_up:
+        return f"no fold was caught between its first backup and its end (exit {first.returncode})"
+    resumed = workspace.cli(*args)
+    return _first(_worked(resumed, "the command run again"), _run_complete(NEW_RUN)(workspace))
+
+
+def _typed_file_case(
+    name: str, file: str, change: Callable[[Path], None], args: tuple[str, ...], naming: str, kind: str = "solution"
+) -> Case:
+    """A run file edited by hand or damaged: the command that reads it refuses it in one line naming it."""
+
+    def setup(workspace: Workspace) -> None:
+        change(workspace.root / file)
+
+    return Case("typed run files", name, lambda w: refused(w.run(kind, *args), naming), may_change=FOLDS_WRITE, setup=setup)
+
+
+def _set_json(field: str, value) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        content = json.loads(path.read_text())
+        content[field] = value
+        path.write_text(json.dumps(content))
+
+    return change
+
+
+def _fold_x(path: Path) -> None:
+    table = pd.read_csv(path)
+    table["fold"] = table["fold"].astype(object)
+    table.loc[0, "fold"] = "x"
+    table.to_csv(path, index=False)
+
+
+TRAIN_AGAIN_HERE = ("train", "--data", DATA, "--backbone", "mobilenet_v2", *TINY)
+TYPED = [
+    _typed_file_case(
+        'done.json val_accuracy: "high"', f"{RUN}/fold_1/done.json", _set_json("val_accuracy", "high"), TRAIN_AGAIN_HERE, "done.json"
+    ),
+    _typed_file_case(
+        "run_config.json as a list", f"{RUN}/run_config.json", lambda p: p.write_text("[]"), TRAIN_AGAIN_HERE, "run_config.json"
+    ),
+    _typed_file_case("folds.csv fold: x", f"{DATA}/folds.csv", _fold_x, (*TRAIN_NEW, *TINY, "--folds", "0"), "folds.csv"),
+    _typed_file_case(
+        'model.json image_size: "big"',
+        "demo/model/model.json",
+        _set_json("image_size", "big"),
+        ("photo.py", "inputs/none.jpg"),
+        "model.json",
+        "demo",
+    ),
+]
+
+
+def _names_case(name: str, args: Callable[[Workspace], tuple[str, ...]]) -> Case:
+    """A name that is a path, from an option or a shared recipe: refused in one line; nothing deleted or written."""
+    return Case("names that are paths", name, lambda w: refused(w.cli(*args(w)), "is not a name"))
+
+
+def _recipe_named(workspace: Workspace, name: str) -> str:
+    recipe = workspace.root / "inputs" / "shared.yaml"
+    content = yaml.safe_load((workspace.root / "ensembles" / "base.yaml").read_text())
+    recipe.parent.mkdir(parents=True, exist_ok=True)
+    recipe.write_text(yaml.safe_dump({**content, "name": name}))
+    return str(recipe.relative_to(workspace.root))
+
+
+NAMES = [
+    _names_case("a shared recipe named ../runs", lambda w: ("ensemble", "--recipe", _recipe_named(w, "../runs"))),
+    _names_case("a shared recipe named with an absolute path", lambda w: ("ensemble", "--recipe", _recipe_named(w, str(w.outside)))),
+    _names_case("ensemble --name ../runs", lambda w: ("ensemble", "--name", "../runs")),
+    _names_case("ensemble --name with an absolute path", lambda w: ("ensemble", "--name", str(w.outside / "blend"))),
+    _names_case("submission --ensemble ../runs/mobilenet_v2", lambda w: ("submission", "--ensemble", "../runs/mobilenet_v2")),
+    _names_case("distill --blend ../runs", lambda w: ("distill", "--blend", "../runs", "--data", DATA, "--backbone", "mobilenet_v2")),
+    _names_case("ensemble --name .hidden", lambda w: ("ensemble", "--name", ".hidden")),
+]
 
 
 def _train_refused_before_training(workspace: Workspace) -> str | None:
@@ -606,6 +708,7 @@ BROKEN = [
     _broken_predictions("test.csv only reordered (accepted)", lambda frame: frame.iloc[::-1], "test.csv", must_refuse=False),
     Case("broken run files", "test.csv with a duplicated row", _submission_from_the_run, setup=_duplicate_a_test_row),
     _input_case("test images missing before train", _train_refused_before_training, _no_test_images),
+    Case("interrupts", "train: SIGINT inside a fold after its first backup, then again", _mid_fold_resume),
     _input_case("a 15,000 x 15,000 training image", _folds_name_the_huge_image, _add_huge_image),
     _input_case("a 1 x 70,000 strip given to photo.py", _strip_photo),
     _input_case("empty, cut, CMYK, grayscale and RGBA photos", _bad_photos),
@@ -619,4 +722,4 @@ BROKEN = [
     Case("broken inputs", "a kaggle.json others can read", _warned_of_open_credentials, setup=_open_credentials),
 ]
 
-CASES: list[Case] = [*ARCHIVES, *MODELS, *CONFIGURED, *PATHS_OUT, *INTERRUPTS, *TWICE, *OUTPUTS, *BROKEN]
+CASES: list[Case] = [*ARCHIVES, *MODELS, *CONFIGURED, *PATHS_OUT, *INTERRUPTS, *TWICE, *OUTPUTS, *BROKEN, *TYPED, *NAMES]

@@ -45,6 +45,9 @@ def test_a_lambda_layer_is_refused_in_one_line_and_its_code_never_runs(tmp_path)
     picture = write_face_photo(tmp_path / "face.png")
     photo = _photo_script(str(picture), "--model", str(path), "--out", str(tmp_path / "out"))
     assert photo.returncode == 2 and "refused: it holds Lambda" in photo.stderr and "Traceback" not in photo.stderr
+    error = [line for line in photo.stderr.splitlines() if "refused" in line][0]
+    assert error.count(str(path)) == 1, "the path once, not wrapped in a second message"
+    assert error.endswith("rebuild it without Lambda or custom layers"), "the whole fix, not cut mid-word"
     assert not marker.exists()
 
 

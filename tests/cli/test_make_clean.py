@@ -27,9 +27,13 @@ def _tree(root):
 
 def test_clean_keeps_trained_runs(tmp_path):
     runs = _tree(tmp_path)
+    local = tmp_path / "inputs" / "kernel-output" / "train-resnet50" / "resnet50"  # kernel.py --local trains here
+    local.mkdir(parents=True)
+    (local / "meta.json").write_text("{}")
     done = _make(tmp_path, "clean", "RUNS=my runs", "SAMPLE=keep me/../sample")
     assert done.returncode == 0, done.stderr
     assert (runs / "meta.json").exists() and not (tmp_path / "reports").exists()
+    assert (local / "meta.json").exists(), "runs trained by the kernels' --local are trained runs too"
     assert (tmp_path / "keep me" / "file").read_text() == "precious"
 
 
@@ -89,3 +93,11 @@ def test_no_character_of_a_make_variable_is_run_by_the_shell(tmp_path):
         assert cleaned.returncode == 0, cleaned.stderr
     assert not list(tmp_path.glob("pwned*")) and not list(REPO.glob("pwned*"))
     assert (tmp_path / "keep me" / "file").read_text() == "precious"
+
+
+def test_the_lock_files_beside_blends_and_models_stay_out_of_git_status():
+    from solution.core.locks import lock_path
+
+    locks = [lock_path(REPO / "ensembles" / "blend"), lock_path(REPO / "demo" / "model")]
+    ignored = subprocess.run(["git", "check-ignore", *map(str, locks)], cwd=REPO, capture_output=True, text=True, check=False)
+    assert ignored.stdout.split() == [str(lock) for lock in locks], ignored.stderr

@@ -58,7 +58,17 @@ CASES: dict[tuple[str, str], Callable[[Path, str], list[str]]] = {
     ("ensemble", "recipe name:"): lambda w, bad: ["ensemble", "--recipe", _recipe(w, bad), "--out", "ensembles"],
     ("submission", "ensemble"): lambda w, bad: ["submission", "--ensemble", bad, "--ensembles", "ensembles", "--data", "data"],
     ("distill", "blend"): lambda w, bad: [
-        "distill", "--blend", bad, "--data", "data", "--backbone", "mobilenet_v2", "--runs", "runs", "--ensembles", "ensembles"
+        "distill",
+        "--blend",
+        bad,
+        "--data",
+        "data",
+        "--backbone",
+        "mobilenet_v2",
+        "--runs",
+        "runs",
+        "--ensembles",
+        "ensembles",
     ],
     ("distill", "backbone"): lambda w, bad: ["distill", "--blend", "b", "--data", "data", "--backbone", bad, "--runs", "runs"],
     ("train", "backbone"): lambda w, bad: ["train", "--data", "data", "--backbone", bad, "--runs", "runs"],
@@ -111,11 +121,6 @@ def test_every_option_that_becomes_a_name_has_a_case():
     """Walk the parser: any option (or positional) of a name kind must be covered above."""
     parser = build_parser()
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
-    found = {
-        (command, action.dest)
-        for command, sub in commands.choices.items()
-        for action in sub._actions
-        if action.dest in NAME_OPTIONS
-    }
+    found = {(command, action.dest) for command, sub in commands.choices.items() for action in sub._actions if action.dest in NAME_OPTIONS}
     assert found, "the walk found no option at all"
     assert found <= set(CASES), f"options that become names without a case: {sorted(found - set(CASES))}"
