@@ -15,6 +15,7 @@ from pathlib import Path
 from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import KaggleCli
+from solution.core.names import named_path
 
 STATUS_LINE = re.compile(r'has status "(?:KernelWorkerStatus\.)?(?P<state>[A-Za-z_]+)"')
 FAILURE_LINE = re.compile(r'Failure message: "(?P<message>.*)"')
@@ -96,7 +97,7 @@ def install_run_folder(pulled: Path, runs_root: Path, source: str) -> Path:
     problem = RunFolder(pulled).incomplete()
     if problem:
         raise UserError(f"{source}: output incomplete ({problem}); check the kernel's log on Kaggle and push it again")
-    target = runs_root / pulled.name
+    target = named_path(runs_root, pulled.name, source, "its run folder must be named after its backbone; push the kernel again")
     previous = runs_root / f".previous-{pulled.name}"
     if target.exists():
         target.rename(previous)

@@ -19,6 +19,7 @@ from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
 from solution.core.documents import read_yaml
 from solution.core.errors import UserError
+from solution.core.names import checked_name
 from solution.core.records import record
 from solution.kaggle.gpu_plan import AB_TEST, INDEXING, REPRODUCTION, STUDENT
 from solution.models.registry import REGISTRY
@@ -83,6 +84,10 @@ class Kernel:
     ab_values: tuple[str, ...] = ()
     role: str = TRAINING  # TRAINING, REPRODUCTION, AB_TEST, STUDENT, INDEXING or ENSEMBLE
     refit: bool = False  # also train one model on every training image
+
+    def __post_init__(self) -> None:
+        """Its name names its folder under kernels/ and its output's: a plain name, whatever kernels.yaml says."""
+        checked_name(self.name, "a kernel's name", f"rename it in {PATHS.kernels / CONFIG_FILE} (ab_tests, distill)")
 
     def slug(self, config: KernelsConfig) -> str:
         return f"{config.slug_prefix}-{self.name}"

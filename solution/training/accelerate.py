@@ -8,6 +8,7 @@ randomness) runs, slowly, where no GPU exists. The tests use it; so can a user b
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import keras
@@ -40,7 +41,15 @@ def _cpu_mirrored(replicas: int) -> tuple[tf.distribute.Strategy, str]:
 
 
 def choose_strategy() -> tuple[tf.distribute.Strategy, str]:
-    """TPU, several GPUs, one GPU or the CPU, in that order; returns the strategy and a description."""
+    """TPU, several GPUs, one GPU or the CPU, in that order; returns the strategy and a description. One strategy
+    per process: every MirroredStrategy TensorFlow builds starts its collective keys at the same value, so a second
+    one in the same process (a second backbone, the A/B kernel's second arm) had its first all-reduce aborted with
+    "Shape mismatch in the collective instance"; each later call returns the first one."""
+    return _strategy_for(cpu_replicas())
+
+
+@functools.cache
+def _strategy_for(replicas: int) -> tuple[tf.distribute.Strategy, str]:
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
@@ -53,7 +62,6 @@ def choose_strategy() -> tuple[tf.distribute.Strategy, str]:
         return tf.distribute.MirroredStrategy(), f"{len(gpus)} GPUs (MirroredStrategy)"
     if gpus:
         return tf.distribute.OneDeviceStrategy("/gpu:0"), "1 GPU"
-    replicas = cpu_replicas()
     if replicas > 1:
         return _cpu_mirrored(replicas)
     return tf.distribute.get_strategy(), "CPU"

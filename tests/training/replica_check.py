@@ -77,6 +77,8 @@ def main(data: Path, out: Path, runs: Path) -> None:
     probe = ScaleProbe()
     meta = kfold.train_backbone(data, "convlstm", config, runs, callbacks=[probe], log=lambda line: None)
     observed.update({"scales": probe.scales, "oof_accuracy": meta.oof_accuracy, "fold_accuracy": meta.fold_accuracy})
+    second = kfold.train_backbone(data, "mobilenet_v2", config, runs, folds=[0], log=lambda line: None)  # a second backbone
+    observed.update({"second_backbone_folds": second.folds_trained, "same_strategy": choose_strategy()[0] is strategy})
     out.write_text(json.dumps(observed))
 
 

@@ -92,3 +92,10 @@ def test_folds_record_the_numerics_they_were_trained_with(replica_run):
     _, run_dir, _ = replica_run
     recorded = json.loads((run_dir / "fold_0" / "done.json").read_text())["numerics"]
     assert recorded["replicas"] == 2 and recorded["precision"] == "mixed_float16" and recorded["devices"] == "CPU"
+
+
+def test_a_second_backbone_in_the_same_process_trains_on_the_same_strategy(replica_run):
+    """convlstm then mobilenet_v2 in one process (`--backbone all` on several GPUs, the A/B kernel's two arms): a second
+    MirroredStrategy aborted the second backbone's first step ("Shape mismatch in the collective instance")."""
+    observed, _, _ = replica_run
+    assert observed["second_backbone_folds"] == [0] and observed["same_strategy"]
