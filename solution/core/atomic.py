@@ -59,6 +59,20 @@ def unwritable(path: Path, error: OSError) -> UserError:
     return UserError(disk_refusal(path, error))
 
 
+def refusal_at(path: Path) -> UserError | None:
+    """Why the disk would refuse a file at `path`, found by trying: for writers that only say no (OpenCV's imwrite
+    and VideoWriter return False), so the user still reads whether the disk is full, read-only or in the way."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=Path(path).parent) as probe:
+            probe.write(bytes(1 << 16))
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        return unwritable(path, error)
+    return None
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     return write_with(path, lambda tmp: tmp.write_bytes(data))
 

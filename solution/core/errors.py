@@ -32,7 +32,7 @@ DISK_ADVICE = {
     errno.EPERM: "you may not write there: pass a folder of yours, or fix its permissions",
     errno.ENOTDIR: "a file stands where a folder of that path belongs: move the file away, or pass another folder",
     errno.EISDIR: "a folder stands where that file belongs: move the folder away, or pass another path",
-    errno.EEXIST: "something already stands at that path: move it away, or pass another path",
+    errno.EEXIST: "a file stands where a folder of that path belongs: move the file away, or pass another folder",  # mkdir's
 }
 DISK_ERRNOS = set(DISK_ADVICE)
 

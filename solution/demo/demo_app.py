@@ -221,15 +221,16 @@ def write_image(path: Path, image: np.ndarray) -> Path:
         except cv2.error:
             written = False
         if not written:
-            raise UserError(f"{path}: OpenCV could not write it; name a .jpg or .png file in a folder with space you can write to")
+            raise atomic.refusal_at(path) or UserError(f"{path}: OpenCV could not write it; name a .jpg or .png file")
 
     return atomic.write_with(path, write)
 
 
-def _video_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+def _video_writer(path: Path, named: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    """OpenCV's writer into `path` (a temporary file); a refusal names `named`, the file the user asked for."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
-        raise UserError(f"{path}: OpenCV cannot write an mp4v video there; check the folder, or name an .mp4 file")
+        raise atomic.refusal_at(named) or UserError(f"{named}: OpenCV cannot write an mp4v video there; name an .mp4 file")
     return writer
 
 
@@ -242,7 +243,7 @@ def _check_written_video(path: Path, named: Path, frames: int) -> None:
     count = int(written.get(cv2.CAP_PROP_FRAME_COUNT)) if written.isOpened() else 0
     written.release()
     if count < frames:
-        raise UserError(f"{named}: the written video holds {count} of its {frames} frames (a full disk?); free some space and run again")
+        raise atomic.refusal_at(named) or UserError(f"{named}: the written video holds {count} of its {frames} frames; run again")
 
 
 def _open_capture(source: str) -> cv2.VideoCapture:
@@ -296,7 +297,7 @@ def annotate_video(
     clock = StreamClock()
 
     def write(tmp: Path) -> None:
-        writer = _video_writer(tmp, fps, size)
+        writer = _video_writer(tmp, Path(out), fps, size)
         with tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr) as bar:
             while True:
                 ok, frame = capture.read()
@@ -371,7 +372,7 @@ def run_camera(
                 annotated = pipeline.annotate(frame, pipeline.process(frame), clock.fps() or None)
                 clock.frame_done()
                 if recording is not None:
-                    writer = writer or _video_writer(recording, RECORD_FPS, (frame.shape[1], frame.shape[0]))
+                    writer = writer or _video_writer(recording, recording, RECORD_FPS, (frame.shape[1], frame.shape[0]))
                     writer.write(annotated)
                 if window and _window_key(annotated, snapshots, clock.frames, log) == ord("q"):
                     break

@@ -121,3 +121,36 @@ def test_ctrl_c_says_what_this_command_leaves(two_runs, monkeypatch, capsys, arg
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert said in err and (said == "finished folds are saved") == ("resume" in err)
+
+
+def test_a_writer_that_only_says_no_still_gets_the_disks_reason(tmp_path):
+    from solution.core import atomic
+
+    (tmp_path / "a-file").write_text("a file, not a folder")
+    refusal = atomic.refusal_at(tmp_path / "a-file" / "clip.mp4")
+    assert refusal is not None and str(refusal).startswith(f"{tmp_path / 'a-file' / 'clip.mp4'}: cannot write it")
+    assert "a file stands where a folder" in str(refusal)
+    assert atomic.refusal_at(tmp_path / "fine" / "clip.mp4") is None and not list((tmp_path / "fine").iterdir())
+
+
+def test_video_that_opencv_cannot_write_names_the_users_file_not_a_temporary_one(tmp_path, monkeypatch):
+    import cv2
+
+    from solution.core.standins import write_moving_face_video
+    from solution.demo import demo_app
+
+    video = write_moving_face_video(tmp_path / "clip.mp4", 4)
+
+    class Refusing:
+        def __init__(self, *args):
+            pass
+
+        def isOpened(self):  # noqa: N802 (OpenCV's name)
+            return False
+
+    monkeypatch.setattr(cv2, "VideoWriter", Refusing)
+    out = tmp_path / "annotated.mp4"
+    with pytest.raises(UserError) as caught:
+        demo_app.annotate_video(None, video, out, tmp_path / "faces.csv", progress=False)
+    assert str(caught.value).startswith(f"{out}: OpenCV cannot write") and "/." not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"], "no temporary file left"
