@@ -19,5 +19,5 @@ except ModuleNotFoundError as error:
         raise
     sys.exit(f"kernel: no solution-*.whl under {kaggle / 'input'}: attach the kit's package dataset (`make kernels-dataset`)")
 
-args = ['ensemble', '--name', 'ensemble', '--budget-ms', '330', '--method', 'auto']
+args = ['ensemble', '--name', 'ensemble', '--budget-ms', '330', '--method', 'auto', '--members', 'efficientnet_b0,efficientnetv2_b0,efficientnet_b2,efficientnetv2_b2,resnet50,convnext_tiny,efficientnetv2_b0-student']
 main(args + sys.argv[1:])

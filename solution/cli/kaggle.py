@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -172,7 +173,9 @@ def _push(args: argparse.Namespace) -> None:
         print(f"push-all: {len(pushed)} kernel(s) pushed now, {len(chosen) - len(pushed)} already on Kaggle or failed there (make status)")
         return
     for kernel in chosen:
-        print(f"push: {kernel.name}: {kernel_client.push(root / kernel.name)}")
+        staged = kernels.staged_for_resume(root / kernel.name, kernel, config) if args.resume and kernel.backbone else None
+        with staged or contextlib.nullcontext(root / kernel.name) as folder:
+            print(f"push: {kernel.name}: {kernel_client.push(folder).describe()}")
 
 
 def _status(args: argparse.Namespace) -> None:

@@ -147,8 +147,13 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     }
     seconds = {}
 
+    trained = [k.run_name for k in training]
+    students = [k.run_name for k in chosen if k.role == kernels.STUDENT]
+    members = {kernels.STUDENT: trained, kernels.ENSEMBLE: trained + students}  # the kernels run here, not the week's
+
     def run_alone(kernel: Kernel) -> None:
-        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common)
+        blended = ["--members", ",".join(dict.fromkeys(members[kernel.role]))] if kernel.role in members else []
+        seconds[kernel.name] = _run(root / kernel.name / SCRIPT_FILE, common + blended)
         log(f"kernels-check: {kernel.name} ran in {seconds[kernel.name]:.1f} s")
 
     for kernel in (k for k in chosen if k.role == kernels.INDEXING):

@@ -19,7 +19,9 @@ from solution.core.names import named_path
 
 STATUS_LINE = re.compile(r'has status "(?:KernelWorkerStatus\.)?(?P<state>[A-Za-z_]+)"')
 FAILURE_LINE = re.compile(r'Failure message: "(?P<message>.*)"')
-PUSH_ERROR = re.compile(r"Kernel push error: (?P<message>.*)|The following are not valid (?P<what>.*)")
+PUSH_ERROR = re.compile(r"Kernel push error: (?P<message>.*)")
+# Printed before "successfully pushed" when Kaggle drops an input: the kernel runs, without it (it then refuses).
+DROPPED_INPUTS = re.compile(r"The following are not valid (?P<what>.*)")
 SESSION_LIMIT = re.compile(r"Maximum batch \w+ session count", re.IGNORECASE)  # Kaggle runs 2 GPU sessions at once
 FINISHED_STATES = ("complete", "error", "cancel_acknowledged")
 
@@ -39,14 +41,34 @@ class KernelStatus:
         return self.state == "complete"
 
 
-def push(folder: Path, cli: KaggleCli | None = None) -> str:
-    """`kaggle kernels push -p folder`; the client prints some failures with exit code 0, so its output is read too."""
+@dataclass(frozen=True)
+class Pushed:
+    """A push Kaggle accepted: its line ("Kernel version N successfully pushed ...") and what it dropped on the way."""
+
+    line: str
+    problems: tuple[str, ...] = ()  # e.g. "not valid kernel sources ... [...]": the kernel runs without those inputs
+
+    def describe(self) -> str:
+        if not self.problems:
+            return self.line
+        return (
+            f"{self.line}; PROBLEM: Kaggle said '{'; '.join(self.problems)}': the kernel runs without them and refuses in its first "
+            "minute; push what it attaches first (make push-all keeps that order), then push it again"
+        )
+
+
+def push(folder: Path, cli: KaggleCli | None = None) -> Pushed:
+    """`kaggle kernels push -p folder`; the client prints some failures with exit code 0, so its output is read too.
+    A push that printed "successfully pushed" happened, whatever else it printed: Kaggle runs that version, so it is
+    returned (and recorded by push-all) with the inputs Kaggle dropped named as problems, never reported as failed."""
     output = (cli or KaggleCli()).run("kernels", "push", "-p", str(folder))
-    failure = PUSH_ERROR.search(output)
+    accepted = next((line.strip() for line in output.splitlines() if "successfully pushed" in line), None)
+    failure = PUSH_ERROR.search(output) or (None if accepted else DROPPED_INPUTS.search(output))
     if failure:
         refused = SessionLimitReached if SESSION_LIMIT.search(failure.group(0)) else UserError
         raise refused(f"kaggle kernels push {folder}: {failure.group(0).strip()}")
-    return next((line.strip() for line in output.splitlines() if "successfully pushed" in line), output.strip())
+    problems = tuple(match.group(0).strip() for match in DROPPED_INPUTS.finditer(output))
+    return Pushed(accepted or output.strip(), problems)
 
 
 def status(slug: str, cli: KaggleCli | None = None) -> KernelStatus:

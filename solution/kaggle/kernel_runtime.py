@@ -114,9 +114,11 @@ def stage_data(roots: tuple[Path, ...], scratch: Path) -> Path:
     return data
 
 
-def find_run_folders(roots: tuple[Path, ...], scratch: Path) -> list[Path]:
-    """Run folders (meta.json, oof.csv, test.csv) under `roots`, one per backbone: the partial run folders of a
-    backbone's fold kernels are merged into one under `scratch`."""
+def find_run_folders(roots: tuple[Path, ...], scratch: Path, members: list[str]) -> list[Path]:
+    """The run folders (meta.json, oof.csv, test.csv) of the `members` a blend expects, under `roots`, one per
+    backbone: the partial run folders of a backbone's fold kernels are merged into one under `scratch`. A member
+    that is missing (its kernel cut before it wrote meta.json, or its output not attached) stops the kernel naming it:
+    a blend of fewer members than planned is never submitted silently."""
     from solution.artifacts.fold_merge import merge_fold_runs
     from solution.artifacts.runs import META_FILE, OOF_FILE, TEST_FILE
 
@@ -129,8 +131,18 @@ def find_run_folders(roots: tuple[Path, ...], scratch: Path) -> list[Path]:
     by_backbone: dict[str, list[Path]] = {}
     for run in runs:
         by_backbone.setdefault(run.name, []).append(run)
+    missing = [member for member in members if member not in by_backbone]
+    if missing:
+        raise UserError(
+            f"kernel: no finished run folder of {', '.join(missing)} under {', '.join(map(str, roots))} (its kernel was cut "
+            "before writing meta.json, failed, or is not attached); finish it (`make push BACKBONE=... RESUME=1`), then push "
+            "this kernel again"
+        )
+    unexpected = sorted(set(by_backbone) - set(members))
+    if unexpected:
+        print(f"kernel: left out run folder(s) {', '.join(unexpected)}: not members of this kernel's recipe (--members)")
     found = []
-    for name, parts in sorted(by_backbone.items()):
+    for name, parts in sorted((name, parts) for name, parts in by_backbone.items() if name in members):
         if len(parts) > 1:
             merge_fold_runs(parts, scratch / "merged" / name)
             print(f"kernel: {name}: merged the fold kernels' runs {', '.join(str(p) for p in parts)}")
@@ -189,10 +201,15 @@ def _training_data(args: argparse.Namespace, where: Places) -> tuple[Path, Path]
     from solution.data.dataset import build_index
     from solution.data.folds import FOLDS_FILE
 
+    index = attached_index(where.data_roots)
+    if index is None and args.needs_index and not args.local:
+        raise UserError(
+            "kernel: the index kernel's output is not attached (kernel_sources names it, but Kaggle started this kernel "
+            "without it); push the index kernel, wait until it is complete (`make status`), then push this one again"
+        )
     offer_imagenet_weights(where.data_roots)
     data = stage_data(where.data_roots, where.scratch)
     cache = where.scratch / "cache"
-    index = attached_index(where.data_roots)
     facts = read_json(index / INDEX_MARKER, "re-run the index kernel") if index else {}
     if index and (facts.get("k"), facts.get("seed")) == (args.k, args.seed):
         shutil.copytree(index, cache, dirs_exist_ok=True, ignore=links)
@@ -232,8 +249,13 @@ def train(args: argparse.Namespace, where: Places) -> None:
     from solution.training import kfold
 
     get_spec(args.backbone)  # a name of the registry before it names any folder
-    data, cache = _training_data(args, where)
     previous = previous_run(where.data_roots, args.backbone)
+    if args.resume and previous is None:
+        raise UserError(
+            f"kernel: pushed to resume (RESUME=1), but no previous output of {args.backbone} is attached (Kaggle drops a "
+            "version that left none); push it again without RESUME=1 to train from the start"
+        )
+    data, cache = _training_data(args, where)
     if previous and not (where.output / args.backbone).exists():
         resume_from(previous, where.output / args.backbone)
     config = _profile(args, {})
@@ -270,7 +292,7 @@ def distill(args: argparse.Namespace, where: Places) -> None:
     from solution.training import kfold, profiles, soft_targets
 
     data, cache = _training_data(args, where)
-    runs = find_run_folders(where.run_roots, where.scratch)
+    runs = find_run_folders(where.run_roots, where.scratch, args.members)
     ensembles = where.output / "ensembles"
     teacher = blends.make_blend(runs, TEACHER_BLEND, ensembles, float("inf"), args.method)
     print(f"kernel {args.name}: teacher blend of {teacher.describe_members()}, cross-validated accuracy {teacher.cv_accuracy:.4f}")
@@ -286,7 +308,7 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
 
     from solution.ensembling import blends, submission
 
-    runs = find_run_folders(where.run_roots, where.scratch)
+    runs = find_run_folders(where.run_roots, where.scratch, args.members)
     data = find_competition_files(where.data_roots)  # sample_submission.csv orders the rows; no images needed
     report = blends.make_blend(runs, BLEND_NAME, where.output / "ensembles", args.budget_ms, args.method)
     out = submission.write_submission(
@@ -294,6 +316,10 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
     )
     print(f"kernel {args.name}: {report.method} blend of {report.describe_members()}, cross-validated accuracy {report.cv_accuracy:.4f}")
     print(f"kernel {args.name}: submission {out}")
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in text.split(",") if name]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -312,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pseudo-labels", type=float, help=argparse.SUPPRESS)  # distill: test images the teacher is this sure of
     parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
+    parser.add_argument("--members", type=_names, default=[], help=argparse.SUPPRESS)  # the run folders a blend must find
+    parser.add_argument("--needs-index", action="store_true", help=argparse.SUPPRESS)  # refuse to start without the index
+    parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
     parser.add_argument("--data", default=str(PATHS.sample_data), help=f"--local: the data folder (default {PATHS.sample_data})")
     parser.add_argument(

@@ -8,9 +8,13 @@ client enforces before an upload (and a few it only warns about), so a bad file 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,19 +106,28 @@ class Kernel:
         return f"{self.backbone}{STUDENT_SUFFIX if self.role == STUDENT else ''}"
 
     def arguments(self, config: KernelsConfig) -> list[str]:
-        """What the script passes to `solution.kaggle.kernel_runtime.main`: the whole recipe, visible in the script."""
+        """What the script passes to `solution.kaggle.kernel_runtime.main`: the whole recipe, visible in the script,
+        with the inputs it must find attached (the index; the members a blend expects), so that a kernel Kaggle
+        started without one refuses in its first minute instead of training hours without it or blending fewer."""
+        attached = needs(self, config)
+        members = (
+            ["--members", ",".join(dict.fromkeys(k.run_name for k in attached if k.role != INDEXING))]
+            if self.role in (ENSEMBLE, STUDENT)
+            else []
+        )
+        index = ["--needs-index"] if any(k.role == INDEXING for k in attached) else []
         if self.role == ENSEMBLE:
-            return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method]
+            return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method, *members]
         seeded = ["--k", str(config.k), "--seed", str(config.seed)]
         if self.role == INDEXING:
             return [INDEX, "--name", self.name, *seeded]
-        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded]
+        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
         refit = ["--refit"] if self.refit else []
         if self.ab_setting:
             return ["ab", "--name", self.name, *recipe, *folds, "--ab", f"{self.ab_setting}={','.join(self.ab_values)}"]
         if self.role == STUDENT:
-            return [DISTILL, "--name", self.name, *recipe, *distill_arguments(config), *refit]
+            return [DISTILL, "--name", self.name, *recipe, *members, *distill_arguments(config), *refit]
         return ["train", "--name", self.name, *recipe, *folds, *refit]
 
 
@@ -302,8 +315,9 @@ ROLES = {
 }
 
 
-def script_text(kernel: Kernel, config: KernelsConfig) -> str:
-    """The script Kaggle runs: put the kit on sys.path (the package dataset's wheel there, this checkout here), call it."""
+def script_text(kernel: Kernel, config: KernelsConfig, resume: bool = False) -> str:
+    """The script Kaggle runs: put the kit on sys.path (the package dataset's wheel there, this checkout here), call it.
+    With `resume` it also passes --resume (a push with RESUME=1): started without its previous output, it refuses."""
     role = ROLES.get(kernel.role, "")
     if kernel.ab_setting:
         role = f"A/B test of {kernel.ab_setting} ({' vs '.join(kernel.ab_values)}) on fold {kernel.folds[0]} of {kernel.backbone}"
@@ -331,7 +345,7 @@ except ModuleNotFoundError as error:
         raise
     sys.exit(f"kernel: no solution-*.whl under {{kaggle / 'input'}}: attach the kit's package dataset (`make kernels-dataset`)")
 
-args = {kernel.arguments(config)!r}
+args = {kernel.arguments(config) + (["--resume"] if resume else [])!r}
 main(args + sys.argv[1:])
 '''
 
@@ -400,6 +414,17 @@ def write_kernels(config: KernelsConfig, user: str, root: Path | None = None, re
         atomic.write_json(folder / METADATA_FILE, metadata(kernel, config, user, resume=kernel.name in resume))
         folders.append(folder)
     return folders
+
+
+@contextlib.contextmanager
+def staged_for_resume(folder: Path, kernel: Kernel, config: KernelsConfig) -> Iterator[Path]:
+    """A copy of the kernel's folder whose script also passes --resume, to push with RESUME=1; the script in
+    kernels/ stays as `make kernels` writes it (kernels-check compares it)."""
+    with tempfile.TemporaryDirectory(prefix="resume-") as scratch:
+        staged = Path(scratch) / folder.name
+        shutil.copytree(folder, staged)
+        atomic.write_text(staged / SCRIPT_FILE, script_text(kernel, config, resume=True))
+        yield staged
 
 
 def stale_scripts(config: KernelsConfig, root: Path | None = None) -> list[str]:

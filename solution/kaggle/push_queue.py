@@ -10,6 +10,7 @@ that attaches others' outputs (the index for training, every run for distill and
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -52,6 +53,7 @@ class QueueEntry:
     slug: str
     script: str  # script_digest of the folder pushed
     pushed: str
+    problems: list[str] = dataclasses.field(default_factory=list)  # what Kaggle dropped on the way (the kernel then refuses)
 
 
 def read_queue(root: Path) -> dict[str, QueueEntry]:
@@ -103,10 +105,10 @@ def push_all(
                 )
                 continue
         _wait_for(kernel, needs.get(kernel.name, []), slug_of, waiting, cli, log, sleep, clock)
-        message = _push_when_free(folder, queue, slug_of, kernels, waiting, cli, log, sleep, clock)
-        queue[kernel.name] = QueueEntry(slug, digest, time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        pushed_now = _push_when_free(folder, queue, slug_of, kernels, waiting, cli, log, sleep, clock)
+        queue[kernel.name] = QueueEntry(slug, digest, time.strftime("%Y-%m-%dT%H:%M:%S%z"), list(pushed_now.problems))
         _write_queue(root, queue)
-        log(f"push-all: {kernel.name}: {message}")
+        log(f"push-all: {kernel.name}: {pushed_now.describe()}")
         pushed.append(kernel.name)
     return pushed
 
@@ -134,7 +136,7 @@ def _wait_for(kernel: Kernel, needed: list[Kernel], slug_of, waiting: Waiting, c
         sleep(waiting.poll_seconds)
 
 
-def _push_when_free(folder, queue, slug_of, kernels, waiting: Waiting, cli, log, sleep, clock) -> str:
+def _push_when_free(folder, queue, slug_of, kernels, waiting: Waiting, cli, log, sleep, clock) -> kernel_client.Pushed:
     deadline = clock() + waiting.wait_hours * 3600
     while True:
         try:

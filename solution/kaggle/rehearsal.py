@@ -215,7 +215,7 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     if not finished.is_file():
         raise UserError(f"rehearse: {kernel.name}'s first session left no {finished}")
     second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
-    seconds += run_kernel(second, arguments, rehearsal)
+    seconds += run_kernel(second, [*arguments, "--resume"], rehearsal)  # as `make push RESUME=1` pushes it
     output = (second.parent / "output.log").read_text(encoding="utf-8")
     resumed = second / "working" / kernel.backbone / "fold_0" / DONE_FILE
     if "fold 0: already done, skipped" not in output or resumed.read_bytes() != finished.read_bytes():
@@ -316,14 +316,18 @@ def rehearse(
     trained = _outputs(training, roots, config)
     for student in by_role[kernels.STUDENT]:
         roots[student.name] = kernel_root(work, student, config, {**indexed, **trained})
-        seconds[student.name] = run_kernel(roots[student.name], ["--profile", rehearsal.profile, "--k", str(rehearsal.k)], rehearsal)
+        taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
+        seconds[student.name] = run_kernel(
+            roots[student.name], ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *taught], rehearsal
+        )
         install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
     ensemble = by_role[kernels.ENSEMBLE][0]
     package = dataset_names(config)["package"]
     mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **trained}
     root = kernel_root(work, ensemble, config, {**mounts, **_outputs(by_role[kernels.STUDENT], roots, config)})
-    seconds[ensemble.name] = run_kernel(root, [], rehearsal)
+    blended = ["--members", ",".join(dict.fromkeys(k.run_name for k in [*training, *by_role[kernels.STUDENT]]))]
+    seconds[ensemble.name] = run_kernel(root, blended, rehearsal)
     csv = root / "working" / "submission.csv"
     problems = submission.validate(csv, datasets.folders[COMPETITION.slug])
     if problems:

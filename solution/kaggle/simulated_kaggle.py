@@ -6,6 +6,8 @@ FAKE_KAGGLE_DATA (a data folder in the competition layout to serve from),
 FAKE_KAGGLE_FAIL (print this error and exit 1 instead), FAKE_KAGGLE_OUTPUTS (a folder with one output
 folder per kernel slug), FAKE_KAGGLE_STATES (JSON: kernel id -> state, default complete; "error" fails
 with a message), FAKE_KAGGLE_PUSH_ERROR (print a push error with exit code 0, as the real client does),
+FAKE_KAGGLE_INVALID_SOURCES (comma-separated kernel sources the server drops: the push still succeeds, after the
+client's "The following are not valid kernel sources" line, as the real client prints it),
 FAKE_KAGGLE_DATASETS (comma-separated dataset ids that exist), FAKE_KAGGLE_SESSIONS (a JSON file: the batch
 GPU sessions running; with it a push beyond SESSION_LIMIT running sessions is refused as Kaggle refuses it, and
 each pushed kernel runs for FAKE_KAGGLE_RUN_POLLS status calls, default 2, then is complete).
@@ -101,6 +103,9 @@ def main(args: list[str]) -> int:
         if os.environ.get("FAKE_KAGGLE_PUSH_ERROR"):
             print(f"Kernel push error: {os.environ['FAKE_KAGGLE_PUSH_ERROR']}")
         else:
+            if os.environ.get("FAKE_KAGGLE_INVALID_SOURCES"):
+                dropped = os.environ["FAKE_KAGGLE_INVALID_SOURCES"].split(",")
+                print(f"The following are not valid kernel sources and could not be added to the kernel: {dropped}")
             _push(Path(_option(args, "-p")))
     elif args[:2] == ["kernels", "status"]:
         state = _status(args[2])

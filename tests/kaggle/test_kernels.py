@@ -208,7 +208,40 @@ def test_missing_inputs_name_what_to_attach(tmp_path):
     with pytest.raises(UserError, match="images dataset"):
         kernel_runtime.find_images((tmp_path / "input",))
     with pytest.raises(UserError, match="kernel_sources"):
-        kernel_runtime.find_run_folders((tmp_path / "input",), tmp_path / "scratch")
+        kernel_runtime.find_run_folders((tmp_path / "input",), tmp_path / "scratch", ["resnet50"])
+
+
+def _finished_run(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for name in ("meta.json", "oof.csv", "test.csv"):
+        (folder / name).write_text("x")
+
+
+def test_a_blend_kernel_finds_its_members_or_names_the_missing_one(tmp_path, capsys):
+    """A member cut before writing meta.json used to vanish from the distill and ensemble kernels' blends."""
+    inputs = tmp_path / "input"
+    _finished_run(inputs / "emotion-train-resnet50" / "resnet50")
+    _finished_run(inputs / "emotion-train-convlstm" / "convlstm")
+    (inputs / "emotion-train-efficientnet-b0" / "efficientnet_b0" / "fold_0").mkdir(parents=True)  # cut before meta.json
+    with pytest.raises(UserError, match=r"no finished run folder of efficientnet_b0 under .*RESUME=1") as caught:
+        kernel_runtime.find_run_folders((inputs,), tmp_path / "scratch", ["resnet50", "efficientnet_b0"])
+    assert "\n" not in str(caught.value)
+    found = kernel_runtime.find_run_folders((inputs,), tmp_path / "scratch", ["resnet50"])
+    assert [run.name for run in found] == ["resnet50"] and "left out run folder(s) convlstm" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"), [(["--needs-index"], "index kernel's output is not attached"), (["--resume"], "pushed to resume (RESUME=1)")]
+)
+def test_a_training_kernel_started_without_an_input_it_needs_refuses_at_once(tmp_path, monkeypatch, capsys, extra, said):
+    """Kaggle runs a kernel whose kernel_sources it dropped: without the index it would index afresh for an hour,
+    with RESUME=1 and no previous output it would retrain 12 hours from scratch."""
+    (tmp_path / "kaggle" / "input").mkdir(parents=True)
+    monkeypatch.setenv(kernels.ROOT_VARIABLE, str(tmp_path / "kaggle"))
+    with pytest.raises(SystemExit) as stopped:
+        kernel_runtime.main(["train", "--name", "train-convlstm", "--backbone", "convlstm", *extra])
+    assert stopped.value.code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "kaggle" / "working").exists(), "refused before writing anything"
 
 
 def test_a_kernel_script_off_kaggle_without_local_says_so(tmp_path):
@@ -223,8 +256,8 @@ def test_a_kernel_script_off_kaggle_without_local_says_so(tmp_path):
 
 
 def test_push_runs_the_client_on_the_kernel_folder(written, fake_kaggle_client):
-    line = kernel_client.push(written / "train-efficientnet-b0")
-    assert "successfully pushed" in line and "me/emotion-train-efficientnet-b0" in line
+    pushed = kernel_client.push(written / "train-efficientnet-b0")
+    assert "successfully pushed" in pushed.line and "me/emotion-train-efficientnet-b0" in pushed.line and not pushed.problems
     assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(written / "train-efficientnet-b0")]]
 
 
@@ -322,3 +355,21 @@ def test_a_user_name_that_is_not_a_kaggle_name_is_refused_in_one_line(tmp_path):
     done = run_cli("kernels", "--username", '../../evil"x', "--kernels-dir", str(tmp_path), env={"IMAGES": "someone/faces"})
     assert done.returncode == 2 and "Kaggle user name '../../evil\"x'" in done.stderr and "Traceback" not in done.stderr
     assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_a_push_with_resume_sends_a_script_that_refuses_without_its_previous_output(tmp_path, fake_kaggle_client, monkeypatch):
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    config = dataclasses.replace(CONFIG, images_dataset="someone/emotion-faces")
+    kernel = kernels.get_kernels(config, "resnet50")[0]
+    kernels.write_kernels(config, "me", tmp_path)
+    with kernels.staged_for_resume(tmp_path / kernel.name, kernel, config) as staged:
+        script = (staged / kernels.SCRIPT_FILE).read_text()
+        assert "'--resume']" in script and (staged / kernels.METADATA_FILE).is_file()
+        assert kernel_runtime.build_parser().parse_args(kernel.arguments(config) + ["--resume"]).resume
+    assert not staged.exists() and "--resume" not in (tmp_path / kernel.name / kernels.SCRIPT_FILE).read_text()
+    done = run_cli("push", "resnet50", "--resume", "--kernels-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    pushed = fake_kaggle.calls(fake_kaggle_client)[-1]
+    assert pushed[:3] == ["kernels", "push", "-p"] and pushed[3] != str(tmp_path / kernel.name) and pushed[3].endswith(kernel.name)
+    meta = json.loads((tmp_path / kernel.name / kernels.METADATA_FILE).read_text())
+    assert "me/emotion-train-resnet50" in meta["kernel_sources"], "its own previous output attached"

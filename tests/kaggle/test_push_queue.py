@@ -95,3 +95,19 @@ def test_a_kernel_never_pushed_reads_as_absent_not_as_an_error(fake_kaggle_clien
 
     monkeypatch.setenv("FAKE_KAGGLE_FAIL", "404 Client Error: Not Found for url")
     assert kernel_client.status("me/emotion-train-resnet50").state == "absent"
+
+
+def test_a_push_kaggle_accepted_with_a_dropped_input_is_recorded_and_its_problem_shown(kaggle_sessions, monkeypatch):
+    """The real client prints "The following are not valid kernel sources ..." then "successfully pushed", exit 0, and
+    the kernel runs: reported as failed, it went unrecorded and a re-run pushed a second running version."""
+    root, log = kaggle_sessions
+    monkeypatch.setenv("FAKE_KAGGLE_INVALID_SOURCES", "me/emotion-index")
+    lines = []
+    first = TRAINING[:1]
+    assert push_queue.push_all(first, root, _slug, push_queue.Waiting(0, 24), log=lines.append, sleep=lambda s: None) == [first[0].name]
+    entry = json.loads((root / push_queue.QUEUE_FILE).read_text())[first[0].name]
+    assert entry["problems"] and "me/emotion-index" in entry["problems"][0]
+    assert any("PROBLEM: Kaggle said 'The following are not valid kernel sources" in line and "me/emotion-index" in line for line in lines)
+    monkeypatch.delenv("FAKE_KAGGLE_INVALID_SOURCES")
+    again = push_queue.push_all(first, root, _slug, push_queue.Waiting(0, 24), log=lines.append, sleep=lambda s: None)
+    assert again == [] and len(_push_calls(log)) == 1, "recorded, so never pushed twice"
