@@ -79,7 +79,7 @@ class RunMeta:
     latency_models: int = 1
     oof_accuracy_tta: float | None = None  # with flip TTA (mean of plain and mirrored); None: the run has no flip files
     distillation: dict | None = None  # a student's teacher blend, weight and temperature; None: trained on the labels
-    latency_spread_ms: dict | None = None  # p10, median and p90 of latency_ms's timings (latency_ms is the p10)
+    latency_spread_ms: dict | None = None  # p10, median and p90 of latency_ms's timings (latency_ms is the p90)
     refit: bool = False  # the run holds a refit model (refit/) and its test predictions
 
     @property

@@ -23,9 +23,10 @@ from solution.training.pipeline import prepare_image
 
 REFERENCE_SIDE = 370  # px: the competition's median image size
 LATENCY_DEVICE = "/CPU:0"
-# The figure a run records is this low percentile of its repeated timings: load on a shared host only ever adds
-# time, and two identical runs recorded medians of 118 and 77 ms, passing or failing a budget by chance.
-RECORDED_PERCENTILE = 10
+# The figure a run records, and budgets check, is this percentile of its repeated timings: a blend priced at it
+# meets the 330 ms rule on 9 images in 10 on this machine as it is, load included, not only on a quiet one. The
+# three paths are timed in interleaved rounds (core/timing.py), so load falls on each alike.
+RECORDED_PERCENTILE = 90
 SPREAD_PERCENTILES = {"p10": 10, "median": 50, "p90": 90}
 
 
@@ -37,7 +38,7 @@ class Latency:
     single_model_ms: float  # decode + resize + one fold model: what an exported fold costs
     decode_resize_ms: float
     models: int
-    total_spread_ms: dict[str, float] | None = None  # p10, median and p90 of the total's timings
+    total_spread_ms: dict[str, float] | None = None  # p10, median and p90 of the total's timings (total_ms is the p90)
 
     def as_meta(self) -> dict:
         """The meta.json fields (latency_ms is what blends and budgets read)."""

@@ -49,16 +49,17 @@ def _fake_clock(monkeypatch, durations_ms):
     monkeypatch.setattr(timing.time, "perf_counter", perf_counter)
 
 
-def test_the_recorded_latency_is_a_low_percentile_with_its_spread(monkeypatch):
-    """Host load only adds time: loaded repeats, even most of them, must not decide the figure a budget is checked against."""
-    per_round = [5.0, 500.0, 500.0, 5.0, 500.0, 500.0, 500.0, 5.0, 500.0, 500.0]
+def test_the_recorded_latency_is_the_90th_percentile_with_its_spread(monkeypatch):
+    """A budget is checked against the time a user meets on 9 images in 10, not the fastest tenth: a blend priced at
+    the 10th percentile (5 ms here) would break the rule on most images of an ordinary machine."""
+    per_round = [5.0, 5.0, 300.0, 5.0, 310.0, 320.0, 330.0, 5.0, 340.0, 400.0]
     _fake_clock(monkeypatch, [value for value in per_round for _path in range(3)])
     model = backbones.build_model(registry.get_spec("convlstm"), 32, "none")
     measured = latency.measure_latency([model], 32, repeats=10, warmup=0)
     spread = measured.total_spread_ms
     assert spread["p10"] <= spread["median"] <= spread["p90"]
-    assert measured.total_ms == spread["p10"] and measured.total_ms < 10 < spread["median"], "the median would follow the load"
-    assert measured.as_meta()["latency_spread_ms"] == spread
+    assert measured.total_ms == spread["p90"] and abs(spread["p10"] - 5.0) < 1e-6 and measured.total_ms > 340, "not the fastest tenth"
+    assert measured.as_meta()["latency_spread_ms"] == spread and "90th percentile" in measured.as_meta()["latency_device"]
 
 
 def test_noise_never_records_more_models_as_cheaper(monkeypatch):
