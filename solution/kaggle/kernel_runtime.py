@@ -340,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=_names, default=[], help=argparse.SUPPRESS)  # the run folders a blend must find
     parser.add_argument("--needs-index", action="store_true", help=argparse.SUPPRESS)  # refuse to start without the index
+    parser.add_argument("--deadline-hours", type=float, help="stop training at a backup this many hours after starting (default: none)")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
     parser.add_argument("--data", default=str(PATHS.sample_data), help=f"--local: the data folder (default {PATHS.sample_data})")
@@ -362,8 +363,17 @@ def run(args: argparse.Namespace) -> None:
         from solution.data import sample
 
         sample.generate(PATHS.sample_data, sample.SampleConfig())
+    from solution.training.deadline import DeadlineReached, set_deadline
+
     roles = {"index": index_images, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
-    roles[args.role](args, places(args))
+    set_deadline(args.deadline_hours)
+    try:
+        roles[args.role](args, places(args))
+    except DeadlineReached as stop:  # a clean end: Kaggle keeps the output of a finished version
+        print(
+            f"kernel {args.name}: stopped at its deadline, {args.deadline_hours:g} h after it started, {stop.where}; its output "
+            f"keeps every finished fold and that backup: `make push BACKBONE={args.backbone or args.name} RESUME=1` continues from there"
+        )
 
 
 def main(argv: list[str]) -> None:

@@ -68,6 +68,9 @@ class KernelsConfig:
     push_wait_hours: float = 24.0  # push-all: how long to wait for one before stopping (a re-run continues)
     ab_tests: dict = dataclasses.field(default_factory=dict)  # name -> {backbone, setting, values, fold}: one-fold A/B kernels
     refit: bool = True  # members that fit the budget with fewer than k fold models also train a refit model
+    # A training kernel stops at a backup this many hours after it starts, before Kaggle's 12-hour limit kills it
+    # (the margin covers the epoch under way and its save); RESUME=1 continues from there.
+    deadline_hours: float = 11.25
     # {student, weight, temperature, pseudo_labels, pseudo_threshold}; no student: no distill kernel
     distill: dict = dataclasses.field(default_factory=lambda: {"student": "efficientnetv2_b0", "pseudo_labels": False})
 
@@ -121,7 +124,16 @@ class Kernel:
         seeded = ["--k", str(config.k), "--seed", str(config.seed)]
         if self.role == INDEXING:
             return [INDEX, "--name", self.name, *seeded]
-        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index]
+        recipe = [
+            "--backbone",
+            str(self.backbone),
+            "--profile",
+            config.profile,
+            *seeded,
+            *index,
+            "--deadline-hours",
+            f"{config.deadline_hours:g}",
+        ]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
         refit = ["--refit"] if self.refit else []
         if self.ab_setting:
@@ -177,12 +189,14 @@ def validated(config: KernelsConfig, path: Path | None = None) -> KernelsConfig:
         bare = key == "package_dataset" and isinstance(value, str) and "/" not in value  # under your user name
         if value and not (bare and SLUG.match(value)) and (bare or not isinstance(value, str) or _slug_problems(key, value)):
             raise refuse(key, value, "owner/name of a Kaggle dataset")
-    for key in ("k", "seed", "budget_ms", "push_poll_seconds", "push_wait_hours"):
+    for key in ("k", "seed", "budget_ms", "push_poll_seconds", "push_wait_hours", "deadline_hours"):
         value = getattr(config, key)
         if isinstance(value, bool) or not isinstance(value, int if key in ("k", "seed") else (int, float)):
             raise refuse(key, value, "a number")
     if config.k < 2:
         raise refuse("k", config.k, "2 or more folds")
+    if not 0 < config.deadline_hours <= 12:
+        raise refuse("deadline_hours", config.deadline_hours, "hours within Kaggle's 12-hour session (e.g. 11.25)")
     if not 0 < config.budget_ms < float("inf"):
         raise refuse("budget_ms", config.budget_ms, "a positive number of milliseconds")
     for key in ("profile", "method", "machine_shape", "docker_image_pinning_type"):

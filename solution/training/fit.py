@@ -40,6 +40,7 @@ from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.models.backbones import build_model, keeps_batchnorm_frozen, set_batchnorm_momentum, unfreeze_backbone
 from solution.models.registry import BackboneSpec
 from solution.training.augment import FaceAugment
+from solution.training.deadline import StopAtDeadline, check_before
 from solution.training.loss_scaling import with_loss_scaling
 from solution.training.pipeline import make_dataset
 from solution.training.profiles import TrainConfig
@@ -334,6 +335,7 @@ def train_fold(
 ) -> dict:
     """Train, save and predict one fold into `fold_dir` with `session`'s model; return its summary (also done.json).
     A loss, weight or prediction that is not finite fails the fold with one line and leaves no backup to resume from."""
+    check_before(data.label)
     fold_dir.mkdir(parents=True, exist_ok=True)
     try:
         try:
@@ -387,10 +389,12 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         else:
             backbone.trainable = False
             session.compile_head()
+            backup = EpochBackup(fold_dir / "backup_head", config.backup_every_epochs)
             progress = [
                 FailOnNonFinite(data.label, "head", session.loss_scaled),
-                EpochBackup(fold_dir / "backup_head", config.backup_every_epochs),
+                backup,
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
+                StopAtDeadline(backup, f"{data.label}'s head warm-up"),
             ]
             done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
             epochs_run += len(done.epoch)
@@ -400,11 +404,13 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     # The EMA weights are what gets saved: validation during training scores them too, so the curves describe
     # the kept model (SwapEMAWeights swaps them in for each validation pass only).
     averaged = [TracedSwapEMAWeights()] if config.ema_momentum else []
+    backup = EpochBackup(fold_dir / "backup_full", config.backup_every_epochs)
     progress = [
         *averaged,
         FailOnNonFinite(data.label, "full", session.loss_scaled),
-        EpochBackup(fold_dir / "backup_full", config.backup_every_epochs),
+        backup,
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
+        StopAtDeadline(backup, data.label),
     ]
     done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
     epochs_run += len(done.epoch)

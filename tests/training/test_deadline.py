@@ -1,0 +1,60 @@
+"""A wall-clock deadline stops training at a backup, inside a fold, and the same command then finishes the run."""
+
+from __future__ import annotations
+
+import shutil
+
+import keras
+import pandas as pd
+import pytest
+
+from solution.kaggle import kernel_runtime
+from solution.training import deadline, kfold, profiles
+from tests.conftest import TINY_TRAINING
+
+
+class _DeadlinePassesAfterFirstEpoch(keras.callbacks.Callback):
+    """Sets the deadline to a moment already past once the first epoch of the first fold ends: it then lands inside
+    that fold, between two of its backups (every 3 epochs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.set = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.set:
+            deadline.set_deadline(-1.0)
+            self.set = True
+
+
+@pytest.fixture(autouse=True)
+def _no_deadline_left_behind():
+    yield
+    deadline.set_deadline(None)
+
+
+def test_the_deadline_stops_a_fold_at_a_fresh_backup_and_the_run_resumes_from_it(small_data, tmp_path):
+    config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "4", "backup_every_epochs": "3"})
+    with pytest.raises(deadline.DeadlineReached, match=r"in fold 0 after epoch 2, its backup saved"):
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, callbacks=[_DeadlinePassesAfterFirstEpoch()], log=lambda line: None)
+    fold = tmp_path / "convlstm" / "fold_0"
+    assert (fold / "backup_full").is_dir() and not (fold / "done.json").exists(), "stopped inside the fold, at a backup"
+    assert list(pd.read_csv(fold / "history_full.csv").epoch) == [0, 1], "the stopping epoch is logged before it stops"
+    deadline.set_deadline(None)
+    meta = kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lambda line: None)
+    assert meta.complete and meta.folds_trained == [0, 1, 2]
+    assert list(pd.read_csv(fold / "history_full.csv").epoch) == [0, 1, 2, 3], "resumed after epoch 2: nothing replayed"
+
+
+def test_a_kernel_past_its_deadline_ends_cleanly_with_the_resume_line(small_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data)
+    settings = [item for key, value in TINY_TRAINING.items() for item in ("--set", f"{key}={value}")]
+    kernel_runtime.main(
+        ["train", "--name", "train-convlstm", "--backbone", "convlstm", "--local", "--data", str(data), "--k", "3",
+         "--kernel-outputs", str(tmp_path / "outputs"), *settings, "--deadline-hours", "0"]
+    )  # fmt: skip
+    said = capsys.readouterr().out
+    assert "stopped at its deadline, 0 h after it started, before fold 0 started" in said
+    assert "`make push BACKBONE=convlstm RESUME=1` continues from there" in said
+    assert not list((tmp_path / "outputs").rglob("done.json"))
