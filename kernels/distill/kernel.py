@@ -19,5 +19,5 @@ except ModuleNotFoundError as error:
         raise
     sys.exit(f"kernel: no solution-*.whl under {kaggle / 'input'}: attach the kit's package dataset (`make kernels-dataset`)")
 
-args = ['distill', '--name', 'distill', '--backbone', 'efficientnetv2_b0', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--deadline-hours', '11.25', '--members', 'efficientnet_b0,efficientnetv2_b0,efficientnet_b2,efficientnetv2_b2,resnet50,convnext_tiny']
+args = ['distill', '--name', 'distill', '--backbone', 'efficientnetv2_b0', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--gpus', '2', '--deadline-hours', '11.25', '--members', 'efficientnet_b0,efficientnetv2_b0,efficientnet_b2,efficientnetv2_b2,resnet50,convnext_tiny']
 main(args + sys.argv[1:])

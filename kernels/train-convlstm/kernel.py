@@ -19,5 +19,5 @@ except ModuleNotFoundError as error:
         raise
     sys.exit(f"kernel: no solution-*.whl under {kaggle / 'input'}: attach the kit's package dataset (`make kernels-dataset`)")
 
-args = ['train', '--name', 'train-convlstm', '--backbone', 'convlstm', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--deadline-hours', '11.25']
+args = ['train', '--name', 'train-convlstm', '--backbone', 'convlstm', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--gpus', '2', '--deadline-hours', '11.25']
 main(args + sys.argv[1:])

@@ -318,6 +318,18 @@ def ensemble(args: argparse.Namespace, where: Places) -> None:
     print(f"kernel {args.name}: submission {out}")
 
 
+def check_gpus(planned: int) -> None:
+    """Fewer GPUs than the plan priced the kernel on would run it for twice the hours, past the session: refuse now."""
+    import tensorflow as tf
+
+    found = len(tf.config.list_physical_devices("GPU"))
+    if found < planned:
+        raise UserError(
+            f"kernel: {found} GPU(s) found, {planned} planned (`make plan` priced this kernel's hours on them); "
+            "push it again for a machine with all of them (Kaggle grants T4 x2 when the accelerator is set to it)"
+        )
+
+
 def _names(text: str) -> list[str]:
     return [name for name in text.split(",") if name]
 
@@ -340,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
     parser.add_argument("--members", type=_names, default=[], help=argparse.SUPPRESS)  # the run folders a blend must find
     parser.add_argument("--needs-index", action="store_true", help=argparse.SUPPRESS)  # refuse to start without the index
+    parser.add_argument("--gpus", type=int, default=0, help=argparse.SUPPRESS)  # GPUs the plan priced this kernel on
     parser.add_argument("--deadline-hours", type=float, help="stop training at a backup this many hours after starting (default: none)")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
@@ -367,6 +380,8 @@ def run(args: argparse.Namespace) -> None:
 
     roles = {"index": index_images, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
     set_deadline(args.deadline_hours)
+    if args.gpus and not args.local:
+        check_gpus(args.gpus)
     try:
         roles[args.role](args, places(args))
     except DeadlineReached as stop:  # a clean end: Kaggle keeps the output of a finished version

@@ -36,6 +36,7 @@ TRAINING = "train"  # a member or a teacher, as the plan finds
 # Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
 # and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
 MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
+PLANNED_GPUS = {"NvidiaTeslaT4": 2}  # what `make plan` prices each shape's hours on (T4 x2)
 RETIRED_SHAPES = {"NvidiaTeslaP100": "NvidiaTeslaT4", "Tpu1VmV38": "TpuV5E8", "TpuV38": "TpuV5E8"}
 PINNING_TYPES = ("original", "latest")
 REQUIRED_KEYS = ("id", "title", "code_file", "language", "kernel_type")
@@ -124,16 +125,10 @@ class Kernel:
         seeded = ["--k", str(config.k), "--seed", str(config.seed)]
         if self.role == INDEXING:
             return [INDEX, "--name", self.name, *seeded]
-        recipe = [
-            "--backbone",
-            str(self.backbone),
-            "--profile",
-            config.profile,
-            *seeded,
-            *index,
-            "--deadline-hours",
-            f"{config.deadline_hours:g}",
-        ]
+        gpus = PLANNED_GPUS.get(config.machine_shape, 0) if config.enable_gpu else 0
+        planned = ["--gpus", str(gpus)] if gpus else []
+        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index, *planned]
+        recipe += ["--deadline-hours", f"{config.deadline_hours:g}"]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
         refit = ["--refit"] if self.refit else []
         if self.ab_setting:

@@ -193,9 +193,12 @@ def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig)
     return seconds
 
 
+NO_GPUS = ["--gpus", "0"]  # this machine plays Kaggle's folders and order, not its T4 x2: no GPU count is checked
+
+
 def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -> list[str]:
     """The check profile on top of the kernel's own recipe; ImageNet weights from the weights dataset where asked."""
-    arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k)]
+    arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS]
     if kernel.backbone in rehearsal.imagenet_backbones:
         return arguments + ["--set", "weights=imagenet"]
     if kernel.backbone in STANDIN_WEIGHTS:  # exists only pre-trained: a stand-in SavedModel, passed as a path
@@ -317,9 +320,8 @@ def rehearse(
     for student in by_role[kernels.STUDENT]:
         roots[student.name] = kernel_root(work, student, config, {**indexed, **trained})
         taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
-        seconds[student.name] = run_kernel(
-            roots[student.name], ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *taught], rehearsal
-        )
+        arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS, *taught]
+        seconds[student.name] = run_kernel(roots[student.name], arguments, rehearsal)
         install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
     ensemble = by_role[kernels.ENSEMBLE][0]

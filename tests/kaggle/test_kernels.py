@@ -373,3 +373,14 @@ def test_a_push_with_resume_sends_a_script_that_refuses_without_its_previous_out
     assert pushed[:3] == ["kernels", "push", "-p"] and pushed[3] != str(tmp_path / kernel.name) and pushed[3].endswith(kernel.name)
     meta = json.loads((tmp_path / kernel.name / kernels.METADATA_FILE).read_text())
     assert "me/emotion-train-resnet50" in meta["kernel_sources"], "its own previous output attached"
+
+
+def test_a_kernel_granted_fewer_gpus_than_planned_refuses_before_training(tmp_path, monkeypatch, capsys):
+    (tmp_path / "kaggle" / "input").mkdir(parents=True)
+    monkeypatch.setenv(kernels.ROOT_VARIABLE, str(tmp_path / "kaggle"))
+    kernel = kernels.get_kernels(CONFIG, "resnet50")[0]
+    assert kernel.arguments(CONFIG)[kernel.arguments(CONFIG).index("--gpus") + 1] == "2", "T4 x2, as the plan prices it"
+    with pytest.raises(SystemExit) as stopped:
+        kernel_runtime.main(kernel.arguments(CONFIG))
+    assert stopped.value.code == 2 and "0 GPU(s) found, 2 planned" in capsys.readouterr().err
+    assert not (tmp_path / "kaggle" / "working").exists()
