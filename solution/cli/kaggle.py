@@ -129,6 +129,11 @@ def _plan(args: argparse.Namespace) -> None:
         f"B0/B4 V100 figures x 0.36 for a T4); decode {assumptions.decode_images_per_second:g} images/s on 2 cores and CPU ms "
         "per model, both measured by the kit"
     )
+    if assumptions.measured:
+        print(
+            f"plan: {', '.join(sorted(assumptions.measured))} priced on the pilot kernel's measurements ({assumptions.measured_on}, "
+            f"{gpu_plan.pilot_path()}); the others on the published figures"
+        )
     print("the week, in push-all's order (folds: +r = and a refit model):")
     print(gpu_plan.format_plan(plans, assumptions))
     kernels_indexing, saved = gpu_plan.index_savings(week, assumptions)
@@ -160,9 +165,11 @@ def _push(args: argparse.Namespace) -> None:
     hours = sum(p.hours for p in plans)
     over = gpu_plan.over_quota(hours, assumptions)
     if over and not args.force:
+        drop = ", ".join(f"{p.kernel} ({p.hours:.1f} h)" for p in gpu_plan.what_to_drop(plans, over))
         raise UserError(
             f"push: these kernels need about {hours:.1f} GPU hours, {over:.1f} over the weekly quota of "
-            f"{assumptions.weekly_quota_hours:g} h (`make plan` shows each); push fewer backbones, or pass --force (FORCE=1)"
+            f"{assumptions.weekly_quota_hours:g} h (`make plan` shows each); drop {drop} from the profile's backbones, "
+            "or pass --force (FORCE=1)"
         )
     user, root = _username(args), Path(args.kernels_dir)
     kernels.write_kernels(config, user, root, resume=tuple(k.name for k in chosen) if args.resume else ())

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from solution.core.documents import read_yaml
+from solution.core.documents import read_json, read_yaml
 from solution.core.errors import UserError
+from solution.core.records import record
 from solution.training.profiles import TrainConfig
 
 PLAN_FILE = "gpu_plan.yaml"  # package data, beside this module
@@ -49,6 +50,8 @@ class PlanAssumptions:
     session_ram_gb: float = 29.0
     gpu_memory_gb: float = 16.0
     cache_bytes_per_pixel: float = 3.0
+    measured: dict = field(default_factory=dict)  # backbone -> MeasuredBackbone, from the pilot kernel's pilot.json
+    measured_on: str = ""  # when the pilot measured them
 
     @property
     def usable_hours(self) -> float:
@@ -70,8 +73,49 @@ class PlanAssumptions:
         return float(self.cpu_ms_per_model[backbone]) * (size / native_size) ** 2
 
 
-def load_assumptions() -> PlanAssumptions:
-    """gpu_plan.yaml (package data, so a kernel's wheel has it too); a broken edit is one line naming the file."""
+PILOT_FILE = "pilot.json"  # in kernels/: what the pilot kernel measured on Kaggle's GPUs (git-ignored)
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MeasuredBackbone:
+    """What the pilot kernel measured of one backbone on the week's GPUs, at the size and batch the week trains at."""
+
+    image_size: int
+    train_images_per_second: float  # whole-network training steps, every GPU of the strategy together
+    forward_images_per_second: float  # inference (validation, predictions)
+
+
+@dataclass(frozen=True)
+class PilotReport:
+    """pilot.json: the measured figures that replace the published ones in `make plan`."""
+
+    schema_version: int
+    created: str
+    device: str
+    backbones: dict[str, MeasuredBackbone]
+
+    @classmethod
+    def read(cls, path: Path) -> PilotReport:
+        fix = "pull it again (`make pull`), or delete it to plan on the published figures"
+        report = record(cls, read_json(path, fix), path, fix)
+        if report.schema_version != SCHEMA_VERSION:
+            raise UserError(f"{path}: schema_version {report.schema_version}, this kit reads {SCHEMA_VERSION}; {fix}")
+        slow = [name for name, m in report.backbones.items() if min(m.train_images_per_second, m.forward_images_per_second) <= 0]
+        if slow:
+            raise UserError(f"{path}: {slow[0]}: a throughput of 0 or less; {fix}")
+        return report
+
+
+def pilot_path() -> Path:
+    from solution.core.config import PATHS
+
+    return PATHS.kernels / PILOT_FILE
+
+
+def load_assumptions(pilot: Path | None = None) -> PlanAssumptions:
+    """gpu_plan.yaml (package data, so a kernel's wheel has it too), with the pilot kernel's measured throughputs
+    (kernels/pilot.json, or `pilot`) where they exist; a broken edit is one line naming the file."""
     resource = resources.files(__package__).joinpath(PLAN_FILE)
     fix = f"fix the edit or restore it with `git checkout solution/kaggle/{PLAN_FILE}`"
     values = read_yaml(Path(str(resource)), fix, text=resource.read_text(encoding="utf-8"))
@@ -79,7 +123,12 @@ def load_assumptions() -> PlanAssumptions:
     unknown = sorted(set(values) - known) if isinstance(values, dict) else ["(not a mapping)"]
     if unknown:
         raise UserError(f"{resource}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}; {fix}")
-    return PlanAssumptions(**values)
+    assumptions = PlanAssumptions(**values)
+    pilot = pilot or pilot_path()
+    if not pilot.is_file():
+        return assumptions
+    report = PilotReport.read(pilot)
+    return dataclasses.replace(assumptions, measured=report.backbones, measured_on=f"{report.created[:10]} on {report.device}")
 
 
 @dataclass(frozen=True)
@@ -95,6 +144,9 @@ class BackbonePlan:
     overhead_hours: float
     refit_hours: float = 0.0  # one model on every training image, test predictions only
     model_ms: float = 0.0  # one model's CPU cost per image (decode aside)
+    source: str = "published"  # where its throughput comes from: "published", or "measured <date> on <device>"
+    train_images_per_second: float = 0.0
+    forward_images_per_second: float = 0.0
 
     @property
     def hours(self) -> float:
@@ -122,6 +174,11 @@ def plan_backbone(backbone: str, config: TrainConfig, k: int, assumptions: PlanA
     flops_per_second = assumptions.effective_tflops[spec.family] * 1e12 * assumptions.gpus * assumptions.multi_gpu_scaling
     forward_rate = flops_per_second / (FLOPS_PER_MAC * macs)  # images/s, forward only
     train_rate = forward_rate / TRAIN_PASSES
+    source = "published"
+    measured = assumptions.measured.get(backbone)
+    if measured is not None and measured.image_size == size:  # measured at another size: the published figure stands
+        train_rate, forward_rate = measured.train_images_per_second, measured.forward_images_per_second
+        source = f"measured {assumptions.measured_on}"
     decode = assumptions.decode_images_per_second
     epochs = config.head_epochs + config.epochs
     cached_rate = train_rate if config.cache else min(train_rate, decode)
@@ -138,7 +195,20 @@ def plan_backbone(backbone: str, config: TrainConfig, k: int, assumptions: PlanA
     )
     refit = training_seconds(assumptions.train_images) + PREDICTION_PASSES * assumptions.test_images / min(forward_rate, decode)
     model_ms = assumptions.model_ms(backbone, size, spec.native_size)
-    return BackbonePlan(backbone, size, per_epoch, epochs, k, seconds / 3600, assumptions.overhead_hours, refit / 3600, model_ms)
+    return BackbonePlan(
+        backbone,
+        size,
+        per_epoch,
+        epochs,
+        k,
+        seconds / 3600,
+        assumptions.overhead_hours,
+        refit / 3600,
+        model_ms,
+        source,
+        train_rate,
+        forward_rate,
+    )
 
 
 def split_backbones(backbones: tuple[str, ...], config: TrainConfig, k: int, assumptions: PlanAssumptions) -> set[str]:
@@ -240,7 +310,8 @@ def format_plan(plans: list[KernelPlan], assumptions: PlanAssumptions, total: bo
         fits = "yes" if p.fits else f"NO (> {assumptions.usable_hours:.1f} h usable)"
         size, epochs = (f"{p.plan.image_size}", f"{p.plan.epochs}") if p.plan else ("-", "-")
         folds = f"{p.folds}{'+r' if p.refit else ''}"
-        lines.append(f"{p.kernel:<28} {size:>4} {epochs:>6} {folds:>5} {p.hours:>6.1f}  {fits:<5} {p.role.kind}: {p.role.detail}")
+        source = f" [{p.plan.source}]" if p.plan else ""
+        lines.append(f"{p.kernel:<28} {size:>4} {epochs:>6} {folds:>5} {p.hours:>6.1f}  {fits:<5} {p.role.kind}: {p.role.detail}{source}")
     if total:
         hours = sum(p.hours for p in plans)
         over = over_quota(hours, assumptions)
@@ -289,3 +360,17 @@ def index_savings(kernels: list, assumptions: PlanAssumptions) -> tuple[int, flo
 def over_quota(hours: float, assumptions: PlanAssumptions) -> float:
     """GPU hours beyond the weekly quota (0 when within it)."""
     return max(0.0, hours - assumptions.weekly_quota_hours)
+
+
+def what_to_drop(plans: list[KernelPlan], over: float) -> list[KernelPlan]:
+    """Kernels whose hours together cover `over`: those reaching the submission least first (a teacher without a
+    student, then the last in push order), so the week that is left still submits."""
+    candidates = [p for p in plans if p.hours > 0 and p.role.kind != INDEXING]
+    ordered = sorted(candidates, key=lambda p: (p.role.reaches, -candidates.index(p)))
+    dropped, freed = [], 0.0
+    for plan in ordered:
+        if freed >= over:
+            break
+        dropped.append(plan)
+        freed += plan.hours
+    return dropped

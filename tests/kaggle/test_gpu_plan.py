@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from solution.core.errors import UserError
 from solution.kaggle import gpu_plan, kernels
 from solution.training.profiles import load_profile
 from tests import fake_kaggle
@@ -110,3 +111,66 @@ def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fa
     assert len(pushed) == len(kernels.all_kernels(CONFIG)), "the whole week: index, training, distill, ensemble"
     meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
     assert "me/emotion-distill" in meta["kernel_sources"] and "me/emotion-train-convnext-tiny" in meta["kernel_sources"]
+
+
+def _pilot_at(share: float, path, config=CONFIG) -> dict:
+    """A pilot.json whose measured throughputs are `share` of the published ones, for every backbone of the week."""
+    assumptions = gpu_plan.load_assumptions(pilot=path.parent / "absent.json")
+    profile = load_profile(config.profile)
+    measured = {}
+    for backbone in profile.backbones + (str(config.distill["student"]),):
+        published = gpu_plan.plan_backbone(backbone, profile, config.k, assumptions)
+        measured[backbone] = {
+            "image_size": published.image_size,
+            "train_images_per_second": published.train_images_per_second * share,
+            "forward_images_per_second": published.forward_images_per_second * share,
+        }
+    path.write_text(json.dumps({"schema_version": 1, "created": "2026-12-05T10:00:00", "device": "2 T4", "backbones": measured}))
+    return measured
+
+
+def test_a_pilot_measuring_half_the_published_speed_splits_what_no_longer_fits_and_push_all_refuses_the_week(
+    tmp_path, fake_kaggle_client, monkeypatch
+):
+    from solution.cli import main
+
+    pilot = tmp_path / "pilot.json"
+    _pilot_at(0.5, pilot)
+    monkeypatch.setattr(gpu_plan, "pilot_path", lambda: pilot)
+    published = gpu_plan.load_assumptions(pilot=tmp_path / "absent.json")
+    measured = gpu_plan.load_assumptions()
+    profile = load_profile(CONFIG.profile)
+    slow = {b: gpu_plan.plan_backbone(b, profile, CONFIG.k, measured) for b in profile.backbones}
+    assert all(plan.source == "measured 2026-12-05 on 2 T4" for plan in slow.values())
+    for backbone, plan in slow.items():
+        assert plan.fold_hours == pytest.approx(2 * gpu_plan.plan_backbone(backbone, profile, CONFIG.k, published).fold_hours, rel=0.35)
+    must_split = {b for b, plan in slow.items() if not plan.fits(measured)}
+    assert must_split, "at half the speed some backbone no longer fits one session"
+    week = kernels.all_kernels(CONFIG)
+    split = {k.backbone for k in week if k.folds}
+    assert split == must_split and all(f"train-{b.replace('_', '-')}-f0" in [k.name for k in week] for b in must_split)
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    assert main(["push", "all", "--kernels-dir", str(tmp_path / "kernels")]) == 2
+    assert not fake_kaggle_client.exists(), "nothing pushed"
+
+
+def test_the_over_quota_refusal_names_what_to_drop(tmp_path, fake_kaggle_client, monkeypatch, capsys):
+    from solution.cli import main
+
+    monkeypatch.setattr(gpu_plan, "pilot_path", lambda: tmp_path / "absent.json")
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    assert main(["push", "all", "--kernels-dir", str(tmp_path / "kernels"), "--quota-hours", "20"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "over the weekly quota of 20 h" in err and "drop " in err
+    week = kernels.all_kernels(CONFIG)
+    plans = gpu_plan.kernel_plans(week, load_profile(CONFIG.profile), CONFIG.k, gpu_plan.load_assumptions())
+    over = sum(p.hours for p in plans) - 20
+    dropped = gpu_plan.what_to_drop(plans, over)
+    assert sum(p.hours for p in dropped) >= over and all(p.kernel in err for p in dropped)
+
+
+def test_a_pilot_json_of_another_schema_is_refused_in_one_line(tmp_path):
+    pilot = tmp_path / "pilot.json"
+    pilot.write_text(json.dumps({"schema_version": 0, "created": "x", "device": "x", "backbones": {}}))
+    with pytest.raises(UserError, match=r"pilot.json: schema_version 0, this kit reads 1; pull it again"):
+        gpu_plan.load_assumptions(pilot=pilot)
