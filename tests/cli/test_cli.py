@@ -73,7 +73,7 @@ def test_make_help_names_the_users_verbs():
 
 STARTING_COMMANDS = {  # each finishes at once with a one-line error (no data, no photo) unless interrupted first
     "cli": ["-m", "solution", "eda", "--data", "none"],
-    "demo": [str(REPO / "demo" / "photo.py"), "none.jpg"],
+    "demo": [str(REPO / "demo" / "photo.py"), "none.jpg", "--model", "no-model"],  # never the working tree's demo/model
 }
 
 
