@@ -25,6 +25,8 @@ DEMO_PHOTO ?= inputs/demo/astronaut.png
 ARGS ?=
 # PINS: `make rehearse PINS=kaggle` rehearses in a second venv holding the library versions of Kaggle's image.
 PINS ?=
+# KERNEL: what `make pull` downloads: all (every finished training and distill kernel), a backbone, or pilot (its pilot.json).
+KERNEL ?= all
 # RESUME: `make push BACKBONE=x RESUME=1` attaches the kernel's own previous output, so it continues from there.
 RESUME ?=
 # REFIT: `make train REFIT=1` also trains one model on every training image (RUNS/<backbone>/refit/), a one-model member.
@@ -37,11 +39,11 @@ TEST_WORKERS ?= 2
 
 # Every user variable reaches the recipes through the environment and is quoted there ("$$DATA"): no character of
 # a value is ever run by the shell (a backtick, $(...) or a quote in DATA or NAME stays text).
-export DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO_PHOTO ARGS FORCE SAMPLE COMPETITION
+export KERNEL DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO_PHOTO ARGS FORCE SAMPLE COMPETITION
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
-	kernels kernels-check kernels-dataset plan rehearse push push-all status pull export demo bench report scale sweep
+	kernels kernels-check kernels-dataset pilot plan rehearse push push-all status pull export demo bench report scale sweep
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -119,6 +121,9 @@ kernels-check: setup ## check the kernel folders against Kaggle's rules and thei
 kernels-dataset: setup ## upload the kit's wheel as the Kaggle dataset every kernel attaches
 	$(PYTHON) -m solution kernels-dataset
 
+pilot: setup ## push the index kernel, then the pilot: the week's backbones timed on Kaggle's GPUs before the week (then make pull KERNEL=pilot)
+	$(PYTHON) -m solution pilot $(if $(IMAGES),--images "$$IMAGES")
+
 plan: setup ## print the week's kernels: role (member/teacher/student), GPU hours on T4s, weekly total, share reaching the submission
 	$(PYTHON) -m solution plan
 
@@ -141,8 +146,8 @@ push-all: setup ## push the week (index, training, distill, ensemble) in order, 
 status: setup ## show the state of every kernel on Kaggle
 	$(PYTHON) -m solution status all
 
-pull: setup ## download every finished training and distill kernel's run folder into RUNS/<name>/
-	$(PYTHON) -m solution pull all --runs "$$RUNS"
+pull: setup ## download every finished training and distill kernel's run folder into RUNS/<name>/ (KERNEL=pilot: kernels/pilot.json)
+	$(PYTHON) -m solution pull "$$KERNEL" --runs "$$RUNS"
 
 export: setup ## export, for the demo, the fastest run within 2 OOF points of the best (within BUDGET_MS) to demo/model/ (QUANT=int8: quantised)
 	$(PYTHON) -m solution export --runs "$$RUNS" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --precision "$$QUANT" --out demo/model

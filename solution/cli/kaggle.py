@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from solution.cli.options import Adder, kernel_options, runs_option
+from solution.core.config import PATHS
 from solution.core.errors import UserError
 
 
@@ -121,7 +122,7 @@ def _plan(args: argparse.Namespace) -> None:
 
     config = _kernels_config(args)
     week = kernels.all_kernels(config)
-    plans, assumptions = _plans(config, week)
+    plans, assumptions = _plans(config, [week[0], kernels.pilot_kernel(), *week[1:]])  # `make pilot` spends the same quota
     print(f"plan: profile {config.profile}, {config.k} folds, {assumptions.train_images:,} training images, {config.budget_ms:g} ms budget")
     print("plan: every figure is arithmetic on solution/kaggle/gpu_plan.yaml, which names the source of each throughput:")
     print(
@@ -134,7 +135,7 @@ def _plan(args: argparse.Namespace) -> None:
             f"plan: {', '.join(sorted(assumptions.measured))} priced on the pilot kernel's measurements ({assumptions.measured_on}, "
             f"{gpu_plan.pilot_path()}); the others on the published figures"
         )
-    print("the week, in push-all's order (folds: +r = and a refit model):")
+    print("the week: the index and the pilot (`make pilot`), then push-all's order (folds: +r = and a refit model):")
     print(gpu_plan.format_plan(plans, assumptions))
     kernels_indexing, saved = gpu_plan.index_savings(week, assumptions)
     print(
@@ -185,6 +186,21 @@ def _push(args: argparse.Namespace) -> None:
             print(f"push: {kernel.name}: {kernel_client.push(folder).describe()}")
 
 
+def _pilot(args: argparse.Namespace) -> None:
+    """Push the index kernel (unless Kaggle has it) and then the pilot, which attaches its output."""
+    from solution.kaggle import kernels, push_queue
+
+    config = _kernels_config(args)
+    index, pilot = kernels.all_kernels(config)[0], kernels.pilot_kernel()
+    plans, _ = _plans(config, [index, pilot])
+    print(f"pilot: about {plans[1].hours:.1f} GPU hours: {plans[1].role.detail}")
+    user, root = _username(args), Path(args.kernels_dir)
+    kernels.write_kernels(config, user, root)
+    waiting = push_queue.Waiting(config.push_poll_seconds, config.push_wait_hours)
+    push_queue.push_all([index, pilot], root, lambda kernel: f"{user}/{kernel.slug(config)}", waiting, needs={pilot.name: [index]})
+    print("pilot: when it is complete, `make pull KERNEL=pilot` installs kernels/pilot.json and `make plan` prices the week on it")
+
+
 def _status(args: argparse.Namespace) -> None:
     from solution.kaggle import kernel_client
 
@@ -197,8 +213,10 @@ def _status(args: argparse.Namespace) -> None:
 
 def _pull(args: argparse.Namespace) -> int:
     """Install every complete training kernel's run folder; a backbone split into fold kernels waits for all of them."""
-    from solution.kaggle import kernel_client
+    from solution.kaggle import kernel_client, kernels
 
+    if args.kernel == kernels.PILOT:
+        return _pull_pilot(args)
     config, chosen = _selected_kernels(args, gpu_only=True)
     user = _username(args)
     by_backbone: dict[str, list] = {}
@@ -223,6 +241,31 @@ def _pull(args: argparse.Namespace) -> int:
         merged = " (fold kernels merged)" if len(slugs) > 1 else ""
         print(f"pull: {', '.join(slugs)} -> {kernel_client.pull(slugs, backbone, Path(args.runs))}{merged}")
     return 1 if left else 0
+
+
+def _pull_pilot(args: argparse.Namespace) -> int:
+    """Install the pilot kernel's pilot.json as kernels/pilot.json (checked first: a file from elsewhere)."""
+    import tempfile
+
+    from solution.core import atomic
+    from solution.core.kaggle_cli import KaggleCli
+    from solution.kaggle import gpu_plan, kernel_client, kernels
+
+    config, user = _kernels_config(args), _username(args)
+    slug = f"{user}/{kernels.pilot_kernel().slug(config)}"
+    state = kernel_client.status(slug)
+    if not state.complete:
+        print(f"pull: {slug} is {state.state}{f' ({state.message})' if state.message else ''}; pull again when it is complete")
+        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        KaggleCli().run("kernels", "output", slug, "-p", scratch, "--force", "--quiet")
+        pulled = Path(scratch) / gpu_plan.PILOT_FILE
+        if not pulled.is_file():
+            raise UserError(f"{slug}: its output has no {gpu_plan.PILOT_FILE}; check the kernel's log on Kaggle and push it again")
+        report = gpu_plan.PilotReport.read(pulled)
+        target = atomic.write_bytes(Path(args.kernels_dir) / gpu_plan.PILOT_FILE, pulled.read_bytes())
+    print(f"pull: {slug} -> {target} ({len(report.backbones)} backbone(s) measured on {report.device}); `make plan` prices the week on it")
+    return 0
 
 
 def register(add: Adder) -> None:
@@ -272,6 +315,9 @@ def register(add: Adder) -> None:
         "--wait-hours", type=float, help="all: stop waiting for a free session after this long; a re-run continues (default: kernels.yaml)"
     )
 
+    sub = add("pilot", _pilot, "push the index kernel, then the pilot: it times the week's backbones on Kaggle's GPUs (under 1 GPU hour)")
+    kernel_options(sub)
+
     add(
         "plan",
         _plan,
@@ -284,6 +330,9 @@ def register(add: Adder) -> None:
     kernel_options(sub, images=False)
 
     sub = add("pull", _pull, "download finished training and distill kernels' outputs into RUNS/<name>/ (the local run-folder format)")
-    sub.add_argument("kernel", nargs="?", default="all", help="a backbone of the kaggle profile, distill, or all (default)")
+    sub.add_argument(
+        "kernel", nargs="?", default="all", help="a backbone of the kaggle profile, distill, pilot (its pilot.json), or all (default)"
+    )
     runs_option(sub, "root of the run folders")
+    sub.add_argument("--kernels-dir", default=str(PATHS.kernels), help=argparse.SUPPRESS)
     kernel_options(sub, images=False)

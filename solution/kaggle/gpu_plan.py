@@ -217,6 +217,11 @@ def split_backbones(backbones: tuple[str, ...], config: TrainConfig, k: int, ass
 
 
 MEMBER, TEACHER, STUDENT, REPRODUCTION, AB_TEST, INDEXING = "member", "teacher", "student", "seed reproduction", "A/B test", "index"
+PILOTING = "pilot"
+TRAINING = "train"  # a kernel's role when it trains a member or a teacher, as the plan finds
+PILOT_STEPS = 50  # timed training steps per backbone (twice: from the files, and on a batch in memory), after warm-up
+PILOT_WARMUP = 3
+PILOT_BUILD_HOURS = 0.03  # building one backbone with its weights and tracing its steps
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,9 @@ def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanA
             role = Role(INDEXING, f"CPU only, about {assumptions.index_hours:.2f} h", True)
             plans.append(KernelPlan(kernel.name, None, 0, 0.0, True, role))
             continue
+        if kernel.role == PILOTING:
+            plans.append(_pilot_plan(kernel, kernels, profile, k, assumptions, indexed))
+            continue
         if not kernel.backbone:  # the ensemble kernel
             role = Role(kernel.role, "CPU only: blends the runs and the student within the budget into submission.csv", True)
             plans.append(KernelPlan(kernel.name, None, 0, 0.0, True, role))
@@ -287,6 +295,19 @@ def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanA
         role = _kernel_role(kernel, backbone, k, budget_ms, assumptions, distilled)
         plans.append(KernelPlan(kernel.name, backbone, folds, hours, hours <= assumptions.usable_hours, role, kernel.refit))
     return plans
+
+
+def _pilot_plan(pilot, kernels: list, profile: TrainConfig, k: int, assumptions: PlanAssumptions, indexed: bool) -> KernelPlan:
+    """The pilot's hours: each backbone of the week built, then timed for PILOT_STEPS steps twice and as many
+    inference batches, at the week's size and batch, on every GPU."""
+    week = list(dict.fromkeys(kernel.backbone for kernel in kernels if kernel.backbone and kernel.role in (TRAINING, STUDENT)))
+    hours = assumptions.overhead_hours + (0.0 if indexed else assumptions.index_hours)
+    for backbone in week:
+        plan = plan_backbone(backbone, profile, k, assumptions)
+        images = (PILOT_STEPS + PILOT_WARMUP) * profile.for_backbone(backbone).batch_size * assumptions.gpus
+        hours += PILOT_BUILD_HOURS + (2 * images / plan.train_images_per_second + images / plan.forward_images_per_second) / 3600
+    detail = f"times the week's {len(week)} backbones with their weights before the week is spent (`make pilot`)"
+    return KernelPlan(pilot.name, None, 0, hours, hours <= assumptions.usable_hours, Role(PILOTING, detail, False))
 
 
 def _kernel_role(kernel, backbone: BackbonePlan, k: int, budget_ms: float, assumptions: PlanAssumptions, distilled: bool) -> Role:

@@ -303,6 +303,59 @@ def distill(args: argparse.Namespace, where: Places) -> None:
     print(f"kernel {args.name}: student {args.backbone}, OOF accuracy {meta.oof_accuracy:.4f} (teacher {teacher.cv_accuracy:.4f})")
 
 
+def pilot(args: argparse.Namespace, where: Places) -> None:
+    """Measure the week before spending it: each backbone of the week (--members) built with the weights it trains
+    from (ImageNet's: proof they reach the kernel), then its training steps timed from the image files and on a batch
+    in memory, its inference, and the accelerator's peak memory, under the week's strategy and precision. Writes
+    pilot.json, which `make pull pilot` installs for `make plan`."""
+    import time
+
+    from solution.core import atomic
+    from solution.data.dataset import build_index
+    from solution.kaggle import gpu_plan
+    from solution.training.accelerate import choose_strategy, set_precision
+    from solution.training.throughput import measure_throughput
+
+    data, cache = _training_data(args, where)
+    index = build_index(data, cache)
+    train = index.train
+    strategy, device = choose_strategy()
+    measured = {}
+    for backbone in args.members:
+        config = _profile(args, {}).for_backbone(backbone)
+        precision = set_precision(config.mixed_precision, device)
+        images = (args.steps + gpu_plan.PILOT_WARMUP) * config.batch_size * strategy.num_replicas_in_sync
+        rows = train.sample(n=min(len(train), max(images, 1)), random_state=args.seed)
+        paths = index.source_paths(rows)
+        speed = measure_throughput(get_spec(backbone), config, strategy, paths, rows.label.to_numpy(), args.steps, gpu_plan.PILOT_WARMUP)
+        measured[backbone] = {
+            "image_size": speed.image_size,
+            "train_images_per_second": speed.train_images_per_second,
+            "forward_images_per_second": speed.forward_images_per_second,
+            "pipeline_images_per_second": speed.pipeline_images_per_second,
+            "device_images_per_second": speed.device_images_per_second,
+            "peak_memory_gb": speed.peak_memory_gb,
+            "batch_size": speed.batch_size,
+            "weights": config.weights,
+            "precision": precision,
+        }
+        bound = "input-bound" if speed.pipeline_images_per_second < 0.9 * speed.device_images_per_second else "accelerator-bound"
+        print(
+            f"kernel {args.name}: {backbone} at {speed.image_size} px, batch {speed.batch_size} x {speed.replicas}: trains "
+            f"{speed.train_images_per_second:.0f} images/s ({bound}: files {speed.pipeline_images_per_second:.0f}, in memory "
+            f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s"
+        )
+    report = {
+        "schema_version": gpu_plan.SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "device": device,
+        "backbones": measured,
+    }
+    atomic.write_json(where.output / gpu_plan.PILOT_FILE, report)
+    gpu_plan.PilotReport.read(where.output / gpu_plan.PILOT_FILE)  # what `make pull pilot` will read, checked here
+    print(f"kernel {args.name}: {len(measured)} backbone(s) measured on {device} into {where.output / gpu_plan.PILOT_FILE}")
+
+
 def ensemble(args: argparse.Namespace, where: Places) -> None:
     import pandas as pd
 
@@ -336,7 +389,7 @@ def _names(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kernel.py", description="A kernel of the kit (see kernels/README.md).")
-    parser.add_argument("role", choices=["index", "train", "distill", "ensemble", "ab"], help=argparse.SUPPRESS)
+    parser.add_argument("role", choices=["index", "pilot", "train", "distill", "ensemble", "ab"], help=argparse.SUPPRESS)
     parser.add_argument("--name", required=True, help=argparse.SUPPRESS)
     parser.add_argument("--backbone", help=argparse.SUPPRESS)
     parser.add_argument("--profile", default="kaggle", help=argparse.SUPPRESS)
@@ -350,9 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pseudo-labels", type=float, help=argparse.SUPPRESS)  # distill: test images the teacher is this sure of
     parser.add_argument("--budget-ms", type=float, default=COMPETITION.max_latency_ms, help=argparse.SUPPRESS)
     parser.add_argument("--method", default="auto", help=argparse.SUPPRESS)
-    parser.add_argument("--members", type=_names, default=[], help=argparse.SUPPRESS)  # the run folders a blend must find
+    parser.add_argument("--members", type=_names, default=[], help=argparse.SUPPRESS)  # a blend's runs; the pilot's backbones
     parser.add_argument("--needs-index", action="store_true", help=argparse.SUPPRESS)  # refuse to start without the index
     parser.add_argument("--gpus", type=int, default=0, help=argparse.SUPPRESS)  # GPUs the plan priced this kernel on
+    parser.add_argument("--steps", type=int, default=50, help="pilot: training steps timed per backbone (default 50)")
     parser.add_argument("--deadline-hours", type=float, help="stop training at a backup this many hours after starting (default: none)")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")
@@ -378,7 +432,7 @@ def run(args: argparse.Namespace) -> None:
         sample.generate(PATHS.sample_data, sample.SampleConfig())
     from solution.training.deadline import DeadlineReached, set_deadline
 
-    roles = {"index": index_images, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
+    roles = {"index": index_images, "pilot": pilot, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
     set_deadline(args.deadline_hours)
     if args.gpus and not args.local:
         check_gpus(args.gpus)

@@ -25,14 +25,13 @@ from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.names import checked_name
 from solution.core.records import record
-from solution.kaggle.gpu_plan import AB_TEST, INDEXING, REPRODUCTION, STUDENT
+from solution.kaggle.gpu_plan import AB_TEST, INDEXING, PILOT_STEPS, PILOTING, REPRODUCTION, STUDENT, TRAINING
 from solution.models.registry import REGISTRY
 from solution.training.profiles import available_profiles, load_profile
 
 CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
-ENSEMBLE, INDEX, DISTILL = "ensemble", "index", "distill"
-TRAINING = "train"  # a member or a teacher, as the plan finds
+ENSEMBLE, INDEX, DISTILL, PILOT = "ensemble", "index", "distill", "pilot"
 # Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
 # and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
 MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
@@ -105,6 +104,11 @@ class Kernel:
         return self.slug(config).replace("-", " ").capitalize()
 
     @property
+    def uses_gpu(self) -> bool:
+        """Training kernels and the pilot, which times them; the index and ensemble kernels run on the CPU."""
+        return self.backbone is not None or self.role == PILOTING
+
+    @property
     def run_name(self) -> str:
         """The run folder its output holds: the backbone, or <backbone>-student for the distill kernel."""
         return f"{self.backbone}{STUDENT_SUFFIX if self.role == STUDENT else ''}"
@@ -125,9 +129,11 @@ class Kernel:
         seeded = ["--k", str(config.k), "--seed", str(config.seed)]
         if self.role == INDEXING:
             return [INDEX, "--name", self.name, *seeded]
-        gpus = PLANNED_GPUS.get(config.machine_shape, 0) if config.enable_gpu else 0
-        planned = ["--gpus", str(gpus)] if gpus else []
-        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index, *planned]
+        if self.role == PILOTING:
+            week = [k.backbone for k in all_kernels(config) if k.backbone and k.role in (TRAINING, STUDENT)]
+            measured = ["--members", ",".join(dict.fromkeys(map(str, week))), "--steps", str(PILOT_STEPS)]
+            return [PILOT, "--name", self.name, "--profile", config.profile, *seeded, *index, *_planned_gpus(config), *measured]
+        recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index, *_planned_gpus(config)]
         recipe += ["--deadline-hours", f"{config.deadline_hours:g}"]
         folds = ["--folds", ",".join(map(str, self.folds))] if self.folds else []
         refit = ["--refit"] if self.refit else []
@@ -136,6 +142,16 @@ class Kernel:
         if self.role == STUDENT:
             return [DISTILL, "--name", self.name, *recipe, *members, *distill_arguments(config), *refit]
         return ["train", "--name", self.name, *recipe, *folds, *refit]
+
+
+def _planned_gpus(config: KernelsConfig) -> list[str]:
+    gpus = PLANNED_GPUS.get(config.machine_shape, 0) if config.enable_gpu else 0
+    return ["--gpus", str(gpus)] if gpus else []
+
+
+def pilot_kernel() -> Kernel:
+    """The pilot: pushed after the index kernel and before the week (`make pilot`), never by push-all."""
+    return Kernel(PILOT, role=PILOTING)
 
 
 def distill_arguments(config: KernelsConfig) -> list[str]:
@@ -294,8 +310,8 @@ def ab_kernels(config: KernelsConfig) -> list[Kernel]:
 
 
 def every_kernel(config: KernelsConfig) -> list[Kernel]:
-    """What `make kernels` writes: the week's kernels, the seed reproductions and the A/B kernels."""
-    return all_kernels(config) + reproduction_kernels(config) + ab_kernels(config)
+    """What `make kernels` writes: the week's kernels, the pilot, the seed reproductions and the A/B kernels."""
+    return all_kernels(config) + [pilot_kernel()] + reproduction_kernels(config) + ab_kernels(config)
 
 
 def within_folds(chosen: list[Kernel], k: int) -> list[Kernel]:
@@ -370,7 +386,7 @@ def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[st
             f"no images dataset: set images_dataset: owner/name in {PATHS.kernels / CONFIG_FILE} (the Kaggle dataset holding "
             "train/ and test_kaggle/), or pass IMAGES=owner/name"
         )
-    weights = [config.weights_dataset] if config.weights_dataset and kernel.backbone else []
+    weights = [config.weights_dataset] if config.weights_dataset and kernel.uses_gpu else []
     return [images, package, *weights]
 
 
@@ -384,7 +400,7 @@ def needs(kernel: Kernel, config: KernelsConfig) -> list[Kernel]:
         return training + [k for k in week if k.role == STUDENT]
     if kernel.role == STUDENT:
         return index + training
-    return index if kernel.backbone else []
+    return index if kernel.uses_gpu else []
 
 
 def metadata(kernel: Kernel, config: KernelsConfig, user: str, resume: bool = False) -> dict:
@@ -392,7 +408,7 @@ def metadata(kernel: Kernel, config: KernelsConfig, user: str, resume: bool = Fa
     With `resume` a training kernel attaches its own previous output, and continues from its finished folds and
     its last backup (a session that hit Kaggle's 12-hour limit)."""
     own = [f"{user}/{kernel.slug(config)}"] if resume and kernel.backbone else []
-    gpu = kernel.backbone is not None
+    gpu = kernel.uses_gpu
     return {
         "id": f"{user}/{kernel.slug(config)}",
         "title": kernel.title(config),

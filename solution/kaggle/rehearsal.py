@@ -226,6 +226,24 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     return seconds
 
 
+def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], training: list[Kernel], rehearsal, log) -> dict[str, float]:
+    """The pilot kernel on the index kernel's output, timing the chosen training kernels' backbones at the rehearsal's
+    profile; its pilot.json must read back and price `make plan` for them. Returns its seconds."""
+    from solution.kaggle import gpu_plan
+    from solution.training.profiles import load_profile
+
+    pilot = kernels.pilot_kernel()
+    root = kernel_root(work, pilot, config, mounts)
+    backbones = list(dict.fromkeys(str(k.backbone) for k in training))
+    measuring = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS, "--members", ",".join(backbones), "--steps", "2"]
+    seconds = run_kernel(root, measuring, rehearsal)
+    assumptions = gpu_plan.load_assumptions(pilot=root / "working" / gpu_plan.PILOT_FILE)
+    plans = [gpu_plan.plan_backbone(backbone, load_profile(rehearsal.profile), rehearsal.k, assumptions) for backbone in backbones]
+    priced = ", ".join(f"{plan.backbone} {plan.train_images_per_second:.0f} images/s, {plan.hours:.2f} h [{plan.source}]" for plan in plans)
+    log(f"rehearse: {pilot.name} ran in {seconds:.1f} s; make plan on its pilot.json: {priced}")
+    return {pilot.name: seconds}
+
+
 def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
     """`make push-all` against the simulated Kaggle, which refuses a third batch session: every kernel of the week
     must be accepted once, in the plan's order, each after the kernels it attaches, and a second run must push none.
@@ -295,6 +313,7 @@ def rehearse(
         seconds[index.name] = run_kernel(roots[index.name], ["--k", str(rehearsal.k)], rehearsal)
         log(f"rehearse: {index.name} ran in {seconds[index.name]:.1f} s")
     indexed = {**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}
+    seconds |= rehearse_pilot(config, work, indexed, training, rehearsal, log)
     roots |= {k.name: kernel_root(work, k, config, indexed) for k in training}
     arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
     cut = next((k for k in training if not k.folds), None) if rehearsal.resume else None

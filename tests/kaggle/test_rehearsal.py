@@ -72,7 +72,9 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
 def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_ensemble(tmp_path):
     lines = []
     seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["resnet50"], log=lines.append)
-    assert set(seconds) == {"index", "train-resnet50", "distill", "ensemble"}
+    assert set(seconds) == {"index", "pilot", "train-resnet50", "distill", "ensemble"}
+    piloted = next(line for line in lines if line.startswith("rehearse: pilot ran in"))
+    assert "make plan on its pilot.json: resnet50" in piloted and "[measured " in piloted, "the pilot's figures price the plan"
     from solution.artifacts.runs import RunFolder
 
     run = RunFolder(tmp_path / "runs" / "resnet50")

@@ -1,0 +1,93 @@
+"""How fast a backbone trains and predicts on this machine, under the strategy and precision its training runs with.
+
+The pilot kernel times each backbone of the week here before the week is spent: training steps fed by the input
+pipeline from the image files, the same steps on one batch already in memory (so an input-bound backbone shows apart
+from a GPU-bound one), inference, and the accelerator's peak memory. `make plan` then prices the week on these.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from solution.models.registry import BackboneSpec
+from solution.training.fit import FoldTrainer
+from solution.training.pipeline import make_dataset
+from solution.training.profiles import TrainConfig
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Images per second of one backbone, every replica together, at `image_size` and `batch_size` per replica."""
+
+    image_size: int
+    batch_size: int
+    replicas: int
+    pipeline_images_per_second: float  # training steps fed by the input pipeline (decoding the files)
+    device_images_per_second: float  # the same steps on one batch already in memory: the accelerator's own pace
+    forward_images_per_second: float  # inference on a batch in memory
+    peak_memory_gb: float | None  # the first accelerator's peak allocation; None on a CPU
+    steps: int
+
+    @property
+    def train_images_per_second(self) -> float:
+        """What a week's epoch runs at: the slower of the pipeline and the accelerator."""
+        return min(self.pipeline_images_per_second, self.device_images_per_second)
+
+
+def _timed_steps(trainer: keras.Model, data: tf.data.Dataset, steps: int, warmup: int) -> float:
+    """Seconds for `steps` training steps after `warmup` untimed ones (the first traces and compiles the step)."""
+    trainer.fit(data, steps_per_epoch=warmup, epochs=1, verbose=0)
+    started = time.perf_counter()
+    trainer.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    return time.perf_counter() - started
+
+
+def _peak_memory_gb() -> float | None:
+    gpus = tf.config.list_logical_devices("GPU")
+    if not gpus:
+        return None
+    return tf.config.experimental.get_memory_info(gpus[0].name.split("device:")[-1])["peak"] / 1e9
+
+
+def measure_throughput(
+    spec: BackboneSpec,
+    config: TrainConfig,
+    strategy: tf.distribute.Strategy,
+    paths: Sequence[str],
+    labels: np.ndarray,
+    steps: int = 50,
+    warmup: int = 3,
+) -> Throughput:
+    """Time `steps` whole-network training steps of `spec` with `config` (its weights, size, augmentation, EMA and
+    precision as the week trains it) on `paths`, then the same steps and inference on one batch in memory."""
+    session = FoldTrainer(spec, config, strategy)
+    session.compile_full(steps)
+    batch = config.batch_size * session.replicas
+    if len(paths) < batch:
+        raise ValueError(f"{len(paths)} images for a batch of {batch}")
+    files = make_dataset(list(paths), labels, session.size, batch, True, config.augment, config.seed).repeat()
+    pipeline_s = _timed_steps(session.trainer, files, steps, warmup)
+    one_batch = next(iter(files))
+    in_memory = tf.data.Dataset.from_tensors(one_batch).repeat()
+    device_s = _timed_steps(session.trainer, in_memory, steps, warmup)
+    batches = tf.data.Dataset.from_tensors(one_batch[0]).repeat()
+    session.model.predict(batches, steps=warmup, verbose=0)  # traced and warmed
+    started = time.perf_counter()
+    session.model.predict(batches, steps=steps, verbose=0)
+    forward_s = time.perf_counter() - started
+    return Throughput(
+        image_size=session.size,
+        batch_size=config.batch_size,
+        replicas=session.replicas,
+        pipeline_images_per_second=steps * batch / pipeline_s,
+        device_images_per_second=steps * batch / device_s,
+        forward_images_per_second=steps * batch / forward_s,
+        peak_memory_gb=_peak_memory_gb(),
+        steps=steps,
+    )

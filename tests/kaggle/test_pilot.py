@@ -1,0 +1,54 @@
+"""The pilot kernel: the week's backbones timed on the machine the week runs on, and `make plan` priced on them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from solution.kaggle import gpu_plan, kernel_runtime, kernels
+from solution.training.profiles import load_profile
+
+CONFIG = kernels.KernelsConfig(images_dataset="someone/emotion-faces")
+
+
+def test_the_pilot_is_planned_within_a_gpu_hour_attaches_the_index_and_times_every_backbone_of_the_week():
+    pilot = kernels.pilot_kernel()
+    arguments = pilot.arguments(CONFIG)
+    week = {k.backbone for k in kernels.all_kernels(CONFIG) if k.backbone}
+    assert set(arguments[arguments.index("--members") + 1].split(",")) == week
+    assert "--needs-index" in arguments and arguments[arguments.index("--gpus") + 1] == "2"
+    meta = kernels.metadata(pilot, CONFIG, "me")
+    assert meta["enable_gpu"] and meta["kernel_sources"] == ["me/emotion-index"]
+    assert pilot not in kernels.all_kernels(CONFIG), "push-all pushes the week; `make pilot` pushes the pilot before it"
+    plans = gpu_plan.kernel_plans(
+        [kernels.all_kernels(CONFIG)[0], pilot], load_profile(CONFIG.profile), CONFIG.k, gpu_plan.load_assumptions()
+    )
+    planned = plans[1]
+    assert planned.role.kind == gpu_plan.PILOTING and 0 < planned.hours <= 1.0, planned
+
+
+@pytest.mark.heavy
+@pytest.mark.long(minutes=1)
+def test_the_pilot_measures_each_backbone_and_its_pilot_json_prices_make_plan(small_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(small_data, data)
+    outputs = tmp_path / "outputs"
+    kernel_runtime.main(
+        ["pilot", "--name", "pilot", "--local", "--data", str(data), "--k", "3", "--kernel-outputs", str(outputs),
+         "--set", "image_size=32", "--set", "batch_size=16", "--members", "mobilenet_v2,convlstm", "--steps", "2"]
+    )  # fmt: skip
+    said = capsys.readouterr().out
+    assert "mobilenet_v2 at 32 px, batch 16 x 1: trains" in said and "2 backbone(s) measured on CPU" in said
+    report = gpu_plan.PilotReport.read(outputs / "pilot" / gpu_plan.PILOT_FILE)
+    assert set(report.backbones) == {"mobilenet_v2", "convlstm"} and report.schema_version == 1
+    raw = json.loads((outputs / "pilot" / gpu_plan.PILOT_FILE).read_text())["backbones"]["mobilenet_v2"]
+    assert raw["pipeline_images_per_second"] > 0 and raw["device_images_per_second"] > 0 and raw["peak_memory_gb"] is None
+    check = load_profile("smoke", {"image_size": "32", "batch_size": "16"})
+    assumptions = gpu_plan.load_assumptions(pilot=outputs / "pilot" / gpu_plan.PILOT_FILE)
+    plan = gpu_plan.plan_backbone("mobilenet_v2", check, 3, assumptions)
+    assert plan.source.startswith("measured ") and plan.source.endswith(" on CPU")
+    assert plan.train_images_per_second == pytest.approx(report.backbones["mobilenet_v2"].train_images_per_second)
+    unmeasured = gpu_plan.plan_backbone("resnet50", check, 3, assumptions)
+    assert unmeasured.source == "published"
