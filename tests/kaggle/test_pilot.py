@@ -52,3 +52,28 @@ def test_the_pilot_measures_each_backbone_and_its_pilot_json_prices_make_plan(sm
     assert plan.train_images_per_second == pytest.approx(report.backbones["mobilenet_v2"].train_images_per_second)
     unmeasured = gpu_plan.plan_backbone("resnet50", check, 3, assumptions)
     assert unmeasured.source == "published"
+
+
+def test_make_pilot_pushes_the_index_then_the_pilot_and_pull_installs_a_checked_pilot_json(tmp_path, fake_kaggle_client, monkeypatch):
+    from tests import fake_kaggle
+    from tests.conftest import run_cli
+
+    monkeypatch.setenv("IMAGES", "someone/emotion-faces")
+    pushed = run_cli("pilot", "--kernels-dir", str(tmp_path / "kernels"))
+    assert pushed.returncode == 0, pushed.stderr
+    pushes = [call[-1].rsplit("/", 1)[-1] for call in fake_kaggle.calls(fake_kaggle_client) if call[:2] == ["kernels", "push"]]
+    assert pushes == ["index", "pilot"] and "make pull KERNEL=pilot" in pushed.stdout
+    outputs = tmp_path / "kaggle-outputs" / "emotion-pilot"
+    outputs.mkdir(parents=True)
+    measured = {"image_size": 224, "train_images_per_second": 300.0, "forward_images_per_second": 900.0}
+    report = {"schema_version": 1, "created": "2026-12-05T10:00:00", "device": "2 GPUs", "backbones": {"efficientnet_b0": measured}}
+    (outputs / gpu_plan.PILOT_FILE).write_text(json.dumps(report))
+    monkeypatch.setenv("FAKE_KAGGLE_OUTPUTS", str(tmp_path / "kaggle-outputs"))
+    pulled = run_cli("pull", "pilot", "--kernels-dir", str(tmp_path / "kernels"))
+    assert pulled.returncode == 0, pulled.stderr
+    installed = tmp_path / "kernels" / gpu_plan.PILOT_FILE
+    assert json.loads(installed.read_text()) == report and "1 backbone(s) measured on 2 GPUs" in pulled.stdout
+    (outputs / gpu_plan.PILOT_FILE).write_text(json.dumps({**report, "backbones": {"efficientnet_b0": {**measured, "image_size": "big"}}}))
+    refused = run_cli("pull", "pilot", "--kernels-dir", str(tmp_path / "kernels"))
+    assert refused.returncode == 2 and "image_size: 'big' is not a whole number" in refused.stderr
+    assert json.loads(installed.read_text()) == report, "the installed pilot.json is kept"
