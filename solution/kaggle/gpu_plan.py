@@ -52,6 +52,7 @@ class PlanAssumptions:
     cache_bytes_per_pixel: float = 3.0
     measured: dict = field(default_factory=dict)  # backbone -> MeasuredBackbone, from the pilot kernel's pilot.json
     measured_on: str = ""  # when the pilot measured them
+    cache_measured_by: str = "`make scale`"  # or the pilot, on the real images
 
     @property
     def usable_hours(self) -> float:
@@ -94,6 +95,7 @@ class PilotReport:
     created: str
     device: str
     backbones: dict[str, MeasuredBackbone]
+    cache_bytes_per_pixel: float | None = None  # the training cache's host memory on the real images
 
     @classmethod
     def read(cls, path: Path) -> PilotReport:
@@ -128,7 +130,13 @@ def load_assumptions(pilot: Path | None = None) -> PlanAssumptions:
     if not pilot.is_file():
         return assumptions
     report = PilotReport.read(pilot)
-    return dataclasses.replace(assumptions, measured=report.backbones, measured_on=f"{report.created[:10]} on {report.device}")
+    measured_on = f"{report.created[:10]} on {report.device}"
+    assumptions = dataclasses.replace(assumptions, measured=report.backbones, measured_on=measured_on)
+    if report.cache_bytes_per_pixel:
+        assumptions = dataclasses.replace(
+            assumptions, cache_bytes_per_pixel=report.cache_bytes_per_pixel, cache_measured_by=f"the pilot, {measured_on}"
+        )
+    return assumptions
 
 
 @dataclass(frozen=True)
@@ -362,7 +370,7 @@ def memory_line(plans: list[KernelPlan], assumptions: PlanAssumptions, cache: bo
     return (
         f"memory: one fold's cache of {assumptions.train_images:,} resized training images needs {needs} of a T4 x2 session's "
         f"{assumptions.session_ram_gb:g} GB RAM ({verdict}; {assumptions.cache_bytes_per_pixel:.2f} bytes per pixel, measured by "
-        f"`make scale`); it is host memory: each T4's {assumptions.gpu_memory_gb:g} GB holds the model and its batches"
+        f"{assumptions.cache_measured_by}); it is host memory: each T4's {assumptions.gpu_memory_gb:g} GB holds the model and its batches"
     )
 
 

@@ -314,7 +314,7 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
     from solution.data.dataset import build_index
     from solution.kaggle import gpu_plan
     from solution.training.accelerate import choose_strategy, set_precision
-    from solution.training.throughput import measure_throughput
+    from solution.training.throughput import cache_bytes_per_pixel, measure_throughput
 
     data, cache = _training_data(args, where)
     index = build_index(data, cache)
@@ -345,11 +345,16 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
             f"{speed.train_images_per_second:.0f} images/s ({bound}: files {speed.pipeline_images_per_second:.0f}, in memory "
             f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s"
         )
+    sizes = sorted({entry["image_size"] for entry in measured.values()})
+    cached = train.sample(n=min(len(train), args.cache_images), random_state=args.seed)
+    per_pixel = max((cache_bytes_per_pixel(index.source_paths(cached), cached.label.to_numpy(), size) for size in sizes), default=None)
+    print(f"kernel {args.name}: the training cache takes {per_pixel or 0:.2f} bytes per pixel of host memory ({len(cached)} images)")
     report = {
         "schema_version": gpu_plan.SCHEMA_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "device": device,
         "backbones": measured,
+        "cache_bytes_per_pixel": per_pixel,
     }
     atomic.write_json(where.output / gpu_plan.PILOT_FILE, report)
     gpu_plan.PilotReport.read(where.output / gpu_plan.PILOT_FILE)  # what `make pull pilot` will read, checked here
@@ -407,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--needs-index", action="store_true", help=argparse.SUPPRESS)  # refuse to start without the index
     parser.add_argument("--gpus", type=int, default=0, help=argparse.SUPPRESS)  # GPUs the plan priced this kernel on
     parser.add_argument("--steps", type=int, default=50, help="pilot: training steps timed per backbone (default 50)")
+    parser.add_argument("--cache-images", type=int, default=2000, help="pilot: images cached to measure host memory (default 2000)")
     parser.add_argument("--deadline-hours", type=float, help="stop training at a backup this many hours after starting (default: none)")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")

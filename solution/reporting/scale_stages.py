@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -112,10 +111,6 @@ def _pipeline(job: Job) -> dict:
 CACHE_WARM, CACHE_SAMPLE = 1000, 3000  # images cached first (allocator arenas grow to their steady size), then measured
 
 
-def _resident_bytes() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def week_sizes() -> list[int]:
     """The distinct input sizes of the kaggle profile's backbones (each its native size unless the profile sets one)."""
     from solution.models.registry import get_spec
@@ -131,6 +126,7 @@ def _training_cache(job: Job) -> dict:
     200 images measured 5.6 times their bytes); the next CACHE_SAMPLE images' growth is what each image costs. Resident
     memory is what ends a session, but the allocator makes it noisy: repeat runs differed up to threefold."""
     from solution.training.pipeline import make_dataset
+    from solution.training.throughput import resident_bytes
 
     index = job.prepared["index"]
     warm = min(CACHE_WARM, len(index.train) // 2)
@@ -144,12 +140,12 @@ def _training_cache(job: Job) -> dict:
     for size in sizes:
         caches = []
         for part in (slice(0, warm), slice(warm, None)):
-            before = _resident_bytes()
+            before = resident_bytes()
             caches.append(make_dataset(paths[part], labels[part], size, 32, cache=True))
             for _ in range(2):  # filled, then read back
                 for _ in caches[-1]:
                     pass
-        measured[str(size)] = round((_resident_bytes() - before) / (len(paths) - warm))
+        measured[str(size)] = round((resident_bytes() - before) / (len(paths) - warm))
         del caches
     return {"images": len(paths) - warm, "cache_bytes_per_image": measured}
 

@@ -7,9 +7,11 @@ from a GPU-bound one), inference, and the accelerator's peak memory. `make plan`
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -38,6 +40,25 @@ class Throughput:
     def train_images_per_second(self) -> float:
         """What a week's epoch runs at: the slower of the pipeline and the accelerator."""
         return min(self.pipeline_images_per_second, self.device_images_per_second)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (Linux, as Kaggle's and this kit's machines): what ends a session when full."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def cache_bytes_per_pixel(paths: Sequence[str], labels: np.ndarray, size: int, warm_share: float = 0.25) -> float:
+    """Host memory the training cache (`make_dataset(cache=True)`: resized uint8 images kept after the first epoch)
+    takes per pixel at `size`: a first share of the images warms the allocator's arenas, the rest's growth is measured."""
+    warm = max(1, int(len(paths) * warm_share))
+    for _ in make_dataset(list(paths[:warm]), labels[:warm], size, 32, cache=True):
+        pass
+    before = resident_bytes()
+    cache = make_dataset(list(paths[warm:]), labels[warm:], size, 32, cache=True)
+    for _ in range(2):  # filled, then read back
+        for _ in cache:
+            pass
+    return max(0.0, (resident_bytes() - before) / (len(paths) - warm) / (size * size))
 
 
 def _timed_steps(trainer: keras.Model, data: tf.data.Dataset, steps: int, warmup: int) -> float:

@@ -169,6 +169,16 @@ def test_the_over_quota_refusal_names_what_to_drop(tmp_path, fake_kaggle_client,
     assert sum(p.hours for p in dropped) >= over and all(p.kernel in err for p in dropped)
 
 
+def test_the_pilots_cache_measurement_decides_the_memory_line(tmp_path):
+    pilot = tmp_path / "pilot.json"
+    report = {"schema_version": 1, "created": "2026-12-05T10:00:00", "device": "2 GPUs", "backbones": {}, "cache_bytes_per_pixel": 9.0}
+    pilot.write_text(json.dumps(report))
+    assumptions = gpu_plan.load_assumptions(pilot=pilot)
+    week = kernels.all_kernels(CONFIG)
+    line = gpu_plan.memory_line(gpu_plan.kernel_plans(week, KAGGLE, 5, assumptions), assumptions, cache=True)
+    assert "9.00 bytes per pixel, measured by the pilot, 2026-12-05 on 2 GPUs" in line and "OVER" in line, line
+
+
 def test_a_pilot_json_of_another_schema_is_refused_in_one_line(tmp_path):
     pilot = tmp_path / "pilot.json"
     pilot.write_text(json.dumps({"schema_version": 0, "created": "x", "device": "x", "backbones": {}}))

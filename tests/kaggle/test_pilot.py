@@ -43,6 +43,7 @@ def test_the_pilot_measures_each_backbone_and_its_pilot_json_prices_make_plan(sm
     assert "mobilenet_v2 at 32 px, batch 16 x 1: trains" in said and "2 backbone(s) measured on CPU" in said
     report = gpu_plan.PilotReport.read(outputs / "pilot" / gpu_plan.PILOT_FILE)
     assert set(report.backbones) == {"mobilenet_v2", "convlstm"} and report.schema_version == 1
+    assert report.cache_bytes_per_pixel is not None and report.cache_bytes_per_pixel >= 0
     raw = json.loads((outputs / "pilot" / gpu_plan.PILOT_FILE).read_text())["backbones"]["mobilenet_v2"]
     assert raw["pipeline_images_per_second"] > 0 and raw["device_images_per_second"] > 0 and raw["peak_memory_gb"] is None
     check = load_profile("smoke", {"image_size": "32", "batch_size": "16"})
