@@ -279,12 +279,13 @@ def counts(results: list[Result]) -> dict[str, dict[str, int]]:
     return table
 
 
-def markdown(results: list[Result], not_run: list[str], seconds: float, command: str) -> str:
+def markdown(results: list[Result], not_run: list[str], seconds: float, command: str, ran: str = "") -> str:
     table = counts(results)
     lines = [
         "# Reliability sweep",
         "",
-        f"`{command}` ran {len(results)} cases in {seconds / 60:.1f} minutes, each in a fresh copy of a clone with a small "
+        f"`{command}` ran {len(results)} cases in {seconds / 60:.1f} minutes{f' ({ran})' if ran else ''}, each in a fresh copy "
+        "of a clone with a small "
         "trained kit. Outcomes, the worst counted: **security** (a file outside the clone changed, or injected code "
         "ran), **lost** (a file the clone held changed or went missing, beyond what the case may write), "
         "**traceback**, **silent** (a bad input accepted, a resume that did not finish, a worker left running).",
@@ -305,6 +306,14 @@ def markdown(results: list[Result], not_run: list[str], seconds: float, command:
     return "\n".join(lines) + "\n"
 
 
+def _commit() -> str:
+    """The checkout's commit (with + when it has uncommitted changes): what the sweep tried."""
+    root = Path(__file__).resolve().parents[2]
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=False)
+    return (head.stdout.strip() or "unknown") + ("+" if dirty.stdout.strip() else "")
+
+
 def run(cases: list[Case], template_builder: Callable[[Path], None], out: Path, command: str, log: Callable[[str], None] = print) -> dict:
     """Build the template clone once, run every case in a copy of it, write sweep.md and sweep.json to `out`."""
     started = time.monotonic()
@@ -323,8 +332,9 @@ def run(cases: list[Case], template_builder: Callable[[Path], None], out: Path, 
             results.append(result)
             log(f"sweep: [{number}/{len(runnable)}] {case.kind}: {case.name}: {result.outcome} {result.detail}".rstrip())
     seconds = time.monotonic() - started
-    content = {"command": command, "seconds": round(seconds, 1), "counts": counts(results), "not_run": not_run}
+    ran = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {_commit()}, {os.cpu_count()} cores"
+    content = {"command": command, "ran": ran, "seconds": round(seconds, 1), "counts": counts(results), "not_run": not_run}
     content["cases"] = [dataclasses.asdict(result) for result in results]
-    atomic.write_text(out / SWEEP_MD, markdown(results, not_run, seconds, command))
+    atomic.write_text(out / SWEEP_MD, markdown(results, not_run, seconds, command, ran))
     atomic.write_json(out / SWEEP_JSON, content)
     return content
