@@ -243,7 +243,8 @@ def _check_written_video(path: Path, named: Path, frames: int) -> None:
     count = int(written.get(cv2.CAP_PROP_FRAME_COUNT)) if written.isOpened() else 0
     written.release()
     if count < frames:
-        raise atomic.refusal_at(named) or UserError(f"{named}: the written video holds {count} of its {frames} frames; run again")
+        written_short = f"{named}: the written video holds {count} of its {frames} frames (a full disk?); free some space and run again"
+        raise atomic.refusal_at(named) or UserError(written_short)
 
 
 def _open_capture(source: str) -> cv2.VideoCapture:

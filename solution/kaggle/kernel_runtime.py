@@ -201,6 +201,7 @@ def _training_data(args: argparse.Namespace, where: Places) -> tuple[Path, Path]
     from solution.data.dataset import build_index
     from solution.data.folds import FOLDS_FILE
 
+    data = stage_data(where.data_roots, where.scratch)  # the competition's files and the images first: one line if missing
     index = attached_index(where.data_roots)
     if index is None and args.needs_index and not args.local:
         raise UserError(
@@ -208,7 +209,6 @@ def _training_data(args: argparse.Namespace, where: Places) -> tuple[Path, Path]
             "without it); push the index kernel, wait until it is complete (`make status`), then push this one again"
         )
     offer_imagenet_weights(where.data_roots)
-    data = stage_data(where.data_roots, where.scratch)
     cache = where.scratch / "cache"
     facts = read_json(index / INDEX_MARKER, "re-run the index kernel") if index else {}
     if index and (facts.get("k"), facts.get("seed")) == (args.k, args.seed):

@@ -233,11 +233,16 @@ def test_a_blend_kernel_finds_its_members_or_names_the_missing_one(tmp_path, cap
 @pytest.mark.parametrize(
     ("extra", "said"), [(["--needs-index"], "index kernel's output is not attached"), (["--resume"], "pushed to resume (RESUME=1)")]
 )
-def test_a_training_kernel_started_without_an_input_it_needs_refuses_at_once(tmp_path, monkeypatch, capsys, extra, said):
+def test_a_training_kernel_started_without_an_input_it_needs_refuses_at_once(tmp_path, sample_dir, monkeypatch, capsys, extra, said):
     """Kaggle runs a kernel whose kernel_sources it dropped: without the index it would index afresh for an hour,
     with RESUME=1 and no previous output it would retrain 12 hours from scratch."""
+    import tempfile
+
     (tmp_path / "kaggle" / "input").mkdir(parents=True)
+    (tmp_path / "kaggle" / "input" / "emotion-faces").symlink_to(sample_dir, target_is_directory=True)  # CSVs and images
     monkeypatch.setenv(kernels.ROOT_VARIABLE, str(tmp_path / "kaggle"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     with pytest.raises(SystemExit) as stopped:
         kernel_runtime.main(["train", "--name", "train-convlstm", "--backbone", "convlstm", *extra])
     assert stopped.value.code == 2 and said in capsys.readouterr().err

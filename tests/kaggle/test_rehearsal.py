@@ -64,7 +64,7 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
     kernel_package.build_wheel(package)
     root = rehearsal.kernel_root(tmp_path, TRAINER, CONFIG, {COMPETITION.slug: competition, "emotion-kit": package})
     with pytest.raises(UserError, match=r"failed \(exit 2\): error: no folder with train/ and test_kaggle/ .*attach the images dataset"):
-        rehearsal.run_kernel(root, ["--profile", "check"], SETTINGS)
+        rehearsal.run_kernel(root, ["--profile", "check", *rehearsal.NO_GPUS], SETTINGS)
 
 
 @pytest.mark.heavy
