@@ -19,7 +19,6 @@ Local training and a Kaggle kernel's output produce the same files; ensembles re
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from solution.core import atomic
-from solution.core.config import PATHS, Paths
 from solution.core.documents import read_json, read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
@@ -221,36 +219,6 @@ def _holds_flip_files(folder: Path) -> bool:
 def run_folders(root: Path) -> list[RunFolder]:
     """Every run folder directly under `root` (the folders holding meta.json), in name order."""
     return [RunFolder(path.parent) for path in sorted(Path(root).glob(f"*/{META_FILE}"))]
-
-
-def migrate_legacy_runs(paths: Paths = PATHS, log: Callable[[str], None] = print) -> list[Path]:
-    """Move run folders from ensembles/runs/ (earlier versions) to runs/ once, and repoint the blends that name them.
-
-    A run whose name already exists in runs/ is left where it is, with a message: nothing is overwritten.
-    """
-    old, new = paths.legacy_runs, paths.runs
-    if not old.is_dir():
-        return []
-    moved = []
-    for folder in sorted(p for p in old.iterdir() if p.is_dir()):
-        target = new / folder.name
-        if target.exists():
-            log(f"runs: {folder} was not moved: {target} exists; keep one of them")
-            continue
-        new.mkdir(parents=True, exist_ok=True)
-        folder.rename(target)
-        moved.append(target)
-        log(f"runs: moved {folder} -> {target} (run folders live in {new.name}/ now)")
-    if moved:
-        old_prefixes = [(str(old.resolve()), str(new.resolve())), (str(old.relative_to(paths.root)), str(new.relative_to(paths.root)))]
-        for document in [*paths.ensembles.glob("*.yaml"), *paths.ensembles.glob("*/report.json")]:
-            text = document.read_text()
-            for before, after in old_prefixes:
-                text = text.replace(before + "/", after + "/")
-            atomic.write_text(document, text)
-    if not any(old.iterdir()):
-        old.rmdir()
-    return moved
 
 
 KERAS_CONFIG = "config.json"  # inside a .keras archive: the layers to build

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from solution.cli import data, ensembling, inference, kaggle, reporting, training
 from solution.cli.options import Handler
@@ -51,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run() -> int | None:
-        from solution.artifacts.runs import migrate_legacy_runs  # pandas: imported only once a command runs
-
         with native_stderr_silenced(enabled=not args.verbose):
-            migrate_legacy_runs(log=lambda line: print(line, file=sys.stderr))
             return args.handler(args)
 
     return exit_code(run, INTERRUPTED.get(args.command, NOTHING_HALF_WRITTEN))

@@ -41,11 +41,6 @@ class Paths:
         return self.root / "runs"
 
     @property
-    def legacy_runs(self) -> Path:
-        """Where earlier versions of the kit kept run folders; `artifacts.runs.migrate_legacy_runs` moves them."""
-        return self.ensembles / "runs"
-
-    @property
     def submissions(self) -> Path:
         return self.root / "submissions"
 
