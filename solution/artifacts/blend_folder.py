@@ -10,20 +10,20 @@ ensembles/NAME.yaml              the recipe: runs and weights, to re-make the bl
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from solution.core import atomic
-from solution.core.documents import read_yaml
+from solution.core.documents import read_json, read_yaml
 from solution.core.errors import UserError
 from solution.core.names import checked_name, name_problem, named_path
 from solution.core.records import record
 
 REPORT_JSON, REPORT_MD, PLOT = "report.json", "report.md", "accuracy_vs_latency.png"
 RECIPE_SUFFIX = ".yaml"
+BLEND_SCHEMA = 1  # schema_version of report.json and of the recipe
 NAME_FIX = "a blend's name is a plain name such as blend or sample-blend; choose another"
 
 
@@ -56,6 +56,7 @@ class BlendRecipe:
     runs: list[RecipeMember]
     method: str = "unknown"
     cv_accuracy: float | None = None  # None: a recipe re-made from a recipe (nothing was cross-validated)
+    schema_version: int = BLEND_SCHEMA
 
     def write(self, root: Path) -> Path:
         return atomic.write_text(recipe_path(root, self.name), yaml.safe_dump(asdict(self), sort_keys=False))
@@ -68,7 +69,7 @@ class BlendRecipe:
         if not path.is_file():
             raise UserError(f"{path}: recipe not found; make the blend first (`make ensemble`)")
         fix = "fix it, or make the blend again with `make ensemble`"
-        recipe = record(cls, read_yaml(path, fix), path, fix)
+        recipe = record(cls, read_yaml(path, fix), path, fix, BLEND_SCHEMA)
         checked_name(recipe.name, f"{path}: name", NAME_FIX)
         if not recipe.runs:
             raise UserError(f"{path}: runs: lists no run; {fix}")
@@ -128,6 +129,7 @@ class BlendReport:
     members: tuple[BlendMember, ...]
     methods: tuple[MethodScore, ...]
     created: str
+    schema_version: int = BLEND_SCHEMA
 
     def describe_members(self, separator: str = ", ") -> str:
         return separator.join(f"{m.run} x{m.weight:.2f}" for m in self.members)
@@ -137,21 +139,9 @@ class BlendReport:
 
     @classmethod
     def read(cls, path: Path) -> BlendReport:
-        """A blend's report.json; a corrupt or foreign file is one line naming it and the fix."""
-        try:
-            content = json.loads(Path(path).read_text())
-            return cls(
-                **{
-                    **content,
-                    "best_single": BestSingle(**content["best_single"]),
-                    "members": tuple(BlendMember(**member) for member in content["members"]),
-                    "methods": tuple(MethodScore(**method) for method in content["methods"]),
-                }
-            )
-        except (ValueError, UnicodeDecodeError, TypeError, KeyError) as error:
-            raise UserError(
-                f"{path}: not a blend report of this kit ({type(error).__name__}: {error}); re-make it with `make ensemble`"
-            ) from None
+        """A blend's report.json; a corrupt, foreign or older file is one line naming it and the fix."""
+        fix = "re-make it with `make ensemble`"
+        return record(cls, read_json(path, fix), path, fix, BLEND_SCHEMA)
 
 
 def blend_reports(ensembles: Path) -> list[Path]:

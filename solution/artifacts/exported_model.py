@@ -19,6 +19,7 @@ from solution.core.records import record
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
 DEMO_MARGIN = 0.02  # export gives the demo the fastest run whose OOF accuracy is within this of the best single run's
 PRECISIONS = ("float32", "int8")  # what `make export QUANT=...` offers; int8 keeps float32 input and output
+MODEL_SCHEMA = 1  # schema_version of model.json
 PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
 # Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
 # average, since each training image was seen by k-1 of the models averaged, so it is never chosen blind.
@@ -53,6 +54,7 @@ class ExportedModel:
     classes: tuple[str, ...] = CLASSES
     input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
     preprocessing_version: int = PREPROCESSING_VERSION
+    schema_version: int = MODEL_SCHEMA
 
     def write(self, folder: Path) -> Path:
         return atomic.write_json(Path(folder) / INFO_FILE, {**asdict(self), "classes": list(self.classes)})
@@ -64,7 +66,7 @@ class ExportedModel:
         if not path.exists():
             return None
         fix = "re-run `make export`"
-        model = record(cls, read_json(path, fix), path, fix)
+        model = record(cls, read_json(path, fix), path, fix, MODEL_SCHEMA)
         if len(model.classes) != len(CLASSES):
             raise UserError(f"{path}: lists {len(model.classes)} classes, expected {len(CLASSES)}; re-run `make export`")
         return model

@@ -38,6 +38,7 @@ STUDENT_SUFFIX = "-student"  # a distilled run's folder: RUNS/<backbone>-student
 REFIT_DIR = "refit"  # the run's model trained on all training images, with the run's recipe
 # Flip TTA: the same models on horizontally mirrored images, same format as oof.csv / test.csv (optional files).
 OOF_FLIP_FILE, TEST_FLIP_FILE = "oof_flip.csv", "test_flip.csv"
+RUN_SCHEMA = 1  # schema_version of meta.json, done.json and run_config.json
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class RunMeta:
     distillation: dict | None = None  # a student's teacher blend, weight and temperature; None: trained on the labels
     latency_spread_ms: dict | None = None  # p10, median and p90 of latency_ms's timings (latency_ms is the p90)
     refit: bool = False  # the run holds a refit model (refit/) and its test predictions
+    schema_version: int = RUN_SCHEMA
 
     @property
     def one_model_latency_ms(self) -> float:
@@ -94,7 +96,7 @@ class RunMeta:
         if not path.exists():
             raise UserError(f"{path}: no meta.json; the run is incomplete (re-run `make train` to finish it)")
         fix = "re-run `make train` (or `make pull`) for this run"
-        meta = record(cls, read_json(path, fix), path, fix)
+        meta = record(cls, read_json(path, fix), path, fix, RUN_SCHEMA)
         if (
             meta.k < 2
             or not all(0 <= fold < meta.k for fold in meta.folds_trained)
@@ -114,6 +116,7 @@ class RunIdentity:
     config: dict
     distillation: dict | None = None
     differs_from_profile: dict | None = None
+    schema_version: int = RUN_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class FoldSummary:
     epochs: int = 0  # over both stages, including epochs run before a resume
     train_images: int = 0
     numerics: dict | None = None  # devices, replicas, precision (and CPU threads) that decided its floating point
+    schema_version: int = RUN_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class RunFolder:
     def fold_summary(self, fold: int) -> FoldSummary:
         path = self.fold_dir(fold) / DONE_FILE
         fix = f"delete {self.fold_dir(fold)} and re-run `make train` to redo that fold"
-        summary = record(FoldSummary, read_json(path, fix), path, fix)
+        summary = record(FoldSummary, read_json(path, fix), path, fix, RUN_SCHEMA)
         if summary.fold != fold:
             raise UserError(f"{path}: fold: {summary.fold} is not {fold}, the fold of its folder; {fix}")
         return summary

@@ -103,13 +103,17 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def record(cls: type[T], content: Any, path: Path | str, fix: str) -> T:
+def record(cls: type[T], content: Any, path: Path | str, fix: str, schema: int | None = None) -> T:
     """`content` (a decoded JSON or YAML document) as the dataclass `cls`; keys `cls` does not know are left out.
-    A document of another shape is one line: `path: field: value is not <type>; fix`."""
+    A document of another shape is one line: `path: field: value is not <type>; fix`. With `schema`, the document's
+    `schema_version` must be that one: a file of another layout is refused, never read as if it were this one."""
     try:
         if not isinstance(content, dict):
             found = "nothing" if content is None else f"a {type(content).__name__}"
             raise UserError(f"{path}: expected KEY: VALUE fields, found {found}; {fix}")
+        if schema is not None and content.get("schema_version") != schema:
+            found = _shown(content["schema_version"]) if "schema_version" in content else "none"
+            raise UserError(f"{path}: schema_version {found}, this kit reads {schema}; {fix}")
         return _build(cls, content, "")
     except _Wrong as wrong:
         if wrong.value is dataclasses.MISSING:

@@ -27,6 +27,7 @@ from solution.kaggle import kernel_client
 from solution.kaggle.kernels import METADATA_FILE, SCRIPT_FILE, Kernel
 
 QUEUE_FILE = "push-queue.json"  # in the kernels folder, git-ignored like the metadata
+QUEUE_SCHEMA = 1
 ACTIVE_STATES = ("queued", "running", "complete")
 
 
@@ -61,16 +62,22 @@ def read_queue(root: Path) -> dict[str, QueueEntry]:
     if not path.exists():
         return {}
     fix = f"delete {path} to start the queue afresh (kernels on Kaggle are not touched)"
-    queue = read_json(path, fix)
-    if not isinstance(queue, dict):
-        raise UserError(f"{path}: expected a kernel name for each pushed kernel, found a {type(queue).__name__}; {fix}")
+    queue = record(PushQueue, read_json(path, fix), path, fix, QUEUE_SCHEMA).kernels
     return {
         checked_name(name, f"{path}: a kernel", fix): record(QueueEntry, entry, f"{path}: {name}", fix) for name, entry in queue.items()
     }
 
 
+@dataclass(frozen=True)
+class PushQueue:
+    """push-queue.json: each kernel push-all pushed, by name."""
+
+    kernels: dict
+    schema_version: int = QUEUE_SCHEMA
+
+
 def _write_queue(root: Path, queue: dict[str, QueueEntry]) -> None:
-    atomic.write_json(root / QUEUE_FILE, {name: asdict(entry) for name, entry in queue.items()})
+    atomic.write_json(root / QUEUE_FILE, asdict(PushQueue({name: asdict(entry) for name, entry in queue.items()})))
 
 
 def push_all(

@@ -20,6 +20,7 @@ from solution.artifacts.runs import (
     HISTORY_FILE,
     OOF_FILE,
     OOF_FLIP_FILE,
+    RUN_SCHEMA,
     TEST_FILE,
     TEST_FLIP_FILE,
     RunFolder,
@@ -80,7 +81,9 @@ def write_fold(run: RunFolder, fold: int, held_out: pd.DataFrame, test_names: li
          "val_loss": [1.9, 1.6]}
     )  # fmt: skip
     atomic.write_csv(folder / HISTORY_FILE, history)
-    atomic.write_json(folder / DONE_FILE, {"fold": fold, "val_accuracy": accuracy, "seconds": 1.0, "images_per_second": 1.0})
+    atomic.write_json(
+        folder / DONE_FILE, {"fold": fold, "val_accuracy": accuracy, "seconds": 1.0, "images_per_second": 1.0, "schema_version": RUN_SCHEMA}
+    )
 
 
 def write_runs(data: Path, runs_root: Path, backbones: tuple[str, ...] = BACKBONES, seed: int = 0) -> list[RunMeta]:

@@ -30,6 +30,7 @@ from solution.artifacts.runs import (
     KERAS_MODEL_FILE,
     OOF_FILE,
     OOF_FLIP_FILE,
+    RUN_SCHEMA,
     TEST_FILE,
     TEST_FLIP_FILE,
     probability_frame,
@@ -429,6 +430,7 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         "seconds": seconds,
         "images_per_second": len(data.train_paths) * max(1, epochs_run) / seconds,  # this session's epochs
         "numerics": session.numerics(),
+        "schema_version": RUN_SCHEMA,
     }
     atomic.write_json(fold_dir / DONE_FILE, summary)
     head_weights.unlink(missing_ok=True)  # only a fold killed after its head warm-up needs it

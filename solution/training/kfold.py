@@ -12,7 +12,17 @@ import keras
 import numpy as np
 import pandas as pd
 
-from solution.artifacts.runs import RUN_CONFIG_FILE, STUDENT_SUFFIX, FoldSummary, RunFolder, RunIdentity, RunMeta, assemble, versions
+from solution.artifacts.runs import (
+    RUN_CONFIG_FILE,
+    RUN_SCHEMA,
+    STUDENT_SUFFIX,
+    FoldSummary,
+    RunFolder,
+    RunIdentity,
+    RunMeta,
+    assemble,
+    versions,
+)
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError
@@ -89,7 +99,7 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
     if path.exists():
         fix = f"delete it to start {run.path} afresh, or train into another --runs folder"
         previous = read_json(path, fix)
-        record(RunIdentity, previous, path, fix)  # a damaged or edited file is one line here, not a TypeError below
+        record(RunIdentity, previous, path, fix, RUN_SCHEMA)  # a damaged or edited file is one line here, not a TypeError below
         current = json.loads(json.dumps(identity, default=str))
         if isinstance(previous.get("config"), dict):  # a field added since that run, at its default, changes nothing
             defaults = json.loads(json.dumps(run_settings(TrainConfig()), default=str))
@@ -100,7 +110,7 @@ def _check_run_config(run: RunFolder, identity: dict) -> None:
                 f"{run.path} holds a run with other {', '.join(changed)}; pass another --runs folder, or delete that folder to start over"
             )
     else:
-        atomic.write_json(path, identity)
+        atomic.write_json(path, {**identity, "schema_version": RUN_SCHEMA})
 
 
 def _match_numerics(run: RunFolder, all_folds: list[int], strategy, workers: int, threads: int, in_process_only: bool) -> tuple[int, int]:

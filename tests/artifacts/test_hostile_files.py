@@ -109,10 +109,19 @@ def _read_safely(write: Callable[[Path], Path], read: Callable[[Path], object], 
         assert {k: v for k, v in _tree(root).items() if not k.startswith("sandbox")} == outside
 
 
-VALID_DONE = {"fold": 0, "val_accuracy": 0.5, "seconds": 1.0, "images_per_second": 2.0, "epochs": 1, "train_images": 3, "numerics": {}}
-VALID_IDENTITY = {"backbone": "net", "image_size": 32, "folds_hash": "abc", "config": {"epochs": 1}}
-VALID_RECIPE = {"name": "blend", "budget_ms": 330.0, "method": "greedy", "runs": [{"path": "runs/net", "weight": 1.0, "folds": [0, 1]}]}
-VALID_QUEUE = {"index": {"slug": "me/emotion-index", "script": "abc", "pushed": "2026-12-05T12:00:00+0000"}}
+VALID_DONE = {
+    "fold": 0, "val_accuracy": 0.5, "seconds": 1.0, "images_per_second": 2.0, "epochs": 1, "train_images": 3, "numerics": {},
+    "schema_version": 1,
+}  # fmt: skip
+VALID_IDENTITY = {"backbone": "net", "image_size": 32, "folds_hash": "abc", "config": {"epochs": 1}, "schema_version": 1}
+VALID_RECIPE = {
+    "name": "blend", "budget_ms": 330.0, "method": "greedy", "runs": [{"path": "runs/net", "weight": 1.0, "folds": [0, 1]}],
+    "schema_version": 1,
+}  # fmt: skip
+VALID_QUEUE = {
+    "schema_version": 1,
+    "kernels": {"index": {"slug": "me/emotion-index", "script": "abc", "pushed": "2026-12-05T12:00:00+0000"}},
+}
 VALID_MODEL = {
     **dataclasses.asdict(
         ExportedModel(

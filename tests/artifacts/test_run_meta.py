@@ -37,7 +37,9 @@ def test_a_run_measured_before_whole_path_latency_budgets_its_one_model_figure(t
     [
         ("{not json", "not readable JSON"),
         (b"\xff\xfe\x00garbage", "not readable JSON"),
-        (json.dumps({"backbone": "x"}), "no family"),
+        (json.dumps({"backbone": "x"}), "schema_version none, this kit reads 1"),
+        (json.dumps({"backbone": "x", "schema_version": 1}), "no family"),
+        (json.dumps({**dataclasses.asdict(run_meta()), "schema_version": 2}), "schema_version 2, this kit reads 1"),
         (json.dumps({k: v for k, v in dataclasses.asdict(run_meta()).items() if k != "latency_ms"}), "no latency_ms"),
         ("[]", "expected KEY: VALUE fields, found a list"),
     ],

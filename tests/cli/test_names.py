@@ -49,7 +49,7 @@ def world(tmp_path, monkeypatch):
 def _recipe(work: Path, name: str) -> str:
     recipe = work / "shared.yaml"
     member = {"path": str(work / "runs" / "net0"), "weight": 1.0, "folds": [0, 1, 2, 3, 4]}
-    recipe.write_text(yaml.safe_dump({"name": name, "budget_ms": 330, "runs": [member]}))
+    recipe.write_text(yaml.safe_dump({"name": name, "budget_ms": 330, "runs": [member], "schema_version": 1}))
     return str(recipe)
 
 

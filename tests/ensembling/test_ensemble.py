@@ -205,9 +205,12 @@ def test_latency_is_remeasured_into_meta(tiny_runs, tmp_path):
 def test_a_corrupt_blend_report_is_one_line_naming_it(tmp_path):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "report.json").write_text('{"name": "old", "members": []}')
-    with pytest.raises(UserError, match="not a blend report of this kit.*make ensemble") as caught:
+    with pytest.raises(UserError, match="schema_version none, this kit reads 1; re-make it with `make ensemble`") as caught:
         BlendReport.read(tmp_path / "old" / "report.json")
     assert str(tmp_path / "old" / "report.json") in str(caught.value)
+    (tmp_path / "old" / "report.json").write_text('{"name": "old", "members": [], "schema_version": 1}')
+    with pytest.raises(UserError, match="report.json: no method; .*make ensemble"):
+        BlendReport.read(tmp_path / "old" / "report.json")
 
 
 def test_a_single_run_with_a_short_oof_is_refused_naming_the_missing_rows(tmp_path, truth):
@@ -248,12 +251,13 @@ def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
         ("name: trio\nruns: [unclosed\n", r"not valid YAML at line \d"),
         ("- just\n- a list\n", "expected KEY: VALUE fields, found a list"),
         ("", "expected KEY: VALUE fields, found nothing"),
-        ("name: trio\nbudget_ms: 330\nruns: []\n", "lists no run"),
-        ("name: trio\nbudget_ms: fast\nruns: []\n", "budget_ms: 'fast' is not a finite number"),
-        ("name: trio\nbudget_ms: .nan\nruns: []\n", "budget_ms: nan is not a finite number"),
-        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: 1}]\n", r"runs\[0\]: needs .* either folds"),
-        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/.., weight: 1, folds: [0]}]\n", r"runs\[0\].path: 'runs/..' is not a run"),
-        ("name: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: -1, folds: [0]}]\n", "weight of 0 or more"),
+        ("name: trio\nbudget_ms: 330\nruns: []\n", "schema_version none, this kit reads 1"),
+        ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: []\n", "lists no run"),
+        ("schema_version: 1\nname: trio\nbudget_ms: fast\nruns: []\n", "budget_ms: 'fast' is not a finite number"),
+        ("schema_version: 1\nname: trio\nbudget_ms: .nan\nruns: []\n", "budget_ms: nan is not a finite number"),
+        ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: 1}]\n", r"runs\[0\]: needs .* either folds"),
+        ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/.., weight: 1, folds: [0]}]\n", r"runs\[0\].path: 'runs/..' is not a run"),
+        ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: -1, folds: [0]}]\n", "weight of 0 or more"),
     ],
 )
 def test_a_corrupt_recipe_is_one_line_naming_it(tmp_path, content, message):

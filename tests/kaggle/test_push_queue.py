@@ -44,7 +44,7 @@ def test_every_kernel_is_pushed_once_in_the_plans_order_through_the_session_limi
     assert pushed == [k.name for k in TRAINING] == _started(root.parent / "sessions.json"), "each accepted once, in order"
     assert len(_push_calls(log)) > len(pushed) and waits and set(waits) == {60}, "the third push was refused and waited out"
     assert any("batch sessions are busy" in line and "trying again in 60 s" in line for line in lines)
-    queue = json.loads((root / push_queue.QUEUE_FILE).read_text())
+    queue = json.loads((root / push_queue.QUEUE_FILE).read_text())["kernels"]
     assert sorted(queue) == sorted(pushed) and all(entry["slug"].startswith("me/emotion-train-") for entry in queue.values())
 
 
@@ -57,7 +57,7 @@ def test_an_interrupted_push_all_pushes_only_what_is_left_when_run_again(kaggle_
     with pytest.raises(KeyboardInterrupt):
         push_queue.push_all(TRAINING, root, _slug, push_queue.Waiting(60, 24), log=lambda line: None, sleep=interrupted)
     first = _started(root.parent / "sessions.json")
-    assert len(json.loads((root / push_queue.QUEUE_FILE).read_text())) == 2, "two sessions started before the wait"
+    assert len(json.loads((root / push_queue.QUEUE_FILE).read_text())["kernels"]) == 2, "two sessions started before the wait"
     lines = []
     again = push_queue.push_all(TRAINING, root, _slug, push_queue.Waiting(0, 24), log=lines.append, sleep=lambda s: None)
     assert again == [k.name for k in TRAINING[2:]]
@@ -87,7 +87,7 @@ def test_no_free_session_within_the_wait_is_one_line_and_keeps_the_queue(kaggle_
             TRAINING, root, _slug, push_queue.Waiting(3600, 2), log=lambda line: None, sleep=lambda s: None, clock=lambda: next(clock)
         )
     assert "\n" not in str(refused.value)
-    assert len(json.loads((root / push_queue.QUEUE_FILE).read_text())) == 2
+    assert len(json.loads((root / push_queue.QUEUE_FILE).read_text())["kernels"]) == 2
 
 
 def test_a_kernel_never_pushed_reads_as_absent_not_as_an_error(fake_kaggle_client, monkeypatch):
@@ -105,7 +105,7 @@ def test_a_push_kaggle_accepted_with_a_dropped_input_is_recorded_and_its_problem
     lines = []
     first = TRAINING[:1]
     assert push_queue.push_all(first, root, _slug, push_queue.Waiting(0, 24), log=lines.append, sleep=lambda s: None) == [first[0].name]
-    entry = json.loads((root / push_queue.QUEUE_FILE).read_text())[first[0].name]
+    entry = json.loads((root / push_queue.QUEUE_FILE).read_text())["kernels"][first[0].name]
     assert entry["problems"] and "me/emotion-index" in entry["problems"][0]
     assert any("PROBLEM: Kaggle said 'The following are not valid kernel sources" in line and "me/emotion-index" in line for line in lines)
     monkeypatch.delenv("FAKE_KAGGLE_INVALID_SOURCES")

@@ -85,7 +85,7 @@ def _recorded_run(tmp_path, **numerics) -> RunFolder:
     run = RunFolder(tmp_path / "convlstm")
     run.fold_dir(0).mkdir(parents=True)
     facts = {"devices": "CPU", "replicas": 1, "precision": "float32", "threads": 1, **numerics}
-    summary = {"fold": 0, "val_accuracy": 0.5, "seconds": 1.0, "images_per_second": 10.0, "numerics": facts}
+    summary = {"fold": 0, "val_accuracy": 0.5, "seconds": 1.0, "images_per_second": 10.0, "numerics": facts, "schema_version": 1}
     (run.fold_dir(0) / "done.json").write_text(json.dumps(summary))
     return run
 
