@@ -256,7 +256,10 @@ def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
         ("schema_version: 1\nname: trio\nbudget_ms: fast\nruns: []\n", "budget_ms: 'fast' is not a finite number"),
         ("schema_version: 1\nname: trio\nbudget_ms: .nan\nruns: []\n", "budget_ms: nan is not a finite number"),
         ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: 1}]\n", r"runs\[0\]: needs .* either folds"),
-        ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/.., weight: 1, folds: [0]}]\n", r"runs\[0\].path: 'runs/..' is not a run"),
+        (
+            "schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/.., weight: 1, folds: [0]}]\n",
+            r"runs\[0\].path: 'runs/..' is not a run",
+        ),
         ("schema_version: 1\nname: trio\nbudget_ms: 330\nruns: [{path: runs/x, weight: -1, folds: [0]}]\n", "weight of 0 or more"),
     ],
 )
