@@ -65,6 +65,11 @@ def exit_code(command: Callable[[], int | None], interrupted: str = "") -> int:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing is wrong, and nothing more to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 0
     except OSError as error:  # a disk that says no where no atomic write caught it: still one line naming the path
         if error.errno not in DISK_ERRNOS:
             raise

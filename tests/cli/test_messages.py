@@ -154,3 +154,22 @@ def test_video_that_opencv_cannot_write_names_the_users_file_not_a_temporary_one
         demo_app.annotate_video(None, video, out, tmp_path / "faces.csv", progress=False)
     assert str(caught.value).startswith(f"{out}: OpenCV cannot write") and "/." not in str(caught.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"], "no temporary file left"
+
+
+def test_a_listing_whose_reader_stopped_reading_ends_quietly():
+    """`python -m solution plan | head`: once head exits, every write fails (EPIPE); that is no error of the kit's."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "solution", "plan"], cwd=REPO, stdout=write_end, stderr=subprocess.PIPE, text=True, check=False
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 0 and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
