@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CPU_REPLICAS_VARIABLE = "EMOTION_CPU_REPLICAS"  # a CPU playing several GPUs (training/accelerate.py), e.g. in the rehearsal
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from solution.artifacts.blend_folder import REPORT_JSON, BlendReport
-from solution.core.config import COMPETITION
+from solution.core.config import COMPETITION, CPU_REPLICAS_VARIABLE
 from solution.core.errors import UserError, last_line
 from solution.data import sample
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
@@ -65,12 +65,20 @@ socket.getaddrinfo = lambda host, port, *args, **kwargs: _refuse((host, port))
 KERNEL_TIMEOUT_S = 1800  # one kernel on the check profile takes well under a minute; Kaggle's own limit is 12 hours
 
 
+# The kaggle profile's recipe as the week runs it (head warm-up, EMA, MixUp, erasing, compiled steps, the cache) at a
+# size and length a CPU gets through in minutes.
+RECIPE_AT_TINY_SIZE = ("image_size=32", "batch_size=8", "head_epochs=1", "epochs=1", "latency_repeats=2")
+
+
 @dataclass(frozen=True)
 class RehearsalConfig:
-    """What the rehearsal runs: the kernels' data size, profile and folds, and which Python plays Kaggle's image."""
+    """What the rehearsal runs: the kernels' data size, profile and folds, the replicas the CPU plays, and which Python
+    plays Kaggle's image."""
 
     python: str = sys.executable
-    profile: str = "check"
+    profile: str = "kaggle"
+    settings: tuple[str, ...] = RECIPE_AT_TINY_SIZE
+    replicas: int = 2  # EMOTION_CPU_REPLICAS: T4 x2 played by the CPU (MirroredStrategy, mixed_float16)
     k: int = 2
     imagenet_backbones: tuple[str, ...] = ("mobilenet_v2",)  # trained with weights=imagenet from the weights dataset
     timeout_s: int = KERNEL_TIMEOUT_S
@@ -161,6 +169,7 @@ def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig)
         "TF_CPP_MIN_LOG_LEVEL": "2",
         ROOT_VARIABLE: str(root),
         NETWORK_LOG_VARIABLE: str(network_log),
+        **({CPU_REPLICAS_VARIABLE: str(rehearsal.replicas)} if rehearsal.replicas > 1 else {}),
     }
     mounts = sorted((root / "input").iterdir())
     before = snapshot(mounts)
@@ -193,17 +202,26 @@ def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig)
     return seconds
 
 
-NO_GPUS = ["--gpus", "0"]  # this machine plays Kaggle's folders and order, not its T4 x2: no GPU count is checked
+def recipe_arguments(rehearsal: RehearsalConfig) -> list[str]:
+    """The rehearsal's profile, settings and folds on top of a kernel's own arguments."""
+    return [
+        "--profile",
+        rehearsal.profile,
+        "--k",
+        str(rehearsal.k),
+        *(item for setting in rehearsal.settings for item in ("--set", setting)),
+    ]
 
 
 def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -> list[str]:
-    """The check profile on top of the kernel's own recipe; ImageNet weights from the weights dataset where asked."""
-    arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS]
+    """The rehearsal's recipe on top of the kernel's own; ImageNet weights from the weights dataset where asked, else
+    none (a download would fail offline, as on a Kaggle kernel without internet)."""
+    arguments = recipe_arguments(rehearsal)
     if kernel.backbone in rehearsal.imagenet_backbones:
         return arguments + ["--set", "weights=imagenet"]
     if kernel.backbone in STANDIN_WEIGHTS:  # exists only pre-trained: a stand-in SavedModel, passed as a path
         return arguments + ["--set", f"weights={STANDIN_WEIGHTS[kernel.backbone](work / 'standins' / kernel.backbone)}"]
-    return arguments
+    return arguments + ["--set", "weights=none"]
 
 
 def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal) -> float:
@@ -230,18 +248,25 @@ def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], t
     """The pilot kernel on the index kernel's output, timing the chosen training kernels' backbones at the rehearsal's
     profile; its pilot.json must read back and price `make plan` for them. Returns its seconds."""
     from solution.kaggle import gpu_plan
-    from solution.training.profiles import load_profile
+    from solution.training.profiles import load_profile, parse_settings
 
     pilot = kernels.pilot_kernel()
     root = kernel_root(work, pilot, config, mounts)
     backbones = list(dict.fromkeys(str(k.backbone) for k in training))
-    measuring = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS, "--members", ",".join(backbones), "--steps", "2"]
+    measuring = [*recipe_arguments(rehearsal), "--set", "weights=none", "--members", ",".join(backbones), "--steps", "2"]
     seconds = run_kernel(root, measuring, rehearsal)
     assumptions = gpu_plan.load_assumptions(pilot=root / "working" / gpu_plan.PILOT_FILE)
-    plans = [gpu_plan.plan_backbone(backbone, load_profile(rehearsal.profile), rehearsal.k, assumptions) for backbone in backbones]
+    profile = load_profile(rehearsal.profile, parse_settings(list(rehearsal.settings)))
+    plans = [gpu_plan.plan_backbone(backbone, profile, rehearsal.k, assumptions) for backbone in backbones]
     priced = ", ".join(f"{plan.backbone} {plan.train_images_per_second:.0f} images/s, {plan.hours:.2f} h [{plan.source}]" for plan in plans)
     log(f"rehearse: {pilot.name} ran in {seconds:.1f} s; make plan on its pilot.json: {priced}")
     return {pilot.name: seconds}
+
+
+def _trained_as(output_log: Path) -> str:
+    """What a training kernel's log says it trained with: profile, size, weights, devices and precision."""
+    said = [line for line in output_log.read_text(encoding="utf-8").splitlines() if line.startswith("train: ")]
+    return said[0].removeprefix("train: ") if said else "(no training line in its log)"
 
 
 def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
@@ -331,6 +356,7 @@ def rehearse(
             if kernel is cut:
                 notes.append(" in two sessions, cut after fold 0 and pushed again with its own output (trained only the folds left)")
             log(f"rehearse: {kernel.name} ran in {took:.1f} s{''.join(notes)}")
+            log(f"rehearse: {kernel.name} {_trained_as(roots[kernel.name].parent / 'output.log')}")
     installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
     log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
     pushed, refusals = rehearse_push_queue(config, work)
@@ -339,7 +365,7 @@ def rehearse(
     for student in by_role[kernels.STUDENT]:
         roots[student.name] = kernel_root(work, student, config, {**indexed, **trained})
         taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
-        arguments = ["--profile", rehearsal.profile, "--k", str(rehearsal.k), *NO_GPUS, *taught]
+        arguments = [*recipe_arguments(rehearsal), "--set", "weights=none", *taught]
         seconds[student.name] = run_kernel(roots[student.name], arguments, rehearsal)
         install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")

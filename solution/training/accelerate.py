@@ -14,9 +14,9 @@ import os
 import keras
 import tensorflow as tf
 
+from solution.core.config import CPU_REPLICAS_VARIABLE
 from solution.core.errors import UserError
 
-CPU_REPLICAS_VARIABLE = "EMOTION_CPU_REPLICAS"
 REHEARSAL_DEVICE = "CPU replicas"  # in the device description of a CPU playing several GPUs
 
 

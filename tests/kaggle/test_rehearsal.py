@@ -64,7 +64,7 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
     kernel_package.build_wheel(package)
     root = rehearsal.kernel_root(tmp_path, TRAINER, CONFIG, {COMPETITION.slug: competition, "emotion-kit": package})
     with pytest.raises(UserError, match=r"failed \(exit 2\): error: no folder with train/ and test_kaggle/ .*attach the images dataset"):
-        rehearsal.run_kernel(root, ["--profile", "check", *rehearsal.NO_GPUS], SETTINGS)
+        rehearsal.run_kernel(root, rehearsal.recipe_arguments(SETTINGS), SETTINGS)
 
 
 @pytest.mark.heavy
@@ -73,6 +73,8 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     lines = []
     seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["resnet50"], log=lines.append)
     assert set(seconds) == {"index", "pilot", "train-resnet50", "distill", "ensemble"}
+    trained = next(line for line in lines if line.startswith("rehearse: train-resnet50 resnet50"))
+    assert "profile kaggle" in trained and "2 CPU replicas" in trained and "mixed_float16" in trained, trained
     piloted = next(line for line in lines if line.startswith("rehearse: pilot ran in"))
     assert "make plan on its pilot.json: resnet50" in piloted and "[measured " in piloted, "the pilot's figures price the plan"
     from solution.artifacts.runs import RunFolder
