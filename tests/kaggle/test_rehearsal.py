@@ -68,7 +68,7 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
 
 
 @pytest.mark.heavy
-@pytest.mark.long(minutes=3)
+@pytest.mark.long(minutes=13)
 def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_ensemble(tmp_path):
     lines = []
     seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["resnet50"], log=lines.append)
