@@ -248,7 +248,6 @@ def _pull_pilot(args: argparse.Namespace) -> int:
     import tempfile
 
     from solution.core import atomic
-    from solution.core.kaggle_cli import KaggleCli
     from solution.kaggle import gpu_plan, kernel_client, kernels
 
     config, user = _kernels_config(args), _username(args)
@@ -258,8 +257,7 @@ def _pull_pilot(args: argparse.Namespace) -> int:
         print(f"pull: {slug} is {state.state}{f' ({state.message})' if state.message else ''}; pull again when it is complete")
         return 1
     with tempfile.TemporaryDirectory() as scratch:
-        KaggleCli().run("kernels", "output", slug, "-p", scratch, "--force", "--quiet")
-        pulled = Path(scratch) / gpu_plan.PILOT_FILE
+        pulled = kernel_client.download_output(slug, Path(scratch)) / gpu_plan.PILOT_FILE
         if not pulled.is_file():
             raise UserError(f"{slug}: its output has no {gpu_plan.PILOT_FILE}; check the kernel's log on Kaggle and push it again")
         report = gpu_plan.PilotReport.read(pulled)

@@ -84,6 +84,12 @@ def status(slug: str, cli: KaggleCli | None = None) -> KernelStatus:
     return KernelStatus(slug, state.group("state").lower() if state else "unknown", failure.group("message") if failure else "")
 
 
+def download_output(slug: str, folder: Path, cli: KaggleCli | None = None) -> Path:
+    """`kaggle kernels output`: the kernel's output files into `folder`."""
+    (cli or KaggleCli()).run("kernels", "output", slug, "-p", str(folder), "--force", "--quiet")
+    return Path(folder)
+
+
 def pull(slugs: list[str], backbone: str, runs_root: Path, cli: KaggleCli | None = None) -> Path:
     """Download the output of a backbone's training kernel (or of each of its fold kernels) and install its run
     folder as runs_root/<backbone>/."""
@@ -93,9 +99,7 @@ def pull(slugs: list[str], backbone: str, runs_root: Path, cli: KaggleCli | None
     with tempfile.TemporaryDirectory(dir=runs_root, prefix=f".pull-{backbone}-") as scratch:
         parts = []
         for index, slug in enumerate(slugs):
-            folder = Path(scratch) / f"part-{index}"
-            cli.run("kernels", "output", slug, "-p", str(folder), "--force", "--quiet")
-            parts.append(folder / backbone)
+            parts.append(download_output(slug, Path(scratch) / f"part-{index}", cli) / backbone)
         return install_outputs(parts, runs_root, ", ".join(slugs))
 
 

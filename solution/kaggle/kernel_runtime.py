@@ -308,6 +308,7 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
     from (ImageNet's: proof they reach the kernel), then its training steps timed from the image files and on a batch
     in memory, its inference, and the accelerator's peak memory, under the week's strategy and precision. Writes
     pilot.json, which `make pull pilot` installs for `make plan`."""
+    import dataclasses
     import time
 
     from solution.core import atomic
@@ -329,13 +330,8 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
         paths = index.source_paths(rows)
         speed = measure_throughput(get_spec(backbone), config, strategy, paths, rows.label.to_numpy(), args.steps, gpu_plan.PILOT_WARMUP)
         measured[backbone] = {
-            "image_size": speed.image_size,
+            **dataclasses.asdict(speed),
             "train_images_per_second": speed.train_images_per_second,
-            "forward_images_per_second": speed.forward_images_per_second,
-            "pipeline_images_per_second": speed.pipeline_images_per_second,
-            "device_images_per_second": speed.device_images_per_second,
-            "peak_memory_gb": speed.peak_memory_gb,
-            "batch_size": speed.batch_size,
             "weights": config.weights,
             "precision": precision,
         }

@@ -117,13 +117,9 @@ class Kernel:
         """What the script passes to `solution.kaggle.kernel_runtime.main`: the whole recipe, visible in the script,
         with the inputs it must find attached (the index; the members a blend expects), so that a kernel Kaggle
         started without one refuses in its first minute instead of training hours without it or blending fewer."""
-        attached = needs(self, config)
-        members = (
-            ["--members", ",".join(dict.fromkeys(k.run_name for k in attached if k.role != INDEXING))]
-            if self.role in (ENSEMBLE, STUDENT)
-            else []
-        )
-        index = ["--needs-index"] if any(k.role == INDEXING for k in attached) else []
+        blended = [k for k in needs(self, config) if k.role != INDEXING] if self.role in (ENSEMBLE, STUDENT) else []
+        members = ["--members", ",".join(dict.fromkeys(k.run_name for k in blended))] if blended else []
+        index = ["--needs-index"] if self.uses_gpu else []  # every GPU kernel attaches the index (`needs`)
         if self.role == ENSEMBLE:
             return [ENSEMBLE, "--name", self.name, "--budget-ms", f"{config.budget_ms:g}", "--method", config.method, *members]
         seeded = ["--k", str(config.k), "--seed", str(config.seed)]
