@@ -6,6 +6,13 @@ import sys
 
 _ignored_interruptions: list[type[KeyboardInterrupt]] = []
 _report_unraisable = sys.__unraisablehook__
+_interrupted_while_starting = False
+
+
+def _note_and_raise_interrupt(signum, frame) -> None:
+    global _interrupted_while_starting
+    _interrupted_while_starting = True
+    raise KeyboardInterrupt
 
 
 def _raise_ignored_interruption(signum, frame) -> None:
@@ -45,10 +52,15 @@ class quiet_start:  # noqa: N801 (used as a statement: `with quiet_start():`)
     def __enter__(self) -> None:
         try:
             redeliver_ignored_interrupts()
+            import signal
+
+            signal.signal(signal.SIGINT, _note_and_raise_interrupt)
         except KeyboardInterrupt:  # while `signal` itself loads
             self.__exit__(KeyboardInterrupt, None, None)
 
     def __exit__(self, kind, error, trace) -> None:
-        if kind is not None and issubclass(kind, KeyboardInterrupt):
+        # A library's C code may turn the interrupt into another error (numpy: "ImportError: PyCapsule_Import could
+        # not import module datetime") and drop it; the note says it was Ctrl+C all the same.
+        if kind is not None and (issubclass(kind, KeyboardInterrupt) or _interrupted_while_starting):
             print("interrupted while starting; nothing was changed", file=sys.stderr)
             raise SystemExit(130) from None

@@ -41,3 +41,32 @@ def test_other_errors_in_callbacks_are_still_reported():
     finished = subprocess.run([sys.executable, "-c", source], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert finished.stdout.strip() == "ran on"
     assert "Exception ignored" in finished.stderr and "ValueError" in finished.stderr
+
+
+INTERRUPT_TURNED_INTO_IMPORT_ERROR = """
+import os, signal
+from solution.core.interrupts import quiet_start
+
+with quiet_start():
+    try:                          # as numpy's C code does when Ctrl+C lands while it imports datetime
+        os.kill(os.getpid(), signal.SIGINT)
+        import time; time.sleep(5)
+    except KeyboardInterrupt:
+        raise ImportError('PyCapsule_Import could not import module "datetime"') from None
+    print("ran on")
+"""
+
+
+def test_ctrl_c_that_a_library_turns_into_another_error_while_loading_is_still_one_line():
+    finished = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_TURNED_INTO_IMPORT_ERROR], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert finished.returncode == 130, finished.stderr
+    assert finished.stderr.strip() == "interrupted while starting; nothing was changed"
+    assert "ran on" not in finished.stdout
+
+
+def test_other_errors_while_loading_still_show_their_traceback():
+    source = "from solution.core.interrupts import quiet_start\nwith quiet_start():\n    import no_such_module_here\n"
+    finished = subprocess.run([sys.executable, "-c", source], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 1 and "ModuleNotFoundError" in finished.stderr
