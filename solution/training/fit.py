@@ -45,7 +45,8 @@ from solution.training.deadline import StopAtDeadline, check_before
 from solution.training.loss_scaling import with_loss_scaling
 from solution.training.pipeline import make_dataset
 from solution.training.profiles import TrainConfig
-from solution.training.replica_random import decorrelate_replicas
+from solution.training.replica_random import decorrelate_replicas, seed_generators
+from solution.training.replica_statistics import SynchronizeReplicaStatistics
 
 HEAD_WEIGHTS = "stage1.weights.h5"
 REFIT = -1  # FoldData.fold of the refit: every training image, nothing held out
@@ -188,16 +189,19 @@ def _swap_in_place(variables: list[tf.Variable], averages: list[tf.Variable]) ->
 
 
 class TracedSwapEMAWeights(keras.callbacks.SwapEMAWeights):
-    """Keras's SwapEMAWeights with one traced graph for the swap. Keras runs three eager assign ops per variable
+    """Keras's SwapEMAWeights with one traced graph for an exact swap. Keras runs three eager assign ops per variable
     (about 950 for MobileNetV2): 0.16 s per swap on a CPU core, and it swaps twice per epoch, around each
-    validation pass; traced, 7 ms, and an exact exchange where Keras's add-and-subtract rounds. With replicas
-    (mirrored variables, T4 x2) Keras's own swap runs: on a GPU it costs milliseconds."""
+    validation pass; traced, 7 ms, and an exact exchange where Keras's add-and-subtract rounds. Under replicas
+    (mirrored variables, T4 x2) the exchange runs eagerly, each assign setting every replica's copy."""
 
     def _tf_swap_variables(self, optimizer):
         variables, averages = ([v.value if isinstance(v, keras.Variable) else v for v in group]
                                for group in (optimizer._trainable_variables, optimizer._model_variables_moving_average))  # fmt: skip
         if any(isinstance(variable, tf.distribute.DistributedValues) for variable in variables):
-            super()._tf_swap_variables(optimizer)
+            for variable, average in zip(variables, averages, strict=True):  # eager: milliseconds on a GPU
+                kept = tf.identity(variable.read_value())  # the first replica's copy, as the saved model holds it
+                variable.assign(average.read_value())
+                average.assign(kept)
         else:
             _swap_in_place(variables, averages)
 
@@ -227,13 +231,36 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         if (epoch + 1) % self.every == 0:
             super().on_epoch_end(epoch, logs)
 
+    def resumes_at(self) -> int:
+        """The epoch training continues from: the one after the backup's, 0 without a backup."""
+        state = Path(self._training_metadata_path)
+        if not state.exists():
+            return 0
+        try:
+            return int(json.loads(state.read_text())["epoch"])
+        except (ValueError, KeyError, TypeError, OSError) as error:
+            raise DamagedBackup(f"{self.backup_dir}: the backup cannot be read ({type(error).__name__})") from None
+
+    def _load_model(self):
+        """The weights and optimizer as Keras restores them, and the seed generators' states, which its weights file
+        leaves out: the augmentation and Dropout draws then go on as in a run never cut."""
+        super()._load_model()
+        state = Path(self._training_metadata_path)
+        if state.exists():
+            generators, states = seed_generators(self.model), json.loads(state.read_text()).get("seed_states", [])
+            if len(states) != len(generators):
+                raise DamagedBackup(f"{self.backup_dir}: the backup holds {len(states)} seed states, the model has {len(generators)}")
+            for generator, value in zip(generators, states, strict=True):
+                generator.state.assign(np.asarray(value, dtype=generator.state.dtype))
+
     def _save_model(self):
         weights, state = Path(self._weights_path), Path(self._training_metadata_path)
         partial = weights.with_name(f"partial-{weights.name}")  # still *.weights.h5, as save_weights requires
         partial.parent.mkdir(parents=True, exist_ok=True)
         self.model.save_weights(filepath=str(partial), overwrite=True)
         partial.replace(weights)
-        atomic.write_text(state, json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+        seeds = [np.asarray(generator.state.numpy()).tolist() for generator in seed_generators(self.model)]
+        atomic.write_text(state, json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen, "seed_states": seeds}))
 
 
 def _history(fold_dir: Path, fold: int) -> pd.DataFrame:
@@ -368,7 +395,10 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
             "lower batch_size (--set batch_size=N) or use fewer folds"
         )
     targets = data.train_labels if data.train_targets is None else data.train_targets
-    train_data = make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache)
+
+    def epochs_of(stage: range) -> tf.data.Dataset:  # the stages' epochs are numbered on, so each draws its own batches
+        return make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache, epochs=stage)
+
     # The refit holds nothing out: it trains blind, exactly as long as the folds (the recipe fixes the epochs).
     val_data = None
     if data.val_paths:
@@ -378,8 +408,9 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
         "verbose": 1 if sys.stdout.isatty() else 2,
         "shuffle": False,  # make_dataset shuffles; Keras ignores the flag for a tf.data.Dataset but warns of its default
+        "steps_per_epoch": len(data.train_paths) // batch,  # an epoch's batches; the last partial one is dropped
     }
-    steps_per_epoch = len(data.train_paths) // batch  # the last partial batch is dropped (the next epoch reshuffles)
+    steps_per_epoch = fit_options["steps_per_epoch"]
     started = time.perf_counter()
     epochs_run = 0
     backbone = model.get_layer("backbone")
@@ -391,7 +422,9 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
             backbone.trainable = False
             session.compile_head()
             backup = EpochBackup(fold_dir / "backup_head", config.backup_every_epochs)
+            train_data = epochs_of(range(backup.resumes_at(), config.head_epochs))
             progress = [
+                SynchronizeReplicaStatistics(),
                 FailOnNonFinite(data.label, "head", session.loss_scaled),
                 backup,
                 keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
@@ -406,8 +439,10 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     # the kept model (SwapEMAWeights swaps them in for each validation pass only).
     averaged = [TracedSwapEMAWeights()] if config.ema_momentum else []
     backup = EpochBackup(fold_dir / "backup_full", config.backup_every_epochs)
+    train_data = epochs_of(range(config.head_epochs + backup.resumes_at(), config.head_epochs + config.epochs))
     progress = [
         *averaged,
+        SynchronizeReplicaStatistics(),
         FailOnNonFinite(data.label, "full", session.loss_scaled),
         backup,
         keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),

@@ -7,13 +7,14 @@ backbone's preprocessing is built in), so nothing can drift between the three.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from solution.core.labels import NUM_CLASSES
+from solution.training.batch_mixing import batch_seed, mix_batch
 from solution.training.profiles import AugmentConfig
 
 DECODE_MARGIN = 2  # a JPEG decoded at reduced scale keeps at least twice the model's side
@@ -73,14 +74,17 @@ def make_dataset(
     cache: bool = False,
     shuffle_buffer: int = 4096,
     replicas: int = 1,
+    epochs: range = range(1),
 ) -> tf.data.Dataset:
     """Batches of (float32 images in 0-255, one-hot labels), or images only when `labels` is None.
     `labels` are class indices (N,) or target distributions (N, classes), e.g. a teacher's soft targets.
 
-    Training permutes the file list, shuffles each epoch, drops the last partial batch (the next epoch
-    reshuffles, so no image is left out for good) and applies MixUp/CutMix (the per-image augmentation
-    runs on the accelerator, see `augment.FaceAugment`); evaluation keeps the order of `paths`. `cache`
-    keeps the resized uint8 images in memory after the first epoch.
+    Training permutes the file list, then gives the batches of the `epochs` one after another (Keras reads them
+    with steps_per_epoch): each epoch shuffles, drops its last partial batch (the next epoch reshuffles, so no
+    image is left out for good) and applies MixUp/CutMix, all drawn from (seed, epoch, batch), so a fold resumed
+    at epoch 5 sees the batches a run never cut saw from epoch 5 on (the per-image augmentation runs on the
+    accelerator, see `augment.FaceAugment`). Evaluation keeps the order of `paths`. `cache` keeps the resized
+    uint8 images in memory after the first epoch, for every epoch after it.
 
     With several `replicas` (MirroredStrategy splits each batch among them) a batch smaller than the replica
     count would leave one replica an empty batch, which crashes BatchNorm: evaluation batches with labels are
@@ -111,12 +115,22 @@ def make_dataset(
     if cache:
         data = data.cache()
     if training:
-        data = data.shuffle(max(1, min(len(paths), shuffle_buffer)), seed=seed, reshuffle_each_iteration=True)
-    data = data.batch(batch_size, drop_remainder=training)
-    data = data.map(_images_to_float, num_parallel_calls=autotune)
-    mixers = _mixers(augment, seed) if training and augment is not None else []
-    if mixers:
-        data = data.map(lambda images, targets: _mix(mixers, images, targets), num_parallel_calls=autotune)
+        buffer = max(1, min(len(paths), shuffle_buffer))
+        mixing = augment is not None and bool(augment.mixup or augment.cutmix)
+
+        def one_epoch(epoch: int) -> tf.data.Dataset:  # Python numbers: a seed tensor trips tf.data when the global seed is 0
+            shuffled = data.shuffle(buffer, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+            batches = shuffled.batch(batch_size, drop_remainder=True).map(_images_to_float, num_parallel_calls=autotune)
+            if not mixing:
+                return batches
+            return batches.enumerate().map(
+                lambda number, batch: mix_batch(augment, *batch, batch_seed(seed, epoch, number)), num_parallel_calls=autotune
+            )
+
+        # A fold whose backup is its last epoch trains none: Keras then reads nothing, but a dataset must exist.
+        stream = functools.reduce(tf.data.Dataset.concatenate, map(one_epoch, epochs or range(epochs.start, epochs.start + 1)))
+        return stream.prefetch(autotune)
+    data = data.batch(batch_size).map(_images_to_float, num_parallel_calls=autotune)
     return data.prefetch(autotune)
 
 
@@ -135,21 +149,3 @@ def _images_to_float(images: tf.Tensor, *rest: tf.Tensor):
     """The batch's images as float32; labels and weights as they are."""
     images = tf.cast(images, tf.float32)
     return (images, *rest) if rest else images
-
-
-def _mixers(config: AugmentConfig, seed: int) -> list[keras.layers.Layer]:
-    """MixUp and CutMix, pinned to float32: under a mixed_float16 policy they would compute in half precision
-    and fail on the pipeline's float32 batches."""
-    mixers: list[keras.layers.Layer] = []
-    if config.mixup:
-        mixers.append(keras.layers.MixUp(alpha=config.mixup, seed=seed + 7, dtype="float32"))
-    if config.cutmix:
-        mixers.append(keras.layers.CutMix(factor=config.cutmix, seed=seed + 8, dtype="float32"))
-    return mixers
-
-
-def _mix(mixers: list[keras.layers.Layer], images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    for mixer in mixers:
-        mixed = mixer({"images": images, "labels": labels}, training=True)
-        images, labels = mixed["images"], mixed["labels"]
-    return images, tf.cast(labels, tf.float32)

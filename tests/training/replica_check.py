@@ -18,6 +18,7 @@ from solution.models.registry import get_spec
 from solution.training import kfold, profiles
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import FoldTrainer
+from tests.training.deadline_cut import EVERY_AUGMENTATION, cut_and_uncut, differences
 
 
 class ScaleProbe(keras.callbacks.Callback):
@@ -64,11 +65,11 @@ def overflow_on_one_replica(strategy: tf.distribute.Strategy) -> dict:
     }
 
 
+SETTINGS = {"image_size": "32", "batch_size": "4", "warmup_epochs": "0", "latency_repeats": "2", "fold_workers": "1"}
+
+
 def main(data: Path, out: Path, runs: Path) -> None:
-    config = profiles.load_profile(
-        "smoke",
-        {"image_size": "32", "batch_size": "4", "epochs": "1", "warmup_epochs": "0", "latency_repeats": "2", "fold_workers": "1"},
-    )
+    config = profiles.load_profile("smoke", {**SETTINGS, "epochs": "1"})
     strategy, device = choose_strategy()
     precision = set_precision(config.mixed_precision, device)
     observed = {"device": device, "precision": precision, "replicas": strategy.num_replicas_in_sync}
@@ -79,6 +80,8 @@ def main(data: Path, out: Path, runs: Path) -> None:
     observed.update({"scales": probe.scales, "oof_accuracy": meta.oof_accuracy, "fold_accuracy": meta.fold_accuracy})
     second = kfold.train_backbone(data, "mobilenet_v2", config, runs, folds=[0], log=lambda line: None)  # a second backbone
     observed.update({"second_backbone_folds": second.folds_trained, "same_strategy": choose_strategy()[0] is strategy})
+    resuming = profiles.load_profile("smoke", {**SETTINGS, **EVERY_AUGMENTATION, "epochs": "3", "backup_every_epochs": "2"})
+    observed["resume_differences"] = differences(*cut_and_uncut(data, "convlstm", resuming, runs / "resume"))
     out.write_text(json.dumps(observed))
 
 

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import shutil
 
-import keras
 import pandas as pd
 import pytest
 
 from solution.kaggle import kernel_runtime
 from solution.training import deadline, kfold, profiles
 from tests.conftest import TINY_TRAINING
-
-
-class _DeadlinePassesAfterFirstEpoch(keras.callbacks.Callback):
-    """Sets the deadline to a moment already past once the first epoch of the first fold ends: it then lands inside
-    that fold, between two of its backups (every 3 epochs)."""
-
-    def __init__(self):
-        super().__init__()
-        self.set = False
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.set:
-            deadline.set_deadline(-1.0)
-            self.set = True
+from tests.training.deadline_cut import COMPARED_FILES, EVERY_AUGMENTATION, DeadlinePassesAfterFirstEpoch, cut_and_uncut, differences
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +22,7 @@ def _no_deadline_left_behind():
 def test_the_deadline_stops_a_fold_at_a_fresh_backup_and_the_run_resumes_from_it(small_data, tmp_path):
     config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "4", "backup_every_epochs": "3"})
     with pytest.raises(deadline.DeadlineReached, match=r"in fold 0 after epoch 2, its backup saved"):
-        kfold.train_backbone(small_data, "convlstm", config, tmp_path, callbacks=[_DeadlinePassesAfterFirstEpoch()], log=lambda line: None)
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, callbacks=[DeadlinePassesAfterFirstEpoch()], log=lambda line: None)
     fold = tmp_path / "convlstm" / "fold_0"
     assert (fold / "backup_full").is_dir() and not (fold / "done.json").exists(), "stopped inside the fold, at a backup"
     assert list(pd.read_csv(fold / "history_full.csv").epoch) == [0, 1], "the stopping epoch is logged before it stops"
@@ -44,6 +30,14 @@ def test_the_deadline_stops_a_fold_at_a_fresh_backup_and_the_run_resumes_from_it
     meta = kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lambda line: None)
     assert meta.complete and meta.folds_trained == [0, 1, 2]
     assert list(pd.read_csv(fold / "history_full.csv").epoch) == [0, 1, 2, 3], "resumed after epoch 2: nothing replayed"
+
+
+def test_a_fold_cut_by_the_deadline_and_resumed_finishes_identically_to_one_never_cut(small_data, tmp_path):
+    """The augmentation (MixUp, CutMix, erasing, the per-image warp), Dropout and the shuffle draw the same after a
+    resume as without one: the backup holds the seed generators, the pipeline draws each epoch from its number."""
+    settings = {**TINY_TRAINING, **EVERY_AUGMENTATION, "epochs": "4", "backup_every_epochs": "2", "warmup_epochs": "1"}
+    cut, uncut = cut_and_uncut(small_data, "convlstm", profiles.load_profile("smoke", settings), tmp_path)
+    assert differences(cut, uncut) == dict.fromkeys(COMPARED_FILES, 0.0)
 
 
 def test_a_kernel_past_its_deadline_ends_cleanly_with_the_resume_line(small_data, tmp_path, capsys):

@@ -16,31 +16,35 @@ import pytest
 
 from solution.core.labels import CLASSES
 from solution.data import dataset, folds, sample
-from tests.conftest import REPO
+from tests.conftest import REPO, built_once
 
 pytestmark = pytest.mark.heavy
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def replica_run(tmp_path_factory):
     """convlstm (no head warm-up, as in the NaN report) trained over 3 folds of 73 images at 4 per replica: the
-    folds hold 48 and 49 training and 25 and 24 held-out images, remainders 0 and 1 (= replicas - 1) of a batch of 8."""
-    data = tmp_path_factory.mktemp("replica-data")
-    sample.generate(data, sample.SampleConfig(per_class=9, test=11, seed=4, min_size=48, max_size=96))
-    table = folds.assign_folds(dataset.build_index(data).train, k=3, seed=2)
-    folds.write_folds(table.iloc[:73].reset_index(drop=True), data)  # folds.csv alone decides what trains
-    out, runs = data / "observed.json", tmp_path_factory.mktemp("replica-runs")
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.training.replica_check", str(data), str(out), str(runs)],
-        cwd=REPO,
-        env={**os.environ, "EMOTION_CPU_REPLICAS": "2"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(out.read_text()), runs / "convlstm", data
+    folds hold 48 and 49 training and 25 and 24 held-out images, remainders 0 and 1 (= replicas - 1) of a batch of 8.
+    Run once per session, whichever xdist worker asks first (the others wait and read it)."""
+
+    def build(folder):
+        data, runs = folder / "data", folder / "runs"
+        sample.generate(data, sample.SampleConfig(per_class=9, test=11, seed=4, min_size=48, max_size=96))
+        table = folds.assign_folds(dataset.build_index(data).train, k=3, seed=2)
+        folds.write_folds(table.iloc[:73].reset_index(drop=True), data)  # folds.csv alone decides what trains
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.training.replica_check", str(data), str(folder / "observed.json"), str(runs)],
+            cwd=REPO,
+            env={**os.environ, "EMOTION_CPU_REPLICAS": "2"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    folder = built_once(tmp_path_factory, "replica-run", build)
+    return json.loads((folder / "observed.json").read_text()), folder / "runs" / "convlstm", folder / "data"
 
 
 def test_the_cpu_plays_two_gpus_with_mixed_float16(replica_run):
@@ -99,3 +103,9 @@ def test_a_second_backbone_in_the_same_process_trains_on_the_same_strategy(repli
     MirroredStrategy aborted the second backbone's first step ("Shape mismatch in the collective instance")."""
     observed, _, _ = replica_run
     assert observed["second_backbone_folds"] == [0] and observed["same_strategy"]
+
+
+def test_a_fold_cut_inside_by_the_deadline_resumes_identically_under_two_replicas(replica_run):
+    """Each replica's augmentation and Dropout draws (replica_random.py) resume from the backup's seed states."""
+    observed, _, _ = replica_run
+    assert observed["resume_differences"] == {"oof.csv": 0.0, "test.csv": 0.0, "history.csv": 0.0}
