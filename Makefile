@@ -15,6 +15,8 @@ RUNS ?= runs
 NAME ?= $(if $(filter $(SAMPLE),$(DATA)),sample-blend,blend)
 # BUDGET_MS: per-image latency budget in ms; empty: the competition's 330 (solution/core/config.py)
 BUDGET_MS ?=
+# LATENCY_ON: which recorded latency `make ensemble` prices: cpu (default) or gpu (one GPU's, from GPU-trained runs)
+LATENCY_ON ?=
 METHOD ?= auto
 # QUANT: the exported model's precision, float32 or int8 (smaller and faster, checked for agreement with float).
 QUANT ?= float32
@@ -39,7 +41,7 @@ TEST_WORKERS ?= 2
 
 # Every user variable reaches the recipes through the environment and is quoted there ("$$DATA"): no character of
 # a value is ever run by the shell (a backtick, $(...) or a quote in DATA or NAME stays text).
-export KERNEL DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS METHOD QUANT IMAGES DEMO_PHOTO ARGS FORCE SAMPLE COMPETITION
+export KERNEL DATA SEED K PROFILE BACKBONE RUNS NAME BUDGET_MS LATENCY_ON METHOD QUANT IMAGES DEMO_PHOTO ARGS FORCE SAMPLE COMPETITION
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lock data-ready folds-ready download sample eda folds train train-all distill tta backbones latency ensemble submission submit test test-fast lint all clean clean-runs \
@@ -49,7 +51,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 	@echo "  variables: DATA=$$DATA SEED=$$SEED K=$$K PROFILE=$$PROFILE BACKBONE=$$BACKBONE RUNS=$$RUNS"
 	@echo "             NAME=$$NAME BUDGET_MS=$(or $(BUDGET_MS),330 (the competition's)) METHOD=$$METHOD QUANT=$$QUANT IMAGES=<slug|zip|folder>"
-	@echo "             DEMO_PHOTO=$$DEMO_PHOTO"
+	@echo "             LATENCY_ON=$(or $(LATENCY_ON),cpu) DEMO_PHOTO=$$DEMO_PHOTO"
 
 # install_into VENV, ARGS: pip-style install arguments, run by uv (about 15 s for this kit's requirements with an empty
 # cache, where pip took 52 s of make all's first minute); pip does it where uv cannot be installed.
@@ -103,8 +105,8 @@ tta: setup ## add flip-TTA predictions (oof_flip.csv, test_flip.csv) to the runs
 latency: setup ## re-measure each run's per-image latency on this machine
 	$(PYTHON) -m solution latency --runs "$$RUNS"
 
-ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD)
-	$(PYTHON) -m solution ensemble --runs "$$RUNS" --name "$$NAME" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --method "$$METHOD"
+ensemble: setup ## blend the runs in RUNS into ensembles/NAME/ within BUDGET_MS (METHOD; LATENCY_ON=cpu|gpu)
+	$(PYTHON) -m solution ensemble --runs "$$RUNS" --name "$$NAME" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --method "$$METHOD" $(if $(LATENCY_ON),--latency-on "$$LATENCY_ON")
 
 submission: setup ## write and validate submissions/NAME.csv from the blend NAME
 	$(PYTHON) -m solution submission --ensemble "$$NAME" --data "$$DATA"

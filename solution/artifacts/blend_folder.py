@@ -56,6 +56,7 @@ class BlendRecipe:
     runs: list[RecipeMember]
     method: str = "unknown"
     cv_accuracy: float | None = None  # None: a recipe re-made from a recipe (nothing was cross-validated)
+    latency_on: str = "cpu"  # the latency reading the budget priced: "cpu" or "gpu" (one GPU)
     schema_version: int = BLEND_SCHEMA
 
     def write(self, root: Path) -> Path:
@@ -73,6 +74,8 @@ class BlendRecipe:
         checked_name(recipe.name, f"{path}: name", NAME_FIX)
         if not recipe.runs:
             raise UserError(f"{path}: runs: lists no run; {fix}")
+        if recipe.latency_on not in ("cpu", "gpu"):
+            raise UserError(f"{path}: latency_on: {recipe.latency_on!r} is neither cpu nor gpu; {fix}")
         for index, member in enumerate(recipe.runs):
             where = f"{path}: runs[{index}]"
             problem = name_problem(Path(member.path).name) or ("\0" in member.path and "holding a NUL")
@@ -129,6 +132,7 @@ class BlendReport:
     members: tuple[BlendMember, ...]
     methods: tuple[MethodScore, ...]
     created: str
+    latency_on: str = "cpu"  # the latency reading the budget priced: "cpu" or "gpu" (one GPU)
     schema_version: int = BLEND_SCHEMA
 
     def describe_members(self, separator: str = ", ") -> str:

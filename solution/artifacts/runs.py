@@ -80,6 +80,9 @@ class RunMeta:
     distillation: dict | None = None  # a student's teacher blend, weight and temperature; None: trained on the labels
     latency_spread_ms: dict | None = None  # p10, median and p90 of latency_ms's timings (latency_ms is the p90)
     refit: bool = False  # the run holds a refit model (refit/) and its test predictions
+    gpu_latency_ms: float | None = None  # the same path on one GPU; None: trained (or re-timed) without a GPU
+    gpu_single_model_latency_ms: float | None = None
+    gpu_latency_device: str | None = None
     schema_version: int = RUN_SCHEMA
 
     @property

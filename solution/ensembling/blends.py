@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from solution.core.labels import CLASSES
 from solution.core.locks import folder_lock
 from solution.core.plots import plt, save_png
 from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, member_name, trade_off
-from solution.ensembling.fold_subsets import fold_subset
+from solution.ensembling.fold_subsets import fold_subset, priced_on
 
 
 def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
@@ -57,6 +58,20 @@ def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path
     axis.legend(fontsize=8)
     axis.set_title("Accuracy vs inference time")
     save_png(figure, path)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What a blend's latency is held to: the budget, and which reading of the runs' latency it prices."""
+
+    budget_ms: float
+    latency_on: str = "cpu"
+
+
+READING_WORDS = {
+    "cpu": "each run priced by its CPU reading (batch 1, 90th percentile: the rule as a CPU-only machine meets it)",
+    "gpu": "each run priced by its one-GPU reading (batch 1, 90th percentile: the rule read as inference on a GPU runtime)",
+}
 
 
 def _runs_markdown(members: Members, singles: list[float]) -> str:
@@ -83,7 +98,7 @@ def _report_markdown(report: BlendReport, table: pd.DataFrame, runs: str) -> str
     return f"""# Blend `{report.name}`
 
 Method **{report.method}** (the best cross-validated accuracy among the methods tried; ties go to the faster blend), latency
-{report.latency_ms:.1f} ms per image against a budget of {report.budget_ms:.0f} ms.
+{report.latency_ms:.1f} ms per image against a budget of {report.budget_ms:.0f} ms, {READING_WORDS[report.latency_on]}.
 
 - blend OOF accuracy (selection's own training score): {report.oof_accuracy:.4f}
 - cross-validated blend accuracy (chosen on the other folds, scored on the held-out one): {report.cv_accuracy:.4f}
@@ -128,9 +143,10 @@ def _write(
     members: Members,
     chosen: BlendResult,
     results: list[BlendResult],
-    budget_ms: float,
+    pricing: Pricing,
     seconds: float,
 ) -> BlendReport:
+    budget_ms = pricing.budget_ms
     singles = [score(members.oof[i], members.truth)[0] for i in range(len(members.names))]
     best = int(np.argmax(singles))
     report = BlendReport(
@@ -146,6 +162,7 @@ def _write(
         members=tuple(_member(members, chosen, i, singles[i]) for i in range(len(members.names)) if chosen.weights[i] > 0),
         methods=tuple(MethodScore(r.method, r.oof_accuracy, r.cv_accuracy, r.oof_log_loss, r.latency_ms) for r in results),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        latency_on=pricing.latency_on,
     )
     budgets = [*np.cumsum(np.sort(members.latency_ms[~np.asarray(members.flip)])), *members.latency_ms, budget_ms]
     table = trade_off(members, budgets)
@@ -164,6 +181,7 @@ def _write(
         method=chosen.method,
         budget_ms=budget_ms,
         cv_accuracy=chosen.cv_accuracy if np.isfinite(chosen.cv_accuracy) else None,
+        latency_on=pricing.latency_on,
         runs=[_recipe_member(members, chosen, i) for i in range(len(members.names)) if chosen.weights[i] > 0],
     ).write(out_root)
     return report
@@ -206,14 +224,16 @@ def make_blend(
     budget_ms: float = COMPETITION.max_latency_ms,
     method: str = "auto",
     tta: bool = True,
+    latency_on: str = "cpu",
 ) -> BlendReport:
-    """Select a blend of `run_dirs` (with their flip-TTA members unless `tta` is off) within the budget; write its folder and recipe."""
+    """Select a blend of `run_dirs` (with their flip-TTA members unless `tta` is off) within the budget, priced by the
+    runs' `latency_on` reading ("cpu" or "gpu"); write its folder and recipe."""
     folder = blend_path(out_root, name)  # a name that is no plain name is refused before anything is read
-    members = load_members(run_dirs, tta)
+    members = load_members(run_dirs, tta, latency_on)
     started = time.perf_counter()
     chosen, results = choose(members, method, budget_ms)
     with folder_lock(folder, "ensemble"):
-        return _write(name, out_root, members, chosen, results, budget_ms, time.perf_counter() - started)
+        return _write(name, out_root, members, chosen, results, Pricing(budget_ms, latency_on), time.perf_counter() - started)
 
 
 def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
@@ -222,7 +242,7 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     folder = blend_path(out_root, recipe.name, f"{recipe_path}: name")
     chosen = {(str(Path(run.path)), run.flip): run.weight for run in recipe.runs}
     folds = {str(Path(run.path)): "refit" if run.refit else tuple(run.folds or ()) for run in recipe.runs}
-    members = load_members(list(dict.fromkeys(Path(path) for path, _ in chosen)))
+    members = load_members(list(dict.fromkeys(Path(path) for path, _ in chosen)), latency_on=recipe.latency_on)
     keys = [(str(path), flip) for path, flip in zip(members.paths, members.flip, strict=True)]
     absent = [f"{path}{' (flip)' if flip else ''}" for path, flip in chosen if (path, flip) not in keys]
     if absent:
@@ -231,15 +251,16 @@ def remake_blend(recipe_path: Path, out_root: Path) -> BlendReport:
     if not weights.sum() > 0:
         raise UserError(f"{recipe_path}: every weight is 0; fix it, or make the blend again with `make ensemble`")
     accuracy, loss = score(blend(members.oof, weights), members.truth)
-    choice = {int(members.runs[m]): _recipe_subset(members, int(members.runs[m]), folds) for m in np.flatnonzero(weights > 0)}
+    used = np.flatnonzero(weights > 0)
+    choice = {int(members.runs[m]): _recipe_subset(members, int(members.runs[m]), folds, recipe.latency_on) for m in used}
     cost = members.subset_cost(weights, choice)
     cv = recipe.cv_accuracy if recipe.cv_accuracy is not None else float("nan")
     fixed = BlendResult(f"recipe ({recipe.method})", weights, accuracy, loss, cv, cost, choice)
     with folder_lock(folder, "ensemble"):
-        return _write(recipe.name, out_root, members, fixed, [fixed], recipe.budget_ms, 0.0)
+        return _write(recipe.name, out_root, members, fixed, [fixed], Pricing(recipe.budget_ms, recipe.latency_on), 0.0)
 
 
-def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] | str]) -> int:
+def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] | str], latency_on: str) -> int:
     """The index of the fold subset (or refit) a recipe names for a run."""
     path = members.paths[int(np.flatnonzero(members.runs == run)[0])]
     wanted = folds[str(path)]
@@ -249,7 +270,7 @@ def _recipe_subset(members: Members, run: int, folds: dict[str, tuple[int, ...] 
         if not found:
             raise UserError(f"{path}: the recipe uses its refit model, which is gone; train it (`make train REFIT=1`) or re-make the blend")
         return found[0]
-    meta = RunFolder(path).meta()
+    meta = priced_on(RunFolder(path).meta(), latency_on, path)
     unknown = sorted(set(wanted) - set(meta.folds_trained))
     if unknown:
         raise UserError(

@@ -24,7 +24,7 @@ from solution.artifacts.runs import OOF_FILE, OOF_FLIP_FILE, TEST_FLIP_FILE, Run
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.data.folds import FOLDS_FILE, folds_hash, read_folds
-from solution.ensembling.fold_subsets import FoldSubset, nested_subsets, spend_budget
+from solution.ensembling.fold_subsets import FoldSubset, nested_subsets, priced_on, spend_budget
 
 METHODS = ("mean", "greedy", "weights")
 GREEDY_ROUNDS = 30
@@ -105,14 +105,14 @@ def _check_coverage(run: RunFolder, meta: RunMeta, oof: pd.DataFrame) -> None:
         )
 
 
-def load_members(run_dirs: list[Path], tta: bool = True) -> Members:
-    """Read complete run folders and align them; refuse runs made on different folds."""
+def load_members(run_dirs: list[Path], tta: bool = True, latency_on: str = "cpu") -> Members:
+    """Read complete run folders and align them, priced by their `latency_on` reading; refuse runs made on different folds."""
     if not run_dirs:
         raise UserError("no run folders to blend; train some first (`make train-all`)")
     metas, oofs, tests = [], [], []
     for path in run_dirs:
         run = RunFolder(Path(path))
-        meta = run.meta()
+        meta = priced_on(run.meta(), latency_on, Path(path))
         if not meta.complete:
             raise UserError(f"{path}: only folds {meta.folds_trained} are trained; finish the run (`make train`) before blending")
         metas.append(meta)

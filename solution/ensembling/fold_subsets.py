@@ -10,7 +10,8 @@ its own OOF cannot exist, so the run's OOF stands for it, a slight under-estimat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,20 @@ class FoldSubset:
     def describe(self) -> str:
         """'refit' or the fold numbers: '0, 2'."""
         return "refit" if self.refit else ", ".join(map(str, self.folds))
+
+
+def priced_on(meta: RunMeta, reading: str, path: Path) -> RunMeta:
+    """The run's record with its latency fields set to the chosen reading: "cpu" (as recorded) or "gpu" (one GPU's,
+    recorded where training had a GPU). A run without that reading is refused in one line."""
+    if reading == "cpu":
+        return meta
+    if meta.gpu_latency_ms is None:
+        raise UserError(
+            f"{path}: no one-GPU latency reading (it was trained and timed without a GPU); blend with --latency-on cpu, "
+            "or re-time it on a machine with a GPU (`python -m solution latency`)"
+        )
+    gpu = {"latency_ms": meta.gpu_latency_ms, "single_model_latency_ms": meta.gpu_single_model_latency_ms}
+    return replace(meta, **gpu, latency_device=meta.gpu_latency_device or "one GPU")
 
 
 def subset_latency(meta: RunMeta, models: int) -> float:

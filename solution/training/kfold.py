@@ -35,7 +35,7 @@ from solution.models.registry import get_spec
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import REFIT, FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
 from solution.training.fold_workers import cpu_cores, threads_per_worker, train_folds_in_workers, worker_count
-from solution.training.latency import measure_latency
+from solution.training.latency import measure_readings
 from solution.training.profiles import TrainConfig, differences, profile_defaults
 from solution.training.soft_targets import SoftTargets
 
@@ -232,7 +232,7 @@ def train_backbone(
             "parameters": int(models[0].count_params()),
             "device": device,
             "precision": precision,
-            **measure_latency(models, size, config.latency_repeats).as_meta(),
+            **measure_readings(models, size, config.latency_repeats),
             "versions": versions(),
             "config": identity["config"],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

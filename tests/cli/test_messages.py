@@ -84,6 +84,14 @@ def test_export_of_a_fold_the_run_lacks_names_its_folds(two_runs, capsys):
     assert "--fold 7: runs/net0 has folds 0, 1, 2, 3, 4; pass one of them" in err and "finish the run" not in err
 
 
+def test_ensemble_says_which_latency_reading_it_priced_and_refuses_one_the_runs_lack(two_runs, capsys):
+    assert main(["ensemble", "--runs", "runs", "--name", "pair", "--out", "ensembles", "--method", "mean"]) == 0
+    assert "ms/image on the CPU (budget 330)" in capsys.readouterr().out
+    assert main(["ensemble", "--runs", "runs", "--name", "pair", "--out", "ensembles", "--latency-on", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: runs/net0: no one-GPU latency reading") and err.count("\n") == 1, err
+
+
 def test_a_remade_recipe_says_what_it_is_never_nan(two_runs, capsys):
     assert main(["ensemble", "--runs", "runs", "--name", "pair", "--out", "ensembles", "--method", "mean"]) == 0
     first = capsys.readouterr().out

@@ -35,6 +35,18 @@ def test_every_fold_model_is_on_the_timed_path():
     assert meta["latency_ms"] == measured.total_ms and meta["latency_device"].startswith("CPU")
 
 
+def test_a_machine_without_a_gpu_records_only_the_cpu_reading_and_a_gpu_reading_has_its_own_fields():
+    models = [backbones.build_model(registry.get_spec("convlstm"), 32, "none")]
+    assert latency.readings_available() == ["cpu"], "TensorFlow sees no GPU here; a GPU reading would be the CPU's"
+    fields = latency.measure_readings(models, 32, repeats=3)
+    assert fields["latency_ms"] > 0 and not any(key.startswith("gpu_") for key in fields)
+    measured = latency.Latency(12.0, 5.0, 1.0, 3, device="one GPU (Tesla T4)")
+    assert measured.as_meta("gpu") == {
+        "gpu_latency_ms": 12.0, "gpu_single_model_latency_ms": 5.0,
+        "gpu_latency_device": "one GPU (Tesla T4), float32, batch 1, 90th percentile",
+    }  # fmt: skip
+
+
 def _fake_clock(monkeypatch, durations_ms):
     """perf_counter readings that make the timed calls last `durations_ms`, in the order they run."""
     durations = iter(durations_ms)
