@@ -262,8 +262,33 @@ def _pull_pilot(args: argparse.Namespace) -> int:
             raise UserError(f"{slug}: its output has no {gpu_plan.PILOT_FILE}; check the kernel's log on Kaggle and push it again")
         report = gpu_plan.PilotReport.read(pulled)
         target = atomic.write_bytes(Path(args.kernels_dir) / gpu_plan.PILOT_FILE, pulled.read_bytes())
-    print(f"pull: {slug} -> {target} ({len(report.backbones)} backbone(s) measured on {report.device}); `make plan` prices the week on it")
+        measured = f"{len(report.backbones)} backbone(s) measured on {report.device}"
+        print(f"pull: {slug} -> {target} ({measured}); `make plan` prices the week on it")
+        if report.quick_model:
+            _install_quick_model(report.quick_model, pulled.parent, slug, Path(args.kernels_dir).resolve().parent)
     return 0
+
+
+def _install_quick_model(quick, output: Path, slug: str, root: Path) -> None:
+    """The pilot's quick model into the kit beside kernels/ (`root`): its submission as submissions/pilot.csv, its demo
+    model as demo/pilot-model/ (a model folder: its model.json is read and checked first, the folder replaced whole)."""
+    from solution.artifacts.exported_model import INFO_FILE, TFLITE_FILE, ExportedModel
+    from solution.core import atomic
+    from solution.core.names import named_path
+
+    submission = named_path(output, quick.submission, f"{slug}: pilot.json: quick_model.submission", "pull the pilot again")
+    model = named_path(output, quick.demo_model, f"{slug}: pilot.json: quick_model.demo_model", "pull the pilot again")
+    if not submission.is_file() or not (model / TFLITE_FILE).is_file():
+        raise UserError(f"{slug}: its output lacks {quick.submission} or {quick.demo_model}/{TFLITE_FILE}; check the kernel's log")
+    ExportedModel.read(model)
+    csv = atomic.write_bytes(root / "submissions" / "pilot.csv", submission.read_bytes())
+    with atomic.folder_swap(root / "demo" / "pilot-model", INFO_FILE) as folder:
+        for name in (TFLITE_FILE, INFO_FILE):
+            atomic.write_bytes(folder / name, (model / name).read_bytes())
+    print(
+        f"pull: quick model {quick.backbone} ({quick.epochs} epochs, held-out accuracy {quick.held_out_accuracy:.4f}) -> {csv} "
+        f"(`python -m solution submit {csv}`) and {root / 'demo' / 'pilot-model'} (`python demo/photo.py PHOTO --model demo/pilot-model`)"
+    )
 
 
 def register(add: Adder) -> None:

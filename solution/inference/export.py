@@ -176,10 +176,12 @@ def export(
     check_images: np.ndarray | None = None,
     precision: str = "float32",
     choice: DemoChoice | None = None,
+    selection: str | None = None,
 ) -> ExportedModel:
     """Export one fold model of a run (default: its best fold) to out/ at `precision` (float32 or int8); refuse if
     the TFLite model disagrees with Keras beyond that precision's tolerance. The candidate is checked beside the
-    current model and replaces it only once accepted: a refused export leaves the demo's working model as it was."""
+    current model and replaces it only once accepted: a refused export leaves the demo's working model as it was.
+    `selection` says in model.json why this model was exported, where the default (the run's best fold) is not why."""
     if precision not in PARITY_TOLERANCES:
         raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
     atomic.refuse_foreign_folder(Path(out), INFO_FILE)  # a model goes into a model folder, never among someone's files
@@ -234,6 +236,7 @@ def export(
             best_run=str(choice.best_run.resolve()) if choice else "",
             best_oof_accuracy=choice.best_oof_accuracy if choice else meta.oof_accuracy,
             margin=choice.margin if choice else 0.0,
+            **({"selection": selection} if selection else {}),
         )
         exported.write(out)
     return exported

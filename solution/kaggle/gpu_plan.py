@@ -22,6 +22,7 @@ from solution.core.documents import read_json, read_yaml
 from solution.core.errors import UserError
 from solution.core.records import record
 from solution.training.profiles import TrainConfig
+from solution.training.quick_model import QuickModel
 
 PLAN_FILE = "gpu_plan.yaml"  # package data, beside this module
 TRAIN_PASSES = 3  # a training step costs about three forward passes
@@ -68,7 +69,11 @@ class PlanAssumptions:
         return self.train_images * size * size * self.cache_bytes_per_pixel / 1e9
 
     def model_ms(self, backbone: str, size: int, native_size: int) -> float:
-        """One model's CPU cost per image at `size` (pixels scale it), decoding aside."""
+        """One model's CPU cost per image at `size` (pixels scale it), decoding aside: the pilot's reading where it
+        timed the backbone, else gpu_plan.yaml's."""
+        measured = self.measured.get(backbone)
+        if measured is not None and measured.cpu_model_ms is not None:
+            return float(measured.cpu_model_ms) * (size / measured.image_size) ** 2
         if backbone not in self.cpu_ms_per_model:
             raise UserError(f"{backbone}: no cpu_ms_per_model in solution/kaggle/{PLAN_FILE}; measure a model (`make latency`), add it")
         return float(self.cpu_ms_per_model[backbone]) * (size / native_size) ** 2
@@ -85,6 +90,8 @@ class MeasuredBackbone:
     image_size: int
     train_images_per_second: float  # whole-network training steps, every GPU of the strategy together
     forward_images_per_second: float  # inference (validation, predictions)
+    cpu_model_ms: float | None = None  # one model per image at batch 1 on the kernel's CPU, decoding aside (90th percentile)
+    gpu_model_ms: float | None = None  # the same on one of its GPUs; None: the pilot ran without one
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class PilotReport:
     device: str
     backbones: dict[str, MeasuredBackbone]
     cache_bytes_per_pixel: float | None = None  # the training cache's host memory on the real images
+    quick_model: QuickModel | None = None  # the quick real model's accuracy, submission and demo model
 
     @classmethod
     def read(cls, path: Path) -> PilotReport:
@@ -229,6 +237,14 @@ PILOTING = "pilot"
 TRAINING = "train"  # a kernel's role when it trains a member or a teacher, as the plan finds
 PILOT_STEPS = 50  # timed training steps per backbone (twice: from the files, and on a batch in memory), after warm-up
 PILOT_WARMUP = 3
+QUICK_MODEL_EPOCHS = 3  # the pilot's quick real model: fold 0 of the student (or the first backbone) for this many epochs
+
+
+def quick_backbone(kernels: list) -> str | None:
+    """The backbone of the pilot's quick model: the week's student (the demo's fast model), else its first backbone."""
+    students = [str(k.backbone) for k in kernels if k.role == STUDENT and k.backbone]
+    trained = [str(k.backbone) for k in kernels if k.role == TRAINING and k.backbone]
+    return (students or trained or [None])[0]
 PILOT_BUILD_HOURS = 0.03  # building one backbone with its weights and tracing its steps
 
 
@@ -314,7 +330,14 @@ def _pilot_plan(pilot, kernels: list, profile: TrainConfig, k: int, assumptions:
         plan = plan_backbone(backbone, profile, k, assumptions)
         images = (PILOT_STEPS + PILOT_WARMUP) * profile.for_backbone(backbone).batch_size * assumptions.gpus
         hours += PILOT_BUILD_HOURS + (2 * images / plan.train_images_per_second + images / plan.forward_images_per_second) / 3600
+    quick = quick_backbone(kernels)
+    if quick:  # one fold: its epochs' share of a fold's hours, and its prediction passes once more in full
+        plan = plan_backbone(quick, profile, k, assumptions)
+        predicting = PREDICTION_PASSES * (assumptions.train_images / k + assumptions.test_images)
+        predicting /= min(plan.forward_images_per_second, assumptions.decode_images_per_second)
+        hours += PILOT_BUILD_HOURS + plan.fold_hours * min(1.0, QUICK_MODEL_EPOCHS / plan.epochs) + predicting / 3600
     detail = f"times the week's {len(week)} backbones with their weights before the week is spent (`make pilot`)"
+    detail += f", then trains a quick {quick} ({QUICK_MODEL_EPOCHS} epochs, fold 0)" if quick else ""
     return KernelPlan(pilot.name, None, 0, hours, hours <= assumptions.usable_hours, Role(PILOTING, detail, False))
 
 

@@ -22,6 +22,7 @@ from solution.core.documents import read_json
 from solution.core.errors import UserError, exit_code
 from solution.core.names import named_path
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from solution.kaggle.gpu_plan import QUICK_MODEL_EPOCHS
 from solution.kaggle.kernels import INDEX, ROOT_VARIABLE
 from solution.models.registry import get_spec
 
@@ -306,15 +307,19 @@ def distill(args: argparse.Namespace, where: Places) -> None:
 def pilot(args: argparse.Namespace, where: Places) -> None:
     """Measure the week before spending it: each backbone of the week (--members) built with the weights it trains
     from (ImageNet's: proof they reach the kernel), then its training steps timed from the image files and on a batch
-    in memory, its inference, and the accelerator's peak memory, under the week's strategy and precision. Writes
-    pilot.json, which `make pull pilot` installs for `make plan`."""
+    in memory, its inference, and the accelerator's peak memory, under the week's strategy and precision, and one
+    model's batch-1 latency on the kernel's CPU and on one GPU. Writes pilot.json, which `make pull pilot` installs
+    for `make plan`; then (--quick-model) trains a quick real model: its accuracy, a submission and a demo model."""
     import dataclasses
     import time
 
     from solution.core import atomic
     from solution.data.dataset import build_index
     from solution.kaggle import gpu_plan
+    from solution.models.backbones import build_model
     from solution.training.accelerate import choose_strategy, set_precision
+    from solution.training.latency import measure_readings
+    from solution.training.quick_model import train_quick_model
     from solution.training.throughput import cache_bytes_per_pixel, measure_throughput
 
     data, cache = _training_data(args, where)
@@ -329,17 +334,23 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
         rows = train.sample(n=min(len(train), max(images, 1)), random_state=args.seed)
         paths = index.source_paths(rows)
         speed = measure_throughput(get_spec(backbone), config, strategy, paths, rows.label.to_numpy(), args.steps, gpu_plan.PILOT_WARMUP)
+        readings = measure_readings([build_model(get_spec(backbone), speed.image_size, "none")], speed.image_size, config.latency_repeats)
+        gpu_ms = readings.get("gpu_latency_ms")
         measured[backbone] = {
             **dataclasses.asdict(speed),
             "train_images_per_second": speed.train_images_per_second,
             "weights": config.weights,
             "precision": precision,
+            "cpu_model_ms": max(0.0, readings["latency_ms"] - readings["decode_resize_ms"]),
+            "gpu_model_ms": None if gpu_ms is None else max(0.0, gpu_ms - readings["decode_resize_ms"]),
         }
         bound = "input-bound" if speed.pipeline_images_per_second < 0.9 * speed.device_images_per_second else "accelerator-bound"
         print(
             f"kernel {args.name}: {backbone} at {speed.image_size} px, batch {speed.batch_size} x {speed.replicas}: trains "
             f"{speed.train_images_per_second:.0f} images/s ({bound}: files {speed.pipeline_images_per_second:.0f}, in memory "
-            f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s"
+            f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s; one model at batch 1: "
+            f"{measured[backbone]['cpu_model_ms']:.1f} ms on the CPU"
+            + ("" if gpu_ms is None else f", {measured[backbone]['gpu_model_ms']:.1f} ms on one GPU")
         )
     sizes = sorted({entry["image_size"] for entry in measured.values()})
     cached = train.sample(n=min(len(train), args.cache_images), random_state=args.seed)
@@ -355,6 +366,14 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
     atomic.write_json(where.output / gpu_plan.PILOT_FILE, report)
     gpu_plan.PilotReport.read(where.output / gpu_plan.PILOT_FILE)  # what `make pull pilot` will read, checked here
     print(f"kernel {args.name}: {len(measured)} backbone(s) measured on {device} into {where.output / gpu_plan.PILOT_FILE}")
+    if args.quick_model:  # after the measurements are written: a failing quick model loses none of them
+        quick = train_quick_model(data, cache, args.quick_model, _profile(args, {}), args.quick_epochs, where.output)
+        atomic.write_json(where.output / gpu_plan.PILOT_FILE, {**report, "quick_model": dataclasses.asdict(quick)})
+        gpu_plan.PilotReport.read(where.output / gpu_plan.PILOT_FILE)
+        print(
+            f"kernel {args.name}: quick model {quick.backbone} at {quick.image_size} px, {quick.epochs} epochs: held-out accuracy "
+            f"{quick.held_out_accuracy:.4f}; {quick.submission} and {quick.demo_model}/ written (`make pull KERNEL=pilot` installs them)"
+        )
 
 
 def ensemble(args: argparse.Namespace, where: Places) -> None:
@@ -411,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--gpus", type=int, default=0, help=argparse.SUPPRESS)  # GPUs the plan priced this kernel on
     parser.add_argument("--steps", type=int, default=50, help="pilot: training steps timed per backbone (default 50)")
     parser.add_argument("--cache-images", type=int, default=2000, help="pilot: images cached to measure host memory (default 2000)")
+    parser.add_argument("--quick-model", metavar="BACKBONE", help="pilot: then train fold 0 of this backbone (default: none)")
+    parser.add_argument("--quick-epochs", type=int, default=QUICK_MODEL_EPOCHS, help="pilot: the quick model's epochs")
     parser.add_argument("--deadline-hours", type=float, help="stop training at a backup this many hours after starting (default: none)")
     parser.add_argument("--resume", action="store_true", help=argparse.SUPPRESS)  # RESUME=1: refuse to start without the previous output
     parser.add_argument("--local", action="store_true", help="run here, offline, on the sample, instead of on Kaggle")

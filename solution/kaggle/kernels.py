@@ -25,7 +25,17 @@ from solution.core.documents import read_yaml
 from solution.core.errors import UserError
 from solution.core.names import checked_name
 from solution.core.records import record
-from solution.kaggle.gpu_plan import AB_TEST, INDEXING, PILOT_STEPS, PILOTING, REPRODUCTION, STUDENT, TRAINING
+from solution.kaggle.gpu_plan import (
+    AB_TEST,
+    INDEXING,
+    PILOT_STEPS,
+    PILOTING,
+    QUICK_MODEL_EPOCHS,
+    REPRODUCTION,
+    STUDENT,
+    TRAINING,
+    quick_backbone,
+)
 from solution.models.registry import REGISTRY
 from solution.training.profiles import available_profiles, load_profile
 
@@ -128,6 +138,8 @@ class Kernel:
         if self.role == PILOTING:
             week = [k.backbone for k in all_kernels(config) if k.backbone and k.role in (TRAINING, STUDENT)]
             measured = ["--members", ",".join(dict.fromkeys(map(str, week))), "--steps", str(PILOT_STEPS)]
+            quick = quick_backbone(all_kernels(config))
+            measured += ["--quick-model", quick, "--quick-epochs", str(QUICK_MODEL_EPOCHS)] if quick else []
             return [PILOT, "--name", self.name, "--profile", config.profile, *seeded, *index, *_planned_gpus(config), *measured]
         recipe = ["--backbone", str(self.backbone), "--profile", config.profile, *seeded, *index, *_planned_gpus(config)]
         recipe += ["--deadline-hours", f"{config.deadline_hours:g}"]
