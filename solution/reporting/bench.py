@@ -111,6 +111,13 @@ class Bench:
         return self.flatbuffers[key]
 
 
+def fast_demo_size(config: BenchConfig) -> int:
+    """The fast demo model's input side as the bench times it: the configured one, or its kaggle-profile size."""
+    from solution.training.profiles import load_profile
+
+    return config.fast_face_size or load_profile("kaggle").for_backbone(FAST_DEMO_BACKBONE).image_size
+
+
 def machine() -> dict:
     """CPU model, cores, memory, accelerators and library versions."""
     import tensorflow as tf
@@ -404,7 +411,6 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     from solution.models.backbones import build_model
     from solution.models.registry import get_spec
     from solution.training.pipeline import prepare_image
-    from solution.training.profiles import load_profile
 
     config = bench.config
     size = config.face_size
@@ -427,7 +433,7 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     forward = tf.function(lambda images: model(images, training=False))
     (work / "int8.tflite").write_bytes(bench.tflite(model, int8=True))
     quantised = Classifier(TfliteBackend(work / "int8.tflite"))
-    fast_size = config.fast_face_size or load_profile("kaggle").for_backbone(FAST_DEMO_BACKBONE).image_size
+    fast_size = fast_demo_size(config)
     fast = build_model(get_spec(FAST_DEMO_BACKBONE), fast_size, "none")
     (work / "fast.tflite").write_bytes(bench.tflite(fast))
     quick = Classifier(TfliteBackend(work / "fast.tflite"))

@@ -57,7 +57,8 @@ def test_the_default_week_spends_at_most_30_hours_at_least_80_percent_of_them_on
     # Without the index kernel each GPU kernel pays the indexing itself.
     unindexed = gpu_plan.kernel_plans([k for k in week if k.role != gpu_plan.INDEXING], KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
     kernels_indexing, saved = gpu_plan.index_savings(week, ASSUMPTIONS)
-    assert sum(p.hours for p in unindexed) == pytest.approx(total + saved) and kernels_indexing == 7
+    on_gpus = [p for p in plans if p.hours > 0 and p.role.kind != gpu_plan.INDEXING]  # each would index the images itself
+    assert sum(p.hours for p in unindexed) == pytest.approx(total + saved) and kernels_indexing == len(on_gpus) > 0
 
 
 def test_roles_follow_the_budget_a_member_of_fewer_folds_or_its_refit_else_a_teacher():

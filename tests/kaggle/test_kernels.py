@@ -63,7 +63,12 @@ def test_ab_kernels_train_one_fold_per_value_and_stay_out_of_push_all():
     assert test.name not in names and test in kernels.every_kernel(CONFIG)
     arguments = test.arguments(CONFIG)
     assert arguments[0] == "ab" and arguments[-2:] == ["--ab", "freeze_batchnorm=true,false"]
-    assert arguments[arguments.index("--folds") + 1] == "0" and arguments[arguments.index("--backbone") + 1] == "efficientnet_b0"
+    configured = CONFIG.ab_tests["freeze-batchnorm"]
+    assert arguments[arguments.index("--folds") + 1] == str(configured["fold"])
+    assert arguments[arguments.index("--backbone") + 1] == configured["backbone"]
+    other = dataclasses.replace(CONFIG, ab_tests={"x": {"backbone": "resnet50", "setting": "lr", "values": [0.1, 0.2], "fold": 2}})
+    arguments = kernels.ab_kernels(other)[0].arguments(other)
+    assert arguments[arguments.index("--backbone") + 1] == "resnet50" and arguments[arguments.index("--folds") + 1] == "2"
     broken = dataclasses.replace(CONFIG, ab_tests={"x": {"backbone": "mobilenet_v2", "setting": "lr", "values": [0.1]}})
     with pytest.raises(UserError, match="ab_tests.x in .*kernels.yaml: expected"):
         kernels.ab_kernels(broken)

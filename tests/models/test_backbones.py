@@ -27,7 +27,11 @@ def test_every_backbone_builds_and_predicts_probabilities(name):
     assert probabilities.shape == (2, NUM_CLASSES)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert model.get_layer("probabilities").dtype_policy.compute_dtype == "float32"
-    assert model.get_layer("backbone") is not None
+    backbone = model.get_layer("backbone")  # what export, freezing and the head warm-up find by name
+    assert backbone.count_params() >= 0.5 * model.count_params(), "the layer named backbone holds most of the network"
+    called = backbone._inbound_nodes[-1].output_tensors[0]  # its output where the model calls it
+    features = keras.Model(model.input, called)(_images(2, 32), training=False).numpy()
+    assert features.shape[0] == 2 and not np.array_equal(features[0], features[1]), "its features depend on the image"
 
 
 def test_the_registry_covers_the_product_card():

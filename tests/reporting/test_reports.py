@@ -60,7 +60,8 @@ def test_the_cpus_int8_dot_product_instructions_are_read_from_cpuinfo():
 
 def test_the_fast_demo_model_is_timed_at_its_size_in_the_kaggle_profile():
     kaggle = profiles.load_profile("kaggle").for_backbone(bench.FAST_DEMO_BACKBONE)
-    assert bench.BenchConfig().fast_face_size == 0 and 96 <= kaggle.image_size <= 128, "the issue's range for the fast student"
+    assert bench.fast_demo_size(bench.BenchConfig()) == kaggle.image_size and 96 <= kaggle.image_size <= 128, "the fast student's range"
+    assert bench.fast_demo_size(bench.BenchConfig(fast_face_size=48)) == 48, "a configured size wins"
 
 
 @pytest.mark.long(minutes=3.5)
@@ -110,6 +111,7 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
     assert isinstance(saved["machine"]["int8_dot_product"], list)
     fast = next(r for r in saved["results"] if r["name"].startswith("classify one face: the fast demo model"))
     assert fast["baseline"] == "classify one face: exported TFLite (crop resize included)" and fast["ratio"] > 0
+    assert f"@ {bench.fast_demo_size(TINY_BENCH)}px" in fast["name"] and "@ 32px" in fast["name"], "timed at the size given"
     side_by_side = next(r for r in saved["results"] if "side by side" in r["name"])
     assert side_by_side["value"] > 0 and side_by_side["baseline"] == "mobilenet_v2 train step", "measured in real processes"
     markdown = (tmp_path / bench.BENCH_MD).read_text()
