@@ -277,11 +277,17 @@ def to_stderr(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+# OpenCV's frame count is the container's estimate (its duration times the frame rate), not a count: an intact file
+# decoded 95 of the 98 frames it announced. A file that stops this far short of it is said to be cut.
+HEADER_COUNT_SLACK = 0.05
+
+
 def annotate_video(
     pipeline: FacePipeline, source: Path, out: Path, csv_path: Path, progress: bool = True, warn: Callable[[str], None] = to_stderr
 ) -> dict:
     """Write the annotated video (same size, frame count and rate) and the per-frame CSV; return counts.
-    A file that stops before the frame count its header announces (truncated, damaged) is said so, not passed off as whole."""
+    A file that stops well before the frame count its header announces (truncated, damaged) is said so, not passed off
+    as whole; one a few frames short of that estimate is whole."""
     from tqdm import tqdm
 
     if Path(out).resolve() == Path(source).resolve() or Path(csv_path).resolve() == Path(source).resolve():
@@ -319,7 +325,7 @@ def annotate_video(
     if frames == 0:
         out.unlink()
         raise UserError(f"{source}: no frame could be read (empty, damaged or an unsupported codec); check that it plays")
-    if total and frames < total - 1:
+    if total and frames < (1 - HEADER_COUNT_SLACK) * total:
         warn(
             f"{source}: stopped after {frames} of the {total} frames its header announces (truncated or damaged?); "
             f"the output covers those {frames}"

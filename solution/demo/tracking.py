@@ -81,12 +81,13 @@ class Tracker:
             if overlap < config.iou_threshold or b in matched or t in used:
                 continue
             track = self.tracks[t]
+            drawn_last_frame = track.confirmed and track.missed == 0  # only then is this frame pair one a viewer sees
             track.box, track.missed = boxes[b], 0
             track.probabilities = config.smoothing * track.probabilities + (1 - config.smoothing) * probabilities[b]
             if detected:
                 track.hits += 1
                 track.confirmed = track.confirmed or track.hits >= config.confirm_hits
-            self._relabel(track, continued=True)
+            self._relabel(track, continued=drawn_last_frame)
             matched[b] = track
             used.add(t)
         for t, track in enumerate(self.tracks):
@@ -103,12 +104,13 @@ class Tracker:
         return [matched[b] for b in range(len(boxes)) if matched[b].confirmed]
 
     def _relabel(self, track: Track, continued: bool) -> None:
-        """The average's top emotion, and the shown one under hysteresis; counts a confirmed track's label changes."""
+        """The average's top emotion, and the shown one under hysteresis; counts the label changes of a track drawn
+        in both frames (`continued`): the frame that confirms a track follows one where it was not drawn."""
         top = int(np.argmax(track.probabilities))
         shown = track.shown
         if shown < 0 or track.probabilities[top] - track.probabilities[shown] >= self.config.margin:
             shown = top
-        if continued and track.confirmed and track.shown >= 0:
+        if continued and track.shown >= 0:
             self.flicker.pairs += 1
             self.flicker.changes += shown != track.shown
             self.flicker.changes_without_hysteresis += top != track.top

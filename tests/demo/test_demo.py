@@ -348,6 +348,26 @@ def test_a_truncated_video_says_where_it_stopped(exported, tmp_path):
     assert complete.returncode == 0 and "stopped after" not in complete.stderr
 
 
+def test_an_intact_video_whose_header_over_counts_its_frames_is_not_called_cut(exported, tmp_path):
+    """95 frames whose AVI header says 98, as an intact MP4's estimated count did: no warning, every frame covered."""
+    import struct
+
+    clip = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    for index in range(95):
+        writer.write(np.full((120, 160, 3), index, np.uint8))
+    writer.release()
+    data = bytearray(clip.read_bytes())
+    struct.pack_into("<I", data, data.find(b"avih") + 8 + 16, 98)  # dwTotalFrames
+    struct.pack_into("<I", data, data.find(b"strh") + 8 + 32, 98)  # the stream's dwLength
+    clip.write_bytes(bytes(data))
+    assert int(cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT)) == 98, "the header over-counts"
+    out, csv = str(tmp_path / "out.mp4"), str(tmp_path / "f.csv")
+    done = _script("video.py", str(clip), "--model", str(exported), "--out", out, "--csv", csv, "--no-progress")
+    assert done.returncode == 0 and "stopped after" not in done.stderr, done.stderr
+    assert pd.read_csv(tmp_path / "f.csv").frame.nunique() == 95
+
+
 def test_unreadable_photos_are_named_without_object_reprs(exported, tmp_path):
     (tmp_path / "garbage.jpg").write_bytes(b"garbage" * 20)
     (tmp_path / "empty").mkdir()
@@ -533,6 +553,22 @@ def test_a_track_is_drawn_once_two_detection_passes_found_it_or_one_was_sure():
     assert not any(drawn), "a box that never recurs where it was is never drawn"
 
 
+def test_flicker_counts_only_frame_pairs_a_viewer_saw_both_of():
+    """The frame that confirms a track follows one where it was not drawn; a frame after a missed pass too."""
+    tracker = Tracker(TrackingConfig(smoothing=0.0, confirm_hits=2, margin=0.0, max_missed=1))
+    box = Box(100, 80, 120, 120, score=0.5)
+    tracker.update([box], _probabilities("happy")[None])  # seen, not drawn
+    tracker.update([box], _probabilities("sad")[None])  # confirmed and drawn: sad after an undrawn happy
+    assert tracker.flicker.pairs == 0 and tracker.flicker.changes == 0
+    tracker.update([box], _probabilities("sad")[None])
+    assert (tracker.flicker.pairs, tracker.flicker.changes) == (1, 0)
+    tracker.update([], np.zeros((0, len(CLASSES))))  # a pass that misses it: not drawn in this frame
+    tracker.update([box], _probabilities("surprise")[None])
+    assert (tracker.flicker.pairs, tracker.flicker.changes) == (1, 0), "the change after an undrawn frame was never seen"
+    tracker.update([box], _probabilities("happy")[None])
+    assert (tracker.flicker.pairs, tracker.flicker.changes) == (2, 1)
+
+
 def test_hysteresis_keeps_a_label_between_two_close_emotions_and_follows_a_clear_change():
     steady = Tracker(TrackingConfig(smoothing=0.0, confirm_hits=1, margin=0.1))
     loose = Tracker(TrackingConfig(smoothing=0.0, confirm_hits=1, margin=0.0))
@@ -568,6 +604,20 @@ def test_a_title_in_a_clip_without_faces_never_gets_a_box(detector):
             cv2.putText(frame, text, (40 + step, 180 + 110 * line), cv2.FONT_HERSHEY_SIMPLEX, 2.6 - line, (235, 235, 235), 7 - 3 * line)
         drawn += len(pipeline.process(frame))
     assert drawn == 0
+
+
+def test_the_process_start_is_read_to_the_clock_tick_not_to_the_second():
+    import time
+
+    for _ in range(3):  # /proc/stat's whole-second boot time put it up to a second off, differently each second
+        before = time.time()
+        child = subprocess.run(
+            [sys.executable, "-c", "from solution.demo.stream_clock import process_started; print(process_started())"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        started = float(child.stdout)
+        assert before - 0.03 <= started <= before + 0.5, (before, started)  # ticks of 10 ms; the fork under load
+        time.sleep(0.37)
 
 
 def test_the_stream_clock_counts_frames_over_the_wall_time_since_the_first():
