@@ -47,7 +47,7 @@ class ExportedModel:
     precision: str = "float32"  # float32, or int8 (weights and activations; input and output stay float32)
     parity_mean_difference: float = 0.0
     parity_top1_agreement: float = 1.0  # share of the parity images on which TFLite and Keras pick the same class
-    per_face_ms: float | None = None  # the exported model on one face, batch 1, on the machine that exported it
+    per_face_ms: float | None = None  # one face crop resized and classified, batch 1, on the machine that exported it
     best_run: str = ""  # the best single run (OOF) when export chose a faster one within `margin` of it
     best_oof_accuracy: float | None = None
     margin: float = 0.0  # how much OOF accuracy the demo gave up at most for speed

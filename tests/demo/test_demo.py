@@ -53,6 +53,17 @@ def _script(name: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(REPO / "demo" / name), *args], capture_output=True, text=True, cwd=REPO, check=False)
 
 
+def test_per_face_ms_prices_the_crop_resize_with_the_call(exported, monkeypatch):
+    """model.json's per-face figure is what the demo pays per face: a face crop resized to the input, then the call."""
+    from solution.inference import classifier
+
+    resized = []
+    original = classifier.prepare_crop
+    monkeypatch.setattr(classifier, "prepare_crop", lambda face, size: (resized.append(face.shape), original(face, size))[1])
+    assert export.per_face_ms(exported / "model.tflite", repeats=4) > 0
+    assert len(resized) == 4 + 5 and set(resized) == {(export.REFERENCE_CROP_SIDE, export.REFERENCE_CROP_SIDE, 3)}, resized
+
+
 def _sample_faces(small_data: Path, count: int = 12) -> list[np.ndarray]:
     return [read_rgb(p).rgb for p in sorted((small_data / "test_kaggle").glob("*"))[:count]]
 
