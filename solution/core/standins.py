@@ -71,6 +71,29 @@ def write_moving_face_video(path: Path | str, frames: int, fps: float = 30.0, st
     return Path(path)
 
 
+ASTRONAUT_FACE = (150, 40, 150, 150)  # x, y, w, h of Eileen Collins' face in scikit-image's astronaut photo (512 x 512)
+
+
+def portraits_on_canvas(height: int, width: int, face: int):
+    """A grey BGR canvas with the NASA portrait, scaled so her face is `face` px wide, pasted flush into each corner
+    and the centre; and the five face boxes (x, y, w, h) where they landed."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    scale = face / ASTRONAUT_FACE[2]
+    portrait = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    side = portrait.shape[0]
+    canvas = np.full((height, width, 3), 200, np.uint8)
+    bottom, right = height - side, width - side
+    expected = []
+    for top, left in ((0, 0), (0, right), (bottom, 0), (bottom, right), (bottom // 2, right // 2)):
+        canvas[top : top + side, left : left + side] = portrait
+        x, y, w, h = ASTRONAUT_FACE
+        expected.append((int(left + x * scale), int(top + y * scale), int(w * scale), int(h * scale)))
+    return canvas, expected
+
+
 def five_face_frame():
     """A 640x480 BGR frame holding five real faces (the NASA portrait's head at 200 px) in two rows: a group for the demo."""
     import cv2

@@ -86,7 +86,8 @@ _PIPELINE_OPTIONS = (
         "detect on a copy scaled down to this width in pixels; larger finds smaller faces",
         False,
     ),
-    ("--min-face", share, "min_face", "smallest face to find, as a share of the image's shorter side, 0-1", False),
+    ("--min-face-px", positive_int, "smallest_face.pixels", "smallest face to find, in the image's pixels (its box's side)", False),
+    ("--min-face", share, "smallest_face.share", "or, where larger, this share of the image's shorter side, 0-1 (0: none)", False),
     ("--detect-every", positive_int, "detect_every", "detect faces every N frames", True),
     ("--smoothing", share, "tracking.smoothing", "weight of the past in each face's average, 0-1", True),
     ("--margin", share, "tracking.margin", "the shown emotion changes when another leads by this much, 0-1", True),
@@ -108,12 +109,13 @@ def _setting(config: DemoConfig, field: str):
 
 def _configured(defaults: DemoConfig, args: argparse.Namespace) -> DemoConfig:
     """`defaults` with the options given on the command line (dotted fields go into their nested config)."""
-    tracking, top = {}, {}
+    sections: dict[str, dict] = {}
     for option, _, field, _, _ in _PIPELINE_OPTIONS:
         if hasattr(args, _dest(option)):
             section, _, name = field.rpartition(".")
-            (tracking if section else top)[name] = getattr(args, _dest(option))
-    return dataclasses.replace(defaults, bars=args.bars, tracking=dataclasses.replace(defaults.tracking, **tracking), **top)
+            sections.setdefault(section, {})[name] = getattr(args, _dest(option))
+    nested = {section: dataclasses.replace(getattr(defaults, section), **values) for section, values in sections.items() if section}
+    return dataclasses.replace(defaults, bars=args.bars, **nested, **sections.get("", {}))
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:
@@ -121,7 +123,7 @@ def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) 
     if classifier.trained_on_sample:
         log(SAMPLE_WARNING)
     config = _configured(STREAM_DEFAULTS if args.stream else PHOTO_DEFAULTS, args)
-    detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width, config.min_face)
+    detector = make_detector(args.detector, Path(args.yunet_model) if args.yunet_model else None, config.detect_width, config.smallest_face)
     return FacePipeline(classifier, detector, config)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solution.demo.drawing import FaceLabel, draw_banner, draw_face, draw_fps
-from solution.demo.faces import Box, FaceDetector, crop_rgb
+from solution.demo.faces import Box, FaceDetector, SmallestFace, crop_rgb
 from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference.classifier import Classifier
 
@@ -19,15 +19,18 @@ class DemoConfig:
     margin: float = 0.15  # crop margin around the detected box, as a share of its size
     detect_every: int = 3  # run the detector on every n-th frame; in between, classify the tracked boxes
     detect_width: int = 400  # frames are scaled down to this width for detection (Haar needs about 400; BlazeFace tiles wider photos)
-    min_face: float = 0.08  # the smallest face to look for, as a share of the frame's shorter side (BlazeFace boxes are tight)
+    # A stream's frames are at most a few megapixels: its smallest face is a share of the shorter side, which keeps a
+    # 1080p video's detection copy small. A photo's is a size in pixels.
+    smallest_face: SmallestFace = SmallestFace()
     tracking: TrackingConfig = TrackingConfig()  # matching, confirmation (a stream draws a face found twice), hysteresis
     bars: bool = False  # draw the three most probable emotions under each face
 
 
 STREAM_DEFAULTS = DemoConfig()
-# A photo is not real time: detect on a larger copy and look for smaller faces, so a group photo's faces are found;
-# it is one frame, so every detection is drawn at once.
-PHOTO_DEFAULTS = DemoConfig(detect_width=1280, min_face=0.04, tracking=TrackingConfig(confirm_hits=1))
+# A photo is not real time: detect on a larger copy (and larger still where its smallest faces need it), so a group
+# photo's faces are found; it is one frame, so every detection is drawn at once.
+# 64 px: a 137 px face (a 350 px portrait; its BlazeFace box 87 px) is found anywhere on an 8000 x 6000 photo.
+PHOTO_DEFAULTS = DemoConfig(detect_width=1280, smallest_face=SmallestFace(pixels=64, share=0.0), tracking=TrackingConfig(confirm_hits=1))
 
 
 @dataclass(frozen=True)

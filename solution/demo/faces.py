@@ -2,7 +2,8 @@
 Haar cascade (inside opencv-python: the zero-dependency fallback) or YuNet (a model file you supply).
 
 Detectors work on a copy of the frame scaled down to `detect_width` pixels (detection is the demo's main
-cost) and return boxes in the frame's own coordinates.
+cost), or less far where the smallest face asked for would shrink below what they find, and return boxes in the
+frame's own coordinates.
 """
 
 from __future__ import annotations
@@ -63,27 +64,51 @@ def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:
     return [Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale), float(score)) for x, y, w, h, score in boxes]
 
 
-def _min_side(image: np.ndarray, min_face: float) -> int:
-    """The smallest face side worth reporting, in the detector's pixels (never below 16: nothing smaller is a face)."""
-    return max(16, int(min(image.shape[:2]) * min_face))
+@dataclass(frozen=True)
+class SmallestFace:
+    """The smallest face a detector reports, in the frame's own pixels: `pixels`, or where `share` is set that share of
+    the frame's shorter side if it is larger. Sides are of the detector's box (BlazeFace's is tight: brow to chin).
+    The default suits a stream's frames (38 px of a 640 x 480 webcam frame); a photo's is a size in pixels that does
+    not grow with the photo (`face_pipeline.PHOTO_DEFAULTS`): a 24-megapixel group photo holds faces of 100-150 px."""
+
+    pixels: int = 16
+    share: float = 0.08
+
+    def side(self, frame: np.ndarray) -> int:
+        """In `frame`'s pixels; never below 16: nothing smaller is a face."""
+        return max(16, self.pixels, int(min(frame.shape[:2]) * self.share))
+
+    def fits(self, frame: np.ndarray) -> bool:
+        """Whether a face of this size fits in the frame at all (a 1-pixel strip holds none)."""
+        return min(frame.shape[:2]) >= self.side(frame)
+
+    def detection_width(self, frame: np.ndarray, detect_width: int, detectable: int) -> int:
+        """The width to detect at: `detect_width`, or wider where the smallest face would shrink below `detectable`
+        pixels there (what the detector still finds); never wider than the frame. Detection's cost grows with it."""
+        width = frame.shape[1]
+        return min(width, max(detect_width, -(-width * detectable // self.side(frame))))
 
 
 class HaarDetector:
     """Frontal faces with the Haar cascade that opencv-python ships (no download)."""
 
-    def __init__(self, detect_width: int = 400, min_face: float = 0.08, neighbours: int = 5, scale_step: float = 1.15):
+    DETECTABLE = 24  # px: the cascade's window
+
+    def __init__(self, detect_width: int = 400, smallest: SmallestFace = SmallestFace(), neighbours: int = 5, scale_step: float = 1.15):
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
             raise UserError(f"{path}: OpenCV's Haar cascade is missing; reinstall opencv-python<5 (`make setup`)")
-        self.detect_width, self.min_face, self.neighbours, self.scale_step = detect_width, min_face, neighbours, scale_step
+        self.detect_width, self.smallest, self.neighbours, self.scale_step = detect_width, smallest, neighbours, scale_step
         # Local (CLAHE) rather than global histogram equalisation: a large flat background does not wash the faces out.
         self.contrast = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        small, scale = _downscaled(frame_bgr, self.detect_width)
+        if not self.smallest.fits(frame_bgr):
+            return []
+        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
         gray = self.contrast.apply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
-        side = _min_side(gray, self.min_face)
+        side = max(1, int(self.smallest.side(frame_bgr) * scale))
         found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_step, minNeighbors=self.neighbours, minSize=(side, side))
         return _scaled_back([(x, y, w, h, 0.0) for x, y, w, h in found], scale)  # no confidence: a stream confirms by repetition
 
@@ -91,18 +116,24 @@ class HaarDetector:
 class YunetDetector:
     """OpenCV's YuNet face detector (cv2.FaceDetectorYN): better on turned and small faces; needs its .onnx file."""
 
-    def __init__(self, model_path: Path | None = None, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.7):
+    DETECTABLE = 20  # px
+
+    def __init__(
+        self, model_path: Path | None = None, detect_width: int = 400, smallest: SmallestFace = SmallestFace(), threshold: float = 0.7
+    ):
         path = Path(model_path) if model_path else PATHS.inputs / "models" / YUNET_FILE
         if not path.is_file():
             raise UserError(f"{path}: YuNet model file missing; download {YUNET_URL} there, or use --detector haar")
         self.detector = cv2.FaceDetectorYN.create(str(path), "", (detect_width, detect_width), threshold)
-        self.detect_width, self.min_face = detect_width, min_face
+        self.detect_width, self.smallest = detect_width, smallest
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        small, scale = _downscaled(frame_bgr, self.detect_width)
+        if not self.smallest.fits(frame_bgr):
+            return []
+        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
         self.detector.setInputSize((small.shape[1], small.shape[0]))
         _, faces = self.detector.detect(small)
-        side = _min_side(small, self.min_face)
+        side = self.smallest.side(frame_bgr) * scale
         rows = [] if faces is None else [(x, y, w, h, row[-1]) for row in faces for x, y, w, h in [row[:4]] if min(w, h) >= side]
         return _scaled_back(rows, scale)
 
@@ -172,7 +203,9 @@ def blazeface_file(model: BlazeFaceModel) -> Path:
 class BlazeFaceDetector:
     """MediaPipe's BlazeFace run by LiteRT: finds turned, tilted and partly hidden faces that Haar misses."""
 
-    def __init__(self, detect_width: int = 400, min_face: float = 0.08, threshold: float = 0.5):
+    DETECTABLE = 20  # px of the scaled frame: the 256 px tiles find faces down to about this
+
+    def __init__(self, detect_width: int = 400, smallest: SmallestFace = SmallestFace(), threshold: float = 0.5):
         from ai_edge_litert.interpreter import Interpreter
 
         self.model = BLAZEFACE
@@ -182,7 +215,7 @@ class BlazeFaceDetector:
         outputs = sorted(self.interpreter.get_output_details(), key=lambda o: -o["shape"][-1])  # boxes (16 values) first
         self.boxes_output, self.scores_output = outputs[0]["index"], outputs[1]["index"]
         self.anchors = _blazeface_anchors(self.model)
-        self.detect_width, self.min_face, self.threshold = detect_width, min_face, threshold
+        self.detect_width, self.smallest, self.threshold = detect_width, smallest, threshold
 
     def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(boxes x, y, w, h in `image` pixels, scores) above the threshold, on the image letterboxed into the model's square."""
@@ -203,7 +236,9 @@ class BlazeFaceDetector:
         """The whole frame in one pass; a frame larger than a tile after scaling to `detect_width` (a photo) is also
         covered, to its last row and column, by overlapping tiles of two sizes, so faces too small for the model's
         192 px input are found anywhere; non-maximum suppression merges what several tiles found."""
-        small, scale = _downscaled(frame_bgr, self.detect_width)
+        if not self.smallest.fits(frame_bgr):
+            return []
+        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
         passes = [self._run(small)]
         for top, left, side in tiles(*small.shape[:2]):
             boxes, scores = self._run(small[top : top + side, left : left + side])
@@ -211,7 +246,7 @@ class BlazeFaceDetector:
         boxes, scores = np.concatenate([p[0] for p in passes]), np.concatenate([p[1] for p in passes])
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.threshold, 0.3), dtype=int).reshape(-1)
         found = _scaled_back([(*boxes[i], scores[i]) for i in chosen], scale)
-        smallest = _min_side(frame_bgr, self.min_face)
+        smallest = self.smallest.side(frame_bgr)
         big_enough = [box for box in found if min(box.w, box.h) >= smallest]
         return [box.with_margin(0.0, frame_bgr.shape[1], frame_bgr.shape[0]) for box in big_enough]  # a zero margin clips to the frame
 
@@ -219,13 +254,15 @@ class BlazeFaceDetector:
 DETECTORS = ("blazeface", "haar", "yunet")
 
 
-def make_detector(name: str, yunet_model: Path | None = None, detect_width: int = 400, min_face: float = 0.08) -> FaceDetector:
+def make_detector(
+    name: str, yunet_model: Path | None = None, detect_width: int = 400, smallest: SmallestFace = SmallestFace()
+) -> FaceDetector:
     if name == "blazeface":
-        return BlazeFaceDetector(detect_width, min_face)
+        return BlazeFaceDetector(detect_width, smallest)
     if name == "haar":
-        return HaarDetector(detect_width, min_face)
+        return HaarDetector(detect_width, smallest)
     if name == "yunet":
-        return YunetDetector(yunet_model, detect_width, min_face)
+        return YunetDetector(yunet_model, detect_width, smallest)
     raise UserError(f"--detector {name}: expected one of {', '.join(DETECTORS)}")
 
 

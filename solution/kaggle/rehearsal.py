@@ -246,7 +246,8 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
 
 def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], training: list[Kernel], rehearsal, log) -> dict[str, float]:
     """The pilot kernel on the index kernel's output, timing the chosen training kernels' backbones at the rehearsal's
-    profile; its pilot.json must read back and price `make plan` for them. Returns its seconds."""
+    profile; its pilot.json must read back and price `make plan` for them, and its quick model (one epoch here) leave
+    a submission and a demo model. Returns its seconds."""
     from solution.kaggle import gpu_plan
     from solution.training.profiles import load_profile, parse_settings
 
@@ -254,12 +255,20 @@ def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], t
     root = kernel_root(work, pilot, config, mounts)
     backbones = list(dict.fromkeys(str(k.backbone) for k in training))
     measuring = [*recipe_arguments(rehearsal), "--set", "weights=none", "--members", ",".join(backbones), "--steps", "2"]
+    measuring += ["--quick-epochs", "1"]  # the week's quick model (its student), trained, submitted and exported: briefly
     seconds = run_kernel(root, measuring, rehearsal)
-    assumptions = gpu_plan.load_assumptions(pilot=root / "working" / gpu_plan.PILOT_FILE)
+    written = root / "working"
+    quick = gpu_plan.PilotReport.read(written / gpu_plan.PILOT_FILE).quick_model
+    if quick is None or not (written / quick.submission).is_file() or not (written / quick.demo_model / "model.json").is_file():
+        raise UserError(f"rehearse: {pilot.name} wrote no quick model (submission and demo model); see {root.parent / 'output.log'}")
+    assumptions = gpu_plan.load_assumptions(pilot=written / gpu_plan.PILOT_FILE)
     profile = load_profile(rehearsal.profile, parse_settings(list(rehearsal.settings)))
     plans = [gpu_plan.plan_backbone(backbone, profile, rehearsal.k, assumptions) for backbone in backbones]
     priced = ", ".join(f"{plan.backbone} {plan.train_images_per_second:.0f} images/s, {plan.hours:.2f} h [{plan.source}]" for plan in plans)
-    log(f"rehearse: {pilot.name} ran in {seconds:.1f} s; make plan on its pilot.json: {priced}")
+    log(
+        f"rehearse: {pilot.name} ran in {seconds:.1f} s; make plan on its pilot.json: {priced}; quick model {quick.backbone}: "
+        f"held-out accuracy {quick.held_out_accuracy:.4f}, {quick.submission}, {quick.demo_model}/"
+    )
     return {pilot.name: seconds}
 
 

@@ -16,11 +16,12 @@ import pytest
 
 from solution.artifacts.exported_model import INFO_FILE, ExportedModel
 from solution.artifacts.runs import RunFolder
+from solution.core import standins
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
-from solution.core.standins import five_face_frame, write_face_photo, write_moving_face_video
+from solution.core.standins import five_face_frame, portraits_on_canvas, write_face_photo, write_moving_face_video
 from solution.data.images import read_rgb
-from solution.demo.faces import Box, HaarDetector, crop_rgb, make_detector
+from solution.demo.faces import Box, HaarDetector, SmallestFace, crop_rgb, make_detector
 from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference import export
 from solution.inference.classifier import Classifier, TfliteBackend
@@ -28,7 +29,7 @@ from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 
 CROP_PROBABILITY_TOLERANCE = 0.01  # one grey level of crop preparation moves no probability further than this
-ASTRONAUT_FACE = Box(150, 40, 150, 150)  # where Eileen Collins' face is in scikit-image's astronaut photo (512 x 512)
+ASTRONAUT_FACE = Box(*standins.ASTRONAUT_FACE)  # where Eileen Collins' face is in scikit-image's astronaut photo
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +333,7 @@ def test_frame_to_frame_options_are_offered_only_to_streams():
     photo_help, video_help, camera_help = (_script(name, "--help").stdout for name in ("photo.py", "video.py", "camera.py"))
     for option in ("--detect-every", "--smoothing"):
         assert option not in photo_help and option in video_help and option in camera_help
-    for option in ("--detect-width", "--min-face", "--verbose", "--detector"):
+    for option in ("--detect-width", "--min-face-px", "--min-face", "--verbose", "--detector"):
         assert option in photo_help and option in video_help and option in camera_help
 
 
@@ -455,7 +456,7 @@ def test_blazeface_finds_every_face_of_a_group_and_a_tilted_one_and_none_without
         assert detector.detect(image) == [], name
     from solution.demo.face_pipeline import PHOTO_DEFAULTS
 
-    photo_detector = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.min_face)
+    photo_detector = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.smallest_face)
     assert len(photo_detector.detect(cv2.imread(str(group_photo)))) == 3, "tiles find small faces in a large photo"
 
 
@@ -511,30 +512,18 @@ def test_tiles_of_every_size_cover_the_whole_frame_to_the_last_row_and_column():
             assert covered.all(), (height, width, side)
 
 
-def _portraits_on_canvas(height: int, width: int, face: int, corners: bool = True) -> tuple[np.ndarray, list[Box]]:
-    """The astronaut portrait scaled so her face is `face` px wide, pasted flush into each corner and the centre."""
-    from skimage import data
-
-    scale = face / ASTRONAUT_FACE.w
-    portrait = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    side = portrait.shape[0]
-    canvas = np.full((height, width, 3), 200, np.uint8)
-    spots = [(0, 0), (0, width - side), (height - side, 0), (height - side, width - side), ((height - side) // 2, (width - side) // 2)]
-    expected = []
-    for top, left in spots:
-        canvas[top : top + side, left : left + side] = portrait
-        f = ASTRONAUT_FACE
-        expected.append(Box(int(left + f.x * scale), int(top + f.y * scale), int(f.w * scale), int(f.h * scale)))
-    return canvas, expected
+def _portraits_on_canvas(height: int, width: int, face: int) -> tuple[np.ndarray, list[Box]]:
+    canvas, expected = portraits_on_canvas(height, width, face)
+    return canvas, [Box(*box) for box in expected]
 
 
-@pytest.mark.parametrize(("height", "width", "face"), [(2000, 4000, 200), (4000, 6000, 350)])
+@pytest.mark.parametrize(("height", "width", "face"), [(2000, 4000, 200), (4000, 6000, 350), (4000, 6000, 137), (6000, 8000, 137)])
 def test_photo_detection_finds_small_faces_in_every_corner_of_a_large_photo_once(height, width, face):
     from solution.demo.face_pipeline import PHOTO_DEFAULTS
     from solution.demo.faces import BlazeFaceDetector
 
     canvas, expected = _portraits_on_canvas(height, width, face)
-    found = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.min_face).detect(canvas)
+    found = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.smallest_face).detect(canvas)
     for box in expected:
         assert any(hit.iou(box) > 0.3 for hit in found), (box, found)
     assert len(found) == len(expected), f"one box per face, no duplicates across tiles: {found}"
@@ -672,7 +661,7 @@ def test_photos_of_one_name_in_two_folders_get_two_annotated_files_and_video_nev
 @pytest.mark.parametrize("detector", ["blazeface", "haar"])
 def test_a_one_pixel_strip_is_searched_without_an_opencv_error(detector):
     strip = np.full((1, 70_000, 3), 128, np.uint8)
-    assert make_detector(detector, min_face=0.04).detect(strip) == []
+    assert make_detector(detector, smallest=SmallestFace(share=0.04)).detect(strip) == []
 
 
 def test_a_photo_longer_than_jpeg_allows_is_annotated_as_png(tmp_path):

@@ -77,6 +77,7 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     assert "profile kaggle" in trained and "2 CPU replicas" in trained and "mixed_float16" in trained, trained
     piloted = next(line for line in lines if line.startswith("rehearse: pilot ran in"))
     assert "make plan on its pilot.json: resnet50" in piloted and "[measured " in piloted, "the pilot's figures price the plan"
+    assert f"quick model {CONFIG.distill['student']}: held-out accuracy" in piloted, "the pilot's quick model is rehearsed"
     from solution.artifacts.runs import RunFolder
 
     run = RunFolder(tmp_path / "runs" / "resnet50")

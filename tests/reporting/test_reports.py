@@ -99,13 +99,17 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
         if result["ratio"] is not None:
             base = by_name.get(result["baseline"])
             if base is not None:
-                expected = base["value"] / result["value"] if result["unit"] == "ms" else result["value"] / base["value"]
+                expected = base["value"] / result["value"] if result["unit"] in bench.SMALLER_IS_FASTER else result["value"] / base["value"]
                 assert result["ratio"] == pytest.approx(expected)
     assert by_name["competition budget per image"]["value"] == 330.0
     assert sorted(converted) == ["mobilenet_v2", "mobilenet_v2", bench.FAST_DEMO_BACKBONE], "the float export shared, int8 apart"
     flicker = [r for r in saved["results"] if r["name"].startswith("label flicker")]
     assert len(flicker) == 2 and all(0 <= r["value"] <= 100 and r["unit"] == "%" for r in flicker)
     assert by_name["camera.py start-up: process start to the first annotated frame"]["value"] > 0
+    per_megapixel = [r for r in saved["results"] if r["unit"] == "ms/MP"]
+    assert [r["name"].split(" photo")[0] for r in per_megapixel] == ["1600x1200", "6000x4000"]
+    assert all(r["value"] > 0 for r in per_megapixel)
+    assert "5 of 5 faces of 137 px found" in per_megapixel[1]["name"], "the 24-megapixel photo's 137 px faces are all found"
     without_xnnpack = by_name["classify one face: int8 TFLite without XNNPACK (LiteRT's reference kernels)"]
     assert without_xnnpack["baseline"] == "classify one face: int8 TFLite (make export QUANT=int8)"
     assert isinstance(saved["machine"]["int8_dot_product"], list)
