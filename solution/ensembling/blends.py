@@ -47,6 +47,29 @@ def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:
     return runs
 
 
+STUDENT_LEFT_OUT = (
+    "left out of the blend: a distilled student's OOF accuracy is optimistic (its teachers were trained on its held-out "
+    "images through the other folds' models), so no OOF can weigh it; submit it alone "
+    "(`python -m solution submission --run RUN`) and compare the two on the public leaderboard"
+)
+
+
+def students(run_dirs: list[Path]) -> list[Path]:
+    """The distilled runs among `run_dirs` (their meta.json names a teacher blend)."""
+    return [Path(path) for path in run_dirs if RunFolder(Path(path)).meta().distillation is not None]
+
+
+def weighable_by_oof(run_dirs: list[Path], log: Callable[[str], None] = print) -> list[Path]:
+    """`run_dirs` without the distilled students, each left out in one line saying why; none left is one line too."""
+    distilled = students(run_dirs)
+    for path in distilled:
+        log(f"ensemble: {path}: {STUDENT_LEFT_OUT}")
+    kept = [Path(path) for path in run_dirs if Path(path) not in distilled]
+    if not kept:
+        raise UserError(f"{', '.join(map(str, distilled))}: only distilled students to blend; {STUDENT_LEFT_OUT.split('; ', 1)[1]}")
+    return kept
+
+
 def _plot(table: pd.DataFrame, chosen: BlendResult, budget_ms: float, path: Path) -> None:
     figure, axis = plt.subplots(figsize=(6.5, 4))
     axis.plot(table.latency_ms, table.oof_accuracy, "o-", label="best greedy blend at each budget")
@@ -225,11 +248,13 @@ def make_blend(
     method: str = "auto",
     tta: bool = True,
     latency_on: str = "cpu",
+    log: Callable[[str], None] = print,
 ) -> BlendReport:
     """Select a blend of `run_dirs` (with their flip-TTA members unless `tta` is off) within the budget, priced by the
-    runs' `latency_on` reading ("cpu" or "gpu"); write its folder and recipe."""
+    runs' `latency_on` reading ("cpu" or "gpu"); write its folder and recipe. Distilled students are left out, and
+    `log` says so: see `weighable_by_oof`."""
     folder = blend_path(out_root, name)  # a name that is no plain name is refused before anything is read
-    members = load_members(run_dirs, tta, latency_on)
+    members = load_members(weighable_by_oof(run_dirs, log), tta, latency_on)
     started = time.perf_counter()
     chosen, results = choose(members, method, budget_ms)
     with folder_lock(folder, "ensemble"):

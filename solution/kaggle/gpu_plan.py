@@ -348,7 +348,8 @@ def _kernel_role(kernel, backbone: BackbonePlan, k: int, budget_ms: float, assum
         return Role(AB_TEST, "decides a profile setting", False)
     role = role_of(backbone, k, budget_ms, kernel.refit, assumptions, distilled)
     if kernel.role == STUDENT:
-        return Role(STUDENT, f"distilled from every training run; as a {role.kind}: {role.detail}", True)
+        detail = f"distilled from every training run; submitted alone beside the blend (no OOF can weigh it): {role.detail}"
+        return Role(STUDENT, detail, True)
     return role
 
 

@@ -184,6 +184,22 @@ def test_the_budget_prices_the_reading_asked_for_and_a_run_without_it_is_refused
     assert blends.remake_blend(recipe, tmp_path / "ensembles").latency_ms == pytest.approx(20.0), "re-made on the GPU reading"
 
 
+def test_a_distilled_student_is_left_out_of_the_oof_weighted_blend_and_said_so(tmp_path, truth):
+    """Its OOF is optimistic (the teachers saw its held-out images through other folds' models): no OOF weighs it."""
+    rng = np.random.default_rng(11)
+    plain = _write_run(tmp_path / "runs", "net", truth, _confident(truth, rng.random(N) < 0.5, rng), 30.0)
+    student = _write_run(tmp_path / "runs", "net-student", truth, _confident(truth, rng.random(N) < 0.9, rng), 10.0)
+    distilled = dataclasses.replace(RunFolder(student).meta(), distillation={"teacher": "teacher", "weight": 0.7})
+    distilled.write(student)
+    said = []
+    report = blends.make_blend([plain, student], "honest", tmp_path / "ensembles", 330, "greedy", log=said.append)
+    assert [m.run for m in report.members] == ["net"], "the student's higher OOF does not buy it a weight"
+    assert said == [f"ensemble: {student}: {blends.STUDENT_LEFT_OUT}"]
+    with pytest.raises(UserError, match=r"only distilled students to blend; submit it alone") as caught:
+        blends.make_blend([student], "students", tmp_path / "ensembles", 330, "greedy", log=said.append)
+    assert "\n" not in str(caught.value)
+
+
 def test_a_blend_the_disk_refuses_leaves_the_previous_blend_whole(tmp_path, truth, monkeypatch):
     rng = np.random.default_rng(9)
     for k in range(2):

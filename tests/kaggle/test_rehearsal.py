@@ -90,6 +90,8 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     assert student.incomplete() is None and student.meta().distillation["teacher"] == "teacher"
     assert "pseudo_labels" not in student.meta().distillation, "pseudo-labels are off by default"
     assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission.csv").is_file()
+    assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission-efficientnetv2_b0-student.csv").is_file(), "the student alone"
+    assert "efficientnetv2_b0-student: left out of the blend" in (tmp_path / "ensemble" / "output.log").read_text()
     ensemble = next(line for line in lines if line.startswith("rehearse: ensemble ran"))
     assert "on 2 kernel output(s)" in ensemble and "blend:" in ensemble
     # The kernel was cut off after one fold and pushed again with its own output: it trained only the fold left.

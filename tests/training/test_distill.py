@@ -72,7 +72,7 @@ def test_a_student_learns_its_teachers_soft_targets_into_an_ordinary_run_folder(
     predicted = oof[list(CLASSES)].to_numpy()
     labels_happy = (oof.emotion == "happy").mean()
     assert (predicted.argmax(axis=1) == HAPPY).mean() > 0.8 > labels_happy, "the student follows its teacher, not the labels"
-    assert load_members([run.path]).names == ["mobilenet_v2-student", "mobilenet_v2-student+flip"], "blends take it like any run"
+    assert load_members([run.path]).names == ["mobilenet_v2-student", "mobilenet_v2-student+flip"], "a recipe can name it like any run"
     other = load_soft_targets(tmp_path / "ensembles", "happy", folds, Distillation(weight=0.5, temperature=1.0))
     with pytest.raises(UserError, match="distillation"):
         kfold.train_backbone(small_data, "mobilenet_v2", config, tmp_path / "runs", log=lines.append, teacher=other)
