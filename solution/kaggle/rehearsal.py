@@ -12,6 +12,7 @@ as Kaggle mounts kernel outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -82,7 +83,7 @@ class RehearsalConfig:
     k: int = 2
     imagenet_backbones: tuple[str, ...] = ("mobilenet_v2",)  # trained with weights=imagenet from the weights dataset
     timeout_s: int = KERNEL_TIMEOUT_S
-    resume: bool = True  # also rehearse a training kernel cut off after one fold and pushed again with its own output
+    resume: bool = True  # also rehearse a training kernel cut by its deadline inside a fold and pushed again with its output
 
 
 @dataclass(frozen=True)
@@ -155,9 +156,10 @@ def kernel_root(work: Path, kernel: Kernel, config: KernelsConfig, mounts: dict[
     return root
 
 
-def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig) -> float:
-    """Run root/src/kernel.py as Kaggle would; one line naming the kernel and the fix when it fails, tries the
-    network or writes into a mount. Returns the seconds it took."""
+def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig, environment: dict[str, str] | None = None) -> float:
+    """Run root/src/kernel.py as Kaggle would (with `environment` added to its bare one); one line naming the kernel
+    and the fix when it fails, tries the network or writes into a mount. Returns the seconds it took."""
+    extra = environment or {}
     name = root.parent.name
     network_log = root.parent / "network.log"
     environment = {
@@ -170,6 +172,7 @@ def run_kernel(root: Path, arguments: Sequence[str], rehearsal: RehearsalConfig)
         ROOT_VARIABLE: str(root),
         NETWORK_LOG_VARIABLE: str(network_log),
         **({CPU_REPLICAS_VARIABLE: str(rehearsal.replicas)} if rehearsal.replicas > 1 else {}),
+        **extra,
     }
     mounts = sorted((root / "input").iterdir())
     before = snapshot(mounts)
@@ -224,23 +227,34 @@ def training_arguments(kernel: Kernel, rehearsal: RehearsalConfig, work: Path) -
     return arguments + ["--set", "weights=none"]
 
 
-def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal) -> float:
-    """Train `kernel` as if Kaggle's 12-hour limit cut it after its first fold and it was pushed again with RESUME=1:
-    the second session, in the kernel's own root, mounts the first one's output and must train only the folds left.
-    Its output is the kernel's output for the rest of the rehearsal. Returns the seconds of both sessions."""
-    from solution.artifacts.runs import DONE_FILE
+CUT_AFTER_EPOCHS = 2  # the head warm-up's epoch and the first of the rest: the cut fold has an epoch left to resume into
 
+
+def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal) -> float:
+    """Train `kernel` as if its deadline cut it inside fold 0 (after CUT_AFTER_EPOCHS epochs, at a backup) and it was
+    pushed again with RESUME=1: the second session, in the kernel's own root, mounts the first one's output and must
+    resume fold 0 from that backup, then train the rest; every fold must then match, byte for byte, the same kernel
+    trained uncut. Its output is the kernel's output for the rest of the rehearsal. Returns the seconds of all three."""
+    from solution.artifacts.runs import DONE_FILE, OOF_FILE, TEST_FILE
+    from solution.training.deadline import DEADLINE_EPOCHS_VARIABLE
+
+    longer = [*arguments, "--set", f"epochs={CUT_AFTER_EPOCHS + 1}"]  # an epoch or two left after the cut, head warm-up or not
     first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
-    seconds = run_kernel(first, [*arguments, "--folds", "0"], rehearsal)
-    finished = first / "working" / kernel.backbone / "fold_0" / DONE_FILE
-    if not finished.is_file():
-        raise UserError(f"rehearse: {kernel.name}'s first session left no {finished}")
+    seconds = run_kernel(first, longer, rehearsal, {DEADLINE_EPOCHS_VARIABLE: str(CUT_AFTER_EPOCHS)})
+    cut = first / "working" / kernel.backbone / "fold_0"
+    said = (first.parent / "output.log").read_text(encoding="utf-8")
+    if "stopped at its deadline" not in said or (cut / DONE_FILE).exists() or not any(cut.glob("backup_*")):
+        raise UserError(f"rehearse: {kernel.name}'s first session was not cut inside fold 0 at a backup; see {first.parent / 'output.log'}")
     second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
-    seconds += run_kernel(second, [*arguments, "--resume"], rehearsal)  # as `make push RESUME=1` pushes it
-    output = (second.parent / "output.log").read_text(encoding="utf-8")
-    resumed = second / "working" / kernel.backbone / "fold_0" / DONE_FILE
-    if "fold 0: already done, skipped" not in output or resumed.read_bytes() != finished.read_bytes():
-        raise UserError(f"rehearse: {kernel.name}, pushed again with its own output, retrained fold 0; see {second.parent / 'output.log'}")
+    seconds += run_kernel(second, [*longer, "--resume"], rehearsal)  # as `make push RESUME=1` pushes it
+    uncut = kernel_root(work / "resume-uncut", kernel, config, datasets.folders)
+    seconds += run_kernel(uncut, longer, rehearsal)
+    resumed_run, uncut_run = second / "working" / kernel.backbone, uncut / "working" / kernel.backbone
+    compared = sorted(path.relative_to(uncut_run) for name in (OOF_FILE, TEST_FILE) for path in uncut_run.glob(f"fold_*/{name}"))
+    differ = [str(path) for path in compared if (resumed_run / path).read_bytes() != (uncut_run / path).read_bytes()]
+    if not compared or differ:
+        where = ", ".join(differ) or "every fold"
+        raise UserError(f"rehearse: {kernel.name}, cut inside fold 0 and resumed, differs from the uncut run in {where}")
     return seconds
 
 
@@ -254,9 +268,10 @@ def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], t
     pilot = kernels.pilot_kernel()
     root = kernel_root(work, pilot, config, mounts)
     backbones = list(dict.fromkeys(str(k.backbone) for k in training))
-    measuring = [*recipe_arguments(rehearsal), "--set", "weights=none", "--members", ",".join(backbones), "--steps", "2"]
+    measuring = [*recipe_arguments(rehearsal), "--set", "weights=none", "--members", ",".join(backbones), "--steps", "1"]
     measuring += ["--quick-epochs", "1"]  # the week's quick model (its student), trained, submitted and exported: briefly
-    seconds = run_kernel(root, measuring, rehearsal)
+    # It times every backbone and then trains, submits and exports a model: twice a training kernel's time limit.
+    seconds = run_kernel(root, measuring, dataclasses.replace(rehearsal, timeout_s=2 * rehearsal.timeout_s))
     written = root / "working"
     quick = gpu_plan.PilotReport.read(written / gpu_plan.PILOT_FILE).quick_model
     if quick is None or not (written / quick.submission).is_file() or not (written / quick.demo_model / "model.json").is_file():
@@ -363,7 +378,10 @@ def rehearse(
             reused = "index kernel's index" in (roots[kernel.name].parent / "output.log").read_text(encoding="utf-8")
             notes = [" on the index kernel output"] if reused else []
             if kernel is cut:
-                notes.append(" in two sessions, cut after fold 0 and pushed again with its own output (trained only the folds left)")
+                notes.append(
+                    f" in two sessions, cut by its deadline inside fold 0 after {CUT_AFTER_EPOCHS} epochs and pushed again with its own "
+                    "output, then identical to an uncut run in every fold"
+                )
             log(f"rehearse: {kernel.name} ran in {took:.1f} s{''.join(notes)}")
             log(f"rehearse: {kernel.name} {_trained_as(roots[kernel.name].parent / 'output.log')}")
     installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)

@@ -14,6 +14,10 @@ import time
 import keras
 
 DEADLINE_VARIABLE = "EMOTION_DEADLINE"  # seconds since the epoch (time.time()) after which training stops
+# Or: after this many epochs have ended in this process. `make rehearse` cuts a kernel inside a fold with it, at an
+# epoch it chooses; a wall-clock deadline lands wherever the machine's speed puts it.
+DEADLINE_EPOCHS_VARIABLE = "EMOTION_DEADLINE_EPOCHS"
+_epochs_ended = 0
 
 
 class DeadlineReached(Exception):
@@ -25,7 +29,10 @@ class DeadlineReached(Exception):
 
 
 def set_deadline(hours_from_now: float | None) -> float | None:
-    """Set the deadline `hours_from_now` for this process and the workers it starts; None clears it."""
+    """Set the deadline `hours_from_now` for this process and the workers it starts; None clears it. Epochs counted
+    for DEADLINE_EPOCHS_VARIABLE count from here."""
+    global _epochs_ended
+    _epochs_ended = 0
     if hours_from_now is None:
         os.environ.pop(DEADLINE_VARIABLE, None)
         return None
@@ -35,9 +42,9 @@ def set_deadline(hours_from_now: float | None) -> float | None:
 
 
 def passed() -> bool:
-    """Whether the deadline set in the environment (if any) has passed."""
-    text = os.environ.get(DEADLINE_VARIABLE)
-    return bool(text) and time.time() >= float(text)
+    """Whether the deadline set in the environment (if any) has passed: its moment, or its count of epochs."""
+    moment, epochs = os.environ.get(DEADLINE_VARIABLE), os.environ.get(DEADLINE_EPOCHS_VARIABLE)
+    return (bool(moment) and time.time() >= float(moment)) or (bool(epochs) and _epochs_ended >= int(epochs))
 
 
 def check_before(label: str) -> None:
@@ -55,6 +62,8 @@ class StopAtDeadline(keras.callbacks.Callback):
         self.backup, self.label = backup, label
 
     def on_epoch_end(self, epoch, logs=None):
+        global _epochs_ended
+        _epochs_ended += 1
         if passed():
             keras.callbacks.BackupAndRestore.on_epoch_end(self.backup, epoch, logs)  # saves now, past its interval
             raise DeadlineReached(f"in {self.label} after epoch {epoch + 1}, its backup saved")

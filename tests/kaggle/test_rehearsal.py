@@ -94,10 +94,12 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     assert "efficientnetv2_b0-student: left out of the blend" in (tmp_path / "ensemble" / "output.log").read_text()
     ensemble = next(line for line in lines if line.startswith("rehearse: ensemble ran"))
     assert "on 2 kernel output(s)" in ensemble and "blend:" in ensemble
-    # The kernel was cut off after one fold and pushed again with its own output: it trained only the fold left.
-    assert "resuming from the previous output" in log and "fold 0: already done, skipped" in log and "fold 1: training" in log
-    assert "fold 1: training" not in (tmp_path / "resume-session-1" / "train-resnet50" / "output.log").read_text()
-    assert any("train-resnet50 ran in" in line and "cut after fold 0" in line for line in lines)
+    # The kernel's deadline cut it inside fold 0, at a backup; pushed again with its own output, it resumed that fold and
+    # finished every fold exactly as the same kernel trained uncut (rehearse_resume compares them byte for byte).
+    first = (tmp_path / "resume-session-1" / "train-resnet50" / "output.log").read_text()
+    assert "stopped at its deadline" in first and "in fold 0" in first and "fold 1: training" not in first
+    assert "resuming from the previous output" in log and "finished no fold yet" in log and "fold 1: training" in log
+    assert any("train-resnet50 ran in" in line and "identical to an uncut run in every fold" in line for line in lines)
     # push-all through the simulated Kaggle, which refuses a third session, each kernel after those it attaches.
     week = kernels.all_kernels(CONFIG)
     assert any(f"push-all pushed {len(week)} kernels once each, in the plan's order" in line for line in lines)

@@ -40,6 +40,16 @@ def test_a_fold_cut_by_the_deadline_and_resumed_finishes_identically_to_one_neve
     assert differences(cut, uncut) == dict.fromkeys(COMPARED_FILES, 0.0)
 
 
+def test_a_deadline_in_epochs_cuts_the_fold_at_that_epoch(small_data, tmp_path, monkeypatch):
+    """What `make rehearse` uses to cut a kernel inside a fold at an epoch it chooses."""
+    deadline.set_deadline(None)
+    monkeypatch.setenv(deadline.DEADLINE_EPOCHS_VARIABLE, "3")
+    config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "5", "backup_every_epochs": "5"})
+    with pytest.raises(deadline.DeadlineReached, match=r"in fold 0 after epoch 3, its backup saved"):
+        kfold.train_backbone(small_data, "convlstm", config, tmp_path, log=lambda line: None)
+    assert list(pd.read_csv(tmp_path / "convlstm" / "fold_0" / "history_full.csv").epoch) == [0, 1, 2]
+
+
 def test_a_kernel_past_its_deadline_ends_cleanly_with_the_resume_line(small_data, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(small_data, data)
