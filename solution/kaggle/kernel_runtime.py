@@ -463,7 +463,7 @@ def run(args: argparse.Namespace) -> None:
         from solution.data import sample
 
         sample.generate(PATHS.sample_data, sample.SampleConfig())
-    from solution.training.deadline import DeadlineReached, set_deadline
+    from solution.training.deadline import DEADLINE_EPOCHS_VARIABLE, DeadlineReached, set_deadline
 
     roles = {"index": index_images, "pilot": pilot, "train": train, "distill": distill, "ensemble": ensemble, "ab": ab_test}
     set_deadline(args.deadline_hours)
@@ -472,8 +472,10 @@ def run(args: argparse.Namespace) -> None:
     try:
         roles[args.role](args, places(args))
     except DeadlineReached as stop:  # a clean end: Kaggle keeps the output of a finished version
+        epochs = os.environ.get(DEADLINE_EPOCHS_VARIABLE)
+        when = f"{epochs} epochs after it started ({DEADLINE_EPOCHS_VARIABLE})" if epochs else f"{args.deadline_hours:g} h after it started"
         print(
-            f"kernel {args.name}: stopped at its deadline, {args.deadline_hours:g} h after it started, {stop.where}; its output "
+            f"kernel {args.name}: stopped at its deadline, {when}, {stop.where}; its output "
             f"keeps every finished fold and that backup: `make push BACKBONE={args.backbone or args.name} RESUME=1` continues from there"
         )
 

@@ -238,7 +238,7 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     from solution.artifacts.runs import DONE_FILE, OOF_FILE, TEST_FILE
     from solution.training.deadline import DEADLINE_EPOCHS_VARIABLE
 
-    longer = [*arguments, "--set", f"epochs={CUT_AFTER_EPOCHS + 1}"]  # an epoch or two left after the cut, head warm-up or not
+    longer = [*arguments, "--set", f"epochs={CUT_AFTER_EPOCHS}"]  # after the head warm-up's epoch and one more, one is left
     first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
     seconds = run_kernel(first, longer, rehearsal, {DEADLINE_EPOCHS_VARIABLE: str(CUT_AFTER_EPOCHS)})
     cut = first / "working" / kernel.backbone / "fold_0"
