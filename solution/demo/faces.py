@@ -89,6 +89,13 @@ class SmallestFace:
         return min(width, max(detect_width, -(-width * detectable // self.side(frame))))
 
 
+def _detection_copy(frame: np.ndarray, detect_width: int, smallest: SmallestFace, detectable: int) -> tuple[np.ndarray, float] | None:
+    """The scaled copy a detector searches, and its scale; None where no face of `smallest`'s size fits the frame."""
+    if not smallest.fits(frame):
+        return None
+    return _downscaled(frame, smallest.detection_width(frame, detect_width, detectable))
+
+
 class HaarDetector:
     """Frontal faces with the Haar cascade that opencv-python ships (no download)."""
 
@@ -104,9 +111,10 @@ class HaarDetector:
         self.contrast = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        if not self.smallest.fits(frame_bgr):
+        copy = _detection_copy(frame_bgr, self.detect_width, self.smallest, self.DETECTABLE)
+        if copy is None:
             return []
-        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
+        small, scale = copy
         gray = self.contrast.apply(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY))
         side = max(1, int(self.smallest.side(frame_bgr) * scale))
         found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_step, minNeighbors=self.neighbours, minSize=(side, side))
@@ -128,9 +136,10 @@ class YunetDetector:
         self.detect_width, self.smallest = detect_width, smallest
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
-        if not self.smallest.fits(frame_bgr):
+        copy = _detection_copy(frame_bgr, self.detect_width, self.smallest, self.DETECTABLE)
+        if copy is None:
             return []
-        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
+        small, scale = copy
         self.detector.setInputSize((small.shape[1], small.shape[0]))
         _, faces = self.detector.detect(small)
         side = self.smallest.side(frame_bgr) * scale
@@ -236,9 +245,10 @@ class BlazeFaceDetector:
         """The whole frame in one pass; a frame larger than a tile after scaling to `detect_width` (a photo) is also
         covered, to its last row and column, by overlapping tiles of two sizes, so faces too small for the model's
         192 px input are found anywhere; non-maximum suppression merges what several tiles found."""
-        if not self.smallest.fits(frame_bgr):
+        copy = _detection_copy(frame_bgr, self.detect_width, self.smallest, self.DETECTABLE)
+        if copy is None:
             return []
-        small, scale = _downscaled(frame_bgr, self.smallest.detection_width(frame_bgr, self.detect_width, self.DETECTABLE))
+        small, scale = copy
         passes = [self._run(small)]
         for top, left, side in tiles(*small.shape[:2]):
             boxes, scores = self._run(small[top : top + side, left : left + side])
