@@ -155,20 +155,20 @@ export: setup ## export, for the demo, the fastest run within 2 OOF points of th
 	$(PYTHON) -m solution export --runs "$$RUNS" $(if $(BUDGET_MS),--budget-ms "$$BUDGET_MS") --precision "$$QUANT" --out demo/model
 
 demo: | .venv/.installed ## label the faces of DEMO_PHOTO (default: NASA's astronaut photo) into demo/out/; a sample-trained model also labels 12 held-out sample faces
-	@[ -f "$$DEMO_PHOTO" ] || $(PYTHON) -c "import sys; from solution.core.standins import write_face_photo; write_face_photo(sys.argv[1])" "$$DEMO_PHOTO"
+	@[ -f "$$DEMO_PHOTO" ] || $(PYTHON) -c "import sys; from solution.standins.media import write_face_photo; write_face_photo(sys.argv[1])" "$$DEMO_PHOTO"
 	$(PYTHON) demo/photo.py "$$DEMO_PHOTO" --out demo/out --bars --sample-check "$$SAMPLE"
 
 bench: setup ## measure speeds into reports/bench.md and bench.json (about 14 minutes on 2 CPU cores; ARGS=--quick: about 2)
-	$(PYTHON) -m solution bench $$ARGS
+	$(PYTHON) -m tools bench $$ARGS
 
 report: setup ## write reports/index.md from the run folders and blends, and print the results table
 	$(PYTHON) -m solution report --runs "$$RUNS"
 
 scale: setup ## time every CPU stage on 55,000 synthetic images of the competition's sizes into reports/scale.md (not in make test)
-	$(PYTHON) -m solution scale
+	$(PYTHON) -m tools scale
 
 sweep: setup ## try the kit's bad-input, interrupt and hostile-file cases on a clone into reports/sweep.md (about 30 minutes; as root it also mounts full and read-only disks)
-	$(PYTHON) -m solution sweep $$ARGS
+	$(PYTHON) -m tools sweep $$ARGS
 
 lint: setup ## ruff check
 	$(PYTHON) -m ruff check .

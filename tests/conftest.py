@@ -103,6 +103,16 @@ def tiny_runs(small_data, tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "runs", build)
 
 
+@pytest.fixture(scope="module")
+def ensembles(tiny_runs, tmp_path_factory) -> Path:
+    """A blend of `tiny_runs` (tiny-blend), for the tests that read blends."""
+    from solution.ensembling import blends
+
+    out = tmp_path_factory.mktemp("ensembles")
+    blends.make_blend(blends.find_runs(tiny_runs), "tiny-blend", out)
+    return out
+
+
 def run_meta(**changes) -> RunMeta:
     """A complete RunMeta for tests that need a run folder's meta.json without training."""
     facts = dict(

@@ -1,5 +1,5 @@
-"""The tests' `kaggle`: the kit's simulated client (solution/kaggle/simulated_kaggle.py), which `make rehearse` uses too."""
+"""The tests' `kaggle`: the kit's simulated client (solution/standins/kaggle_cli.py), which `make rehearse` uses too."""
 
-from solution.kaggle.simulated_kaggle import SESSION_REFUSAL, calls, install
+from solution.standins.kaggle_cli import SESSION_REFUSAL, calls, install
 
 __all__ = ["SESSION_REFUSAL", "calls", "install"]

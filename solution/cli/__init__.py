@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 from solution.cli import data, ensembling, inference, kaggle, reporting, training
-from solution.cli.options import Handler
+from solution.cli.options import Adder, Handler
 from solution.core.errors import exit_code
 from solution.core.quiet import native_stderr_silenced
 
@@ -28,10 +29,15 @@ INTERRUPTED = {
 NOTHING_HALF_WRITTEN = "interrupted: nothing was half-written; the previous outputs are as they were (run the command again to redo it)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m solution", description="Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
-    )
+PROG = "python -m solution"
+DESCRIPTION = "Facial-emotion recognition kit (Kaggle: skillbox-computer-vision-project)."
+Register = Callable[[Adder], None]  # a command group's register(add)
+
+
+def build_parser(
+    prog: str = PROG, description: str = DESCRIPTION, registers: tuple[Register, ...] = tuple(group.register for group in GROUPS)
+) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's native start-up log (hidden by default)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -40,17 +46,23 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    for group in GROUPS:
-        group.register(add)
+    for register in registers:
+        register(add)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_parser(prog: str, description: str, registers: tuple[Register, ...], argv: list[str] | None) -> int:
+    """Parse `argv` with the commands `registers` add and run the chosen one: the kit's CLI and its self-checks' (tools/)
+    share the TensorFlow log hiding and the one-line errors and interrupts."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog, description, registers).parse_args(argv)
 
     def run() -> int | None:
         with native_stderr_silenced(enabled=not args.verbose):
             return args.handler(args)
 
     return exit_code(run, INTERRUPTED.get(args.command, NOTHING_HALF_WRITTEN))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_parser(PROG, DESCRIPTION, tuple(group.register for group in GROUPS), argv)

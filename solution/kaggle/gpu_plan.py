@@ -21,8 +21,8 @@ from pathlib import Path
 from solution.core.documents import read_json, read_yaml
 from solution.core.errors import UserError
 from solution.core.records import record
+from solution.kaggle.quick_model import QuickModel
 from solution.training.profiles import TrainConfig
-from solution.training.quick_model import QuickModel
 
 PLAN_FILE = "gpu_plan.yaml"  # package data, beside this module
 TRAIN_PASSES = 3  # a training step costs about three forward passes

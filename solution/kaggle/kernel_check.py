@@ -23,10 +23,10 @@ import pandas as pd
 
 from solution.core.config import PATHS
 from solution.core.errors import UserError, last_line
-from solution.core.standins import write_hub_feature_extractor
 from solution.data import sample
 from solution.kaggle import kernels
 from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, Kernel, KernelsConfig
+from solution.standins.downloads import write_hub_feature_extractor
 
 CHECK_SAMPLE = sample.SampleConfig(per_class=4, test=6, seed=11, min_size=48, max_size=96)
 CHECK_FOLDS = 2

@@ -316,10 +316,10 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
     from solution.core import atomic
     from solution.data.dataset import build_index
     from solution.kaggle import gpu_plan
+    from solution.kaggle.quick_model import train_quick_model
     from solution.models.backbones import build_model
     from solution.training.accelerate import choose_strategy, set_precision
     from solution.training.latency import measure_readings
-    from solution.training.quick_model import train_quick_model
     from solution.training.throughput import cache_bytes_per_pixel, measure_throughput
 
     data, cache = _training_data(args, where)

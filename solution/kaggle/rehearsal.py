@@ -123,7 +123,7 @@ def build_datasets(config: KernelsConfig, work: Path) -> Datasets:
     for name in (SAMPLE_MARKER, SAMPLE_TEST_LABELS):  # the runtime records that the models learnt the sample
         shutil.copy(source / name, images / name)
     kernel_package.build_wheel(root / names["package"])
-    from solution.core.standins import write_keras_imagenet_weights
+    from solution.standins.downloads import write_keras_imagenet_weights
 
     write_keras_imagenet_weights(root / names["weights"])
     folders = {names[key]: root / names[key] for key in ("competition", "images", "package", "weights")}
@@ -301,7 +301,8 @@ def rehearse_push_queue(config: KernelsConfig, work: Path) -> tuple[int, int]:
     import json
 
     from solution.core.kaggle_cli import KaggleCli
-    from solution.kaggle import push_queue, simulated_kaggle
+    from solution.kaggle import push_queue
+    from solution.standins import kaggle_cli as simulated_kaggle
 
     config = dataclasses.replace(config, images_dataset=config.images_dataset or "rehearsal/emotion-images")
     root, server = work / "push" / "kernels", work / "push" / "server"

@@ -13,9 +13,9 @@ import pytest
 
 from solution.artifacts.runs import foreign_layers, load_keras_model
 from solution.core.errors import UserError
-from solution.core.standins import write_face_photo
 from solution.models.backbones import build_model
 from solution.models.registry import get_spec
+from solution.standins.media import write_face_photo
 from tests.conftest import REPO
 
 

@@ -125,7 +125,7 @@ def test_ctrl_c_says_what_this_command_leaves(two_runs, monkeypatch, capsys, arg
         return args
 
     monkeypatch.setattr(parser, "parse_args", parse)
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda *given: parser)
     assert main(argv) == 130
     err = capsys.readouterr().err
     assert said in err and (said == "finished folds are saved") == ("resume" in err)
@@ -144,8 +144,8 @@ def test_a_writer_that_only_says_no_still_gets_the_disks_reason(tmp_path):
 def test_video_that_opencv_cannot_write_names_the_users_file_not_a_temporary_one(tmp_path, monkeypatch):
     import cv2
 
-    from solution.core.standins import write_moving_face_video
     from solution.demo import demo_app
+    from solution.standins.media import write_moving_face_video
 
     video = write_moving_face_video(tmp_path / "clip.mp4", 4)
 

@@ -16,15 +16,15 @@ import pytest
 
 from solution.artifacts.exported_model import INFO_FILE, ExportedModel
 from solution.artifacts.runs import RunFolder
-from solution.core import standins
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
-from solution.core.standins import five_face_frame, portraits_on_canvas, write_face_photo, write_moving_face_video
 from solution.data.images import read_rgb
 from solution.demo.faces import Box, HaarDetector, SmallestFace, crop_rgb, make_detector
 from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference import export
 from solution.inference.classifier import Classifier, TfliteBackend
+from solution.standins import media as standins
+from solution.standins.media import five_face_frame, portraits_on_canvas, write_face_photo, write_moving_face_video
 from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 

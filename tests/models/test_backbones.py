@@ -9,9 +9,9 @@ import pytest
 
 from solution.core.errors import UserError
 from solution.core.labels import NUM_CLASSES
-from solution.core.standins import write_hub_feature_extractor
 from solution.models import backbones, registry
 from solution.models.layers import BackbonePreprocess, HubFeatureLayer
+from solution.standins.downloads import write_hub_feature_extractor
 
 LOCAL_BACKBONES = [name for name in registry.REGISTRY if name != "vit_b8"]
 

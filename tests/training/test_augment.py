@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from solution.core.standins import write_hub_feature_extractor
 from solution.data import dataset
 from solution.models import backbones, registry
+from solution.standins.downloads import write_hub_feature_extractor
 from solution.training import fit, pipeline, profiles
 from solution.training.augment import FaceAugment
 from solution.training.profiles import AugmentConfig

@@ -127,7 +127,7 @@ def test_a_paired_comparison_counts_only_the_images_one_setting_gets_right():
 
 @pytest.mark.heavy
 def test_the_ab_kernel_trains_one_fold_per_value_from_pretrained_weights(small_data, tmp_path, capsys):
-    from solution.core.standins import write_keras_imagenet_weights
+    from solution.standins.downloads import write_keras_imagenet_weights
 
     weights = write_keras_imagenet_weights(tmp_path / "weights")
     settings = {**TINY_TRAINING, "epochs": "1", "head_epochs": "1", "weights": str(weights), "run_eagerly": "true"}  # no tracing

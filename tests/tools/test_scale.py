@@ -13,10 +13,9 @@ from PIL import Image
 
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
-from solution.data import scale_set
 from solution.ensembling import submission
-from solution.reporting import scale
-from solution.reporting.scale_stages import STAGES
+from tools import scale, scale_set
+from tools.scale_stages import STAGES
 
 SMALL = scale_set.ScaleSpec().scaled(0.002)  # 100 training and 10 test images
 

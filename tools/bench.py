@@ -404,13 +404,13 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     import cv2
     import tensorflow as tf
 
-    from solution.core.standins import five_face_frame, write_face_photo, write_moving_face_video
     from solution.demo.face_pipeline import DemoConfig, FacePipeline
     from solution.demo.faces import BlazeFaceDetector, HaarDetector
     from solution.inference.classifier import Classifier, TfliteBackend
     from solution.inference.crops import prepare_crop
     from solution.models.backbones import build_model
     from solution.models.registry import get_spec
+    from solution.standins.media import five_face_frame, write_face_photo, write_moving_face_video
     from solution.training.pipeline import prepare_image
 
     config = bench.config
@@ -498,9 +498,9 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
 def photo_detection(bench: Bench) -> None:
     """photo.py's detection per megapixel: a 24-megapixel photo, searched finely enough for its smallest faces,
     against a 2-megapixel one; five 137 px faces on each (a real portrait), in the corners and the centre."""
-    from solution.core.standins import portraits_on_canvas
     from solution.demo.face_pipeline import PHOTO_DEFAULTS
     from solution.demo.faces import BlazeFaceDetector
+    from solution.standins.media import portraits_on_canvas
 
     detector = BlazeFaceDetector(PHOTO_DEFAULTS.detect_width, PHOTO_DEFAULTS.smallest_face)
     group = f"demo, photo detection (BlazeFace, smallest face {PHOTO_DEFAULTS.smallest_face.pixels} px)"

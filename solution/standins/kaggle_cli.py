@@ -25,7 +25,7 @@ from pathlib import Path
 FAKE_SCRIPT = """#!{python}
 import sys
 sys.path.insert(0, {repo!r})
-from solution.kaggle.simulated_kaggle import main
+from solution.standins.kaggle_cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
 SESSION_LIMIT = 2  # Kaggle runs at most two batch GPU sessions of one account at once

@@ -1,4 +1,4 @@
-"""One stage of `make scale` in a process of its own: `python -m solution.reporting.scale_stages STAGE DATA WORK`.
+"""One stage of `make scale` in a process of its own: `python -m tools.scale_stages STAGE DATA WORK`.
 
 Each stage imports its modules first, then times only its work and prints one `SCALE_STAGE {json}` line: a stage's
 growth with the data is then not hidden behind the seconds Python and its libraries take to load. The user-facing
@@ -152,7 +152,7 @@ def _training_cache(job: Job) -> dict:
 
 def _runs(job: Job) -> dict:
     from solution.artifacts.runs import RunFolder
-    from solution.reporting.scale_runs import split_into_fold_parts, write_runs
+    from tools.scale_runs import split_into_fold_parts, write_runs
 
     metas = write_runs(job.paths.data, job.paths.runs)
     parts = split_into_fold_parts(RunFolder(job.paths.runs / metas[0].backbone), job.paths.parts)
@@ -193,7 +193,7 @@ STAGES: dict[str, Stage] = {
     "eda": Stage((*_DATA, "solution.data.eda"), lambda job: _cli("eda", "--data", job.paths.data)),
     "input pipeline": Stage(("tensorflow", "solution.training.pipeline", *_DATA), _pipeline, _cached_index),
     "training cache": Stage(("tensorflow", "solution.training.pipeline", *_DATA), _training_cache, _cached_index),
-    "run folders": Stage((*_BLEND, "solution.reporting.scale_runs"), _runs),
+    "run folders": Stage((*_BLEND, "tools.scale_runs"), _runs),
     **{f"blend {method}": Stage(_BLEND, _blend(method)) for method in BLEND_METHODS},
     "submission": Stage(
         _BLEND,
@@ -229,7 +229,7 @@ def run_stage(name: str, paths: StagePaths, images: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m solution.reporting.scale_stages", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.scale_stages", description=__doc__.split("\n")[0])
     parser.add_argument("stage", choices=sorted(STAGES))
     parser.add_argument("data", type=Path)
     parser.add_argument("work", type=Path)

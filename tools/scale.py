@@ -21,9 +21,9 @@ from pathlib import Path
 from solution.core import atomic
 from solution.core.config import PATHS, REPO_ROOT
 from solution.core.errors import UserError
-from solution.data import scale_set
 from solution.kaggle.gpu_plan import load_assumptions
-from solution.reporting.scale_stages import STAGE_LINE, STAGES, StagePaths
+from tools import scale_set
+from tools.scale_stages import STAGE_LINE, STAGES, StagePaths
 
 SCALE_MD, SCALE_JSON = "scale.md", "scale.json"
 PIPELINE_IMAGES = 3000  # images the input pipeline reads at full size ("a few thousand")
@@ -92,7 +92,7 @@ def measure_stage(name: str, paths: StagePaths, images: int) -> dict:
     """Run one stage in a new process; its figures, wall seconds (with start-up), peak memory and output size."""
     log = paths.work / "logs" / f"{name.replace(' ', '-')}.log"
     before = _tree_bytes(paths.data) + _tree_bytes(paths.work)
-    command = [sys.executable, "-m", "solution.reporting.scale_stages", name, str(paths.data), str(paths.work), "--images", str(images)]
+    command = [sys.executable, "-m", "tools.scale_stages", name, str(paths.data), str(paths.work), "--images", str(images)]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     with open(log, "w") as output:
@@ -171,7 +171,7 @@ def run(config: ScaleConfig = ScaleConfig(), out: Path = PATHS.reports, log=prin
         for name in (small["stages"] if small else {})
     }
     content = {
-        "command": "python -m solution scale"
+        "command": "python -m tools scale"
         + (f" --fraction {config.fraction:g}" if config.fraction != 1 else "")
         + ("" if small else " --no-growth"),
         "fraction": config.fraction,

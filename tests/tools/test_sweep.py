@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from solution.reporting import sweep, sweep_cases
-from solution.reporting.sweep import Case, Finished, Workspace
+from tools import sweep, sweep_cases
+from tools.sweep import Case, Finished, Workspace
 
 
 def _template(clone: Path) -> None:
@@ -39,7 +39,7 @@ CASES = [
 
 
 def test_each_case_is_judged_by_its_worst_outcome_in_a_fresh_clone(tmp_path):
-    content = sweep.run(CASES, _template, tmp_path / "reports", "python -m solution sweep", log=lambda line: None)
+    content = sweep.run(CASES, _template, tmp_path / "reports", "python -m tools sweep", log=lambda line: None)
     outcomes = {case["name"]: (case["outcome"], case["detail"]) for case in content["cases"]}
     assert outcomes["a data folder that does not exist"] == ("clean", "")
     assert outcomes["a refusal that was not"][0] == "silent" and "accepted (exit 0)" in outcomes["a refusal that was not"][1]

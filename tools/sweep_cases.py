@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from solution.core.errors import UserError
-from solution.reporting.sweep import PROCESS_TIMEOUT_S, Case, Finished, Workspace, refused
+from tools.sweep import PROCESS_TIMEOUT_S, Case, Finished, Workspace, refused
 
 DATA = "inputs/sample"
 RUN = "runs/mobilenet_v2"
@@ -65,7 +65,7 @@ def _first(*problems: str | None) -> str | None:
 
 
 def _face(workspace: Workspace) -> str:
-    from solution.core.standins import write_face_photo
+    from solution.standins.media import write_face_photo
 
     return str(write_face_photo(workspace.root / "inputs" / "faces" / "astronaut.jpg").relative_to(workspace.root))
 
@@ -414,7 +414,7 @@ OUTPUT_COMMANDS: dict[str, Callable[[Workspace, str], tuple[str, ...]]] = {
 
 
 def _video(workspace: Workspace) -> str:
-    from solution.core.standins import write_moving_face_video
+    from solution.standins.media import write_moving_face_video
 
     path = workspace.root / "inputs" / "faces" / "clip.mp4"
     path.parent.mkdir(parents=True, exist_ok=True)
