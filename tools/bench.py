@@ -23,6 +23,7 @@ import numpy as np
 from solution.core import atomic
 from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError
+from solution.core.markdown import table as markdown_table
 from solution.core.timing import timings_ms
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
@@ -549,9 +550,12 @@ def ensemble_latency(bench: Bench, ensembles: Path) -> None:
 
 
 def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float) -> str:
-    rows = "\n".join(
-        f"| {m.group} | {m.name} | {m.value:.2f} {m.unit} | {m.baseline or '-'} | {f'{m.ratio:.2f}x' if m.ratio is not None else '-'} |"
-        for m in results
+    rows = markdown_table(
+        ["group", "measurement", "value", "baseline", "x baseline"],
+        [
+            [m.group, m.name, f"{m.value:.2f} {m.unit}", m.baseline or "-", f"{m.ratio:.2f}x" if m.ratio is not None else "-"]
+            for m in results
+        ],
     )
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     return f"""# Benchmarks
@@ -564,10 +568,7 @@ def markdown(info: dict, config: BenchConfig, results: list[Measurement], comman
 - "x baseline": speed relative to the baseline measured in the same run (above 1: faster). These machines are shared
   and noisy; compare the ratios, not the raw figures.
 
-| group | measurement | value | baseline | x baseline |
-| --- | --- | --- | --- | --- |
-{rows}
-"""
+{rows}"""
 
 
 def _guarded(bench: Bench, name: str, measure: Callable[[], Measurement | None]) -> Measurement | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from solution.core import atomic
 from solution.core.config import PATHS, REPO_ROOT
 from solution.core.errors import UserError
+from solution.core.markdown import table as markdown_table
 from solution.kaggle.gpu_plan import load_assumptions
 from tools import scale_set
 from tools.scale_stages import STAGE_LINE, STAGES, StagePaths
@@ -201,15 +202,15 @@ def _cache_section(figures: dict | None) -> list[str]:
         f"{plan.session_ram_gb:g} GB of RAM (`make plan` prints the same, from `cache_bytes_per_pixel` in gpu_plan.yaml: "
         f"{plan.cache_bytes_per_pixel:g}). The cache is host memory; each T4's {plan.gpu_memory_gb:g} GB holds the model and batches.",
         "",
-        "| px | bytes per image | bytes per pixel | projected GB | share of the session's RAM |",
-        "| ---: | ---: | ---: | ---: | ---: |",
     ]
+    rows = []
     for size, per_image in figures["cache_bytes_per_image"].items():
         projected = plan.train_images * per_image / 1e9
-        lines.append(
-            f"| {size} | {per_image:,} | {per_image / int(size) ** 2:.2f} | {projected:.1f} | {projected / plan.session_ram_gb:.0%} |"
+        rows.append(
+            [size, f"{per_image:,}", f"{per_image / int(size) ** 2:.2f}", f"{projected:.1f}", f"{projected / plan.session_ram_gb:.0%}"]
         )
-    return [*lines, ""]
+    header = ["px", "bytes per image", "bytes per pixel", "projected GB", "share of the session's RAM"]
+    return [*lines, markdown_table(header, rows, numeric=range(5))]
 
 
 def markdown(content: dict) -> str:
@@ -226,25 +227,25 @@ def markdown(content: dict) -> str:
         "waits); *peak* is the process's peak resident memory; *output* what it wrote. Growth: log(work ratio) / "
         f"log(size ratio), left out where the smaller set took under {MIN_SECONDS_FOR_GROWTH} s.",
         "",
-        f"| stage | work s ({smaller_images}) | work s ({full['images']:,}) | wall s ({full['images']:,}) | peak MB | output MB | growth |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    rows = []
     for name, figures in full["stages"].items():
         exponent = content["growth_exponents"].get(name)
         smaller = small["stages"].get(name) if small else None
         smaller_seconds = "-" if smaller is None else f"{smaller['seconds']:.2f}"
-        lines.append(
-            f"| {name} | {smaller_seconds} | {figures['seconds']:.2f} | "
-            f"{figures['wall_seconds']:.1f} | {figures['peak_mb']:,} | {figures['output_mb']:.1f} | "
-            f"{'-' if exponent is None else f'{exponent:.2f}'} |"
-        )
-    lines += ["", *_cache_section(full["stages"].get("training cache")), "## Limits", ""]
+        rows.append(
+            [name, smaller_seconds, f"{figures['seconds']:.2f}", f"{figures['wall_seconds']:.1f}", f"{figures['peak_mb']:,}",
+             f"{figures['output_mb']:.1f}", "-" if exponent is None else f"{exponent:.2f}"]
+        )  # fmt: skip
+    images = f"{full['images']:,}"
+    header = ["stage", f"work s ({smaller_images})", f"work s ({images})", f"wall s ({images})", "peak MB", "output MB", "growth"]
+    lines += [markdown_table(header, rows, numeric=range(1, 7)), *_cache_section(full["stages"].get("training cache")), "## Limits", ""]
     if content["checks"]:
-        lines += ["| check | measured | limit | holds |", "| --- | ---: | ---: | --- |"]
-        lines += [
-            f"| {c['check']} | {c['value']:,} {c['unit']} | {c['limit']:,} {c['unit']} | {'yes' if c['holds'] else 'NO'} |"
+        checks = [
+            [c["check"], f"{c['value']:,} {c['unit']}", f"{c['limit']:,} {c['unit']}", "yes" if c["holds"] else "NO"]
             for c in content["checks"]
         ]
+        lines.append(markdown_table(["check", "measured", "limit", "holds"], checks, numeric=(1, 2)))
     else:
         lines.append(f"Judged on the full size only (this run: {content['fraction']:g} of it).")
     generated = full["generated"]

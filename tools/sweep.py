@@ -26,6 +26,7 @@ from pathlib import Path
 
 from solution.core import atomic
 from solution.core.config import REPO_ROOT
+from solution.core.markdown import table as markdown_table
 
 SWEEP_MD, SWEEP_JSON = "sweep.md", "sweep.json"
 TRACEBACK = "Traceback (most recent call last)"
@@ -290,20 +291,20 @@ def markdown(results: list[Result], not_run: list[str], seconds: float, command:
         "ran), **lost** (a file the clone held changed or went missing, beyond what the case may write), "
         "**traceback**, **silent** (a bad input accepted, a resume that did not finish, a worker left running).",
         "",
-        "| kind | cases | " + " | ".join(OUTCOMES) + " |",
-        "| --- | ---: | " + " | ".join("---:" for _ in OUTCOMES) + " |",
     ]
-    for kind, row in sorted(table.items(), key=lambda item: item[0] == "all"):  # each kind in the order run, then all
-        name = f"**{kind}**" if kind == "all" else kind
-        lines.append(f"| {name} | {row['cases']} | " + " | ".join(str(row[outcome]) for outcome in OUTCOMES) + " |")
+    per_kind = [
+        [f"**{kind}**" if kind == "all" else kind, row["cases"], *(row[outcome] for outcome in OUTCOMES)]
+        for kind, row in sorted(table.items(), key=lambda item: item[0] == "all")  # each kind in the order run, then all
+    ]
+    lines.append(markdown_table(["kind", "cases", *OUTCOMES], per_kind, numeric=range(1, len(OUTCOMES) + 2)).rstrip("\n"))
     if not_run:
         lines += ["", f"Not run ({len(not_run)}, mounting file systems needs root): " + ", ".join(not_run) + "."]
-    lines += ["", "| kind | case | outcome | s | what the kit said last |", "| --- | --- | --- | ---: | --- |"]
-    for result in results:
-        outcome = result.outcome + (f": {result.detail}" if result.detail else "")
-        said = result.said.replace("|", "\\|")
-        lines.append(f"| {result.kind} | {result.name} | {outcome.replace('|', '/')} | {result.seconds:.0f} | {said} |")
-    return "\n".join(lines) + "\n"
+    cases = [
+        [result.kind, result.name, result.outcome + (f": {result.detail}" if result.detail else ""), f"{result.seconds:.0f}", result.said]
+        for result in results
+    ]
+    lines += ["", markdown_table(["kind", "case", "outcome", "s", "what the kit said last"], cases, numeric=(3,))]
+    return "\n".join(lines)
 
 
 def _commit() -> str:

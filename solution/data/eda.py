@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from solution.core import atomic
+from solution.core import atomic, markdown
 from solution.core.labels import CLASSES
 from solution.core.plots import plt, save_png
 from solution.data.dataset import PROBLEMS_FILE, DataIndex, problem_summary
@@ -74,10 +74,7 @@ def _examples_plot(index: DataIndex, out: Path, seed: int) -> str:
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(value).replace("|", "/") for value in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
+    return markdown.table([str(column) for column in frame.columns], frame.itertuples(index=False)).rstrip("\n")
 
 
 def near_duplicate_table(train: pd.DataFrame) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from solution.artifacts.blend_folder import (
     blend_path,
 )
 from solution.artifacts.runs import META_FILE, RunFolder, probability_frame, run_folders, score
-from solution.core import atomic
+from solution.core import atomic, markdown
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
@@ -103,20 +103,26 @@ def _runs_markdown(members: Members, singles: list[float]) -> str:
     for run in np.unique(members.runs):
         plain = [i for i in np.flatnonzero(members.runs == run) if not members.flip[i]][0]
         flipped = [i for i in np.flatnonzero(members.runs == run) if members.flip[i]]
-        tta = f"{singles[flipped[0]]:.4f} | {members.latency_ms[flipped[0]]:.1f}" if flipped else "no flip files (`make tta`) | -"
-        rows.append(f"| {members.names[plain]} | {singles[plain]:.4f} | {members.latency_ms[plain]:.1f} | {tta} |")
-    return "\n".join(rows)
+        tta = [f"{singles[flipped[0]]:.4f}", f"{members.latency_ms[flipped[0]]:.1f}"] if flipped else ["no flip files (`make tta`)", "-"]
+        rows.append([members.names[plain], f"{singles[plain]:.4f}", f"{members.latency_ms[plain]:.1f}", *tta])
+    return markdown.table(["run", "OOF accuracy", "latency ms", "with flip TTA", "latency ms"], rows)
 
 
 def _report_markdown(report: BlendReport, table: pd.DataFrame, runs: str) -> str:
-    members = "\n".join(
-        f"| {m.run} | {m.describe_models()} | {m.weight:.3f} | {m.oof_accuracy:.4f} | {m.latency_ms:.1f} |" for m in report.members
+    members = markdown.table(
+        ["run", "test fold models", "weight", "OOF accuracy", "latency ms"],
+        [[m.run, m.describe_models(), f"{m.weight:.3f}", f"{m.oof_accuracy:.4f}", f"{m.latency_ms:.1f}"] for m in report.members],
     )
-    methods = "\n".join(
-        f"| {r.method} | {r.oof_accuracy:.4f} | {r.cv_accuracy:.4f} | {r.oof_log_loss:.4f} | {r.latency_ms:.1f} |" for r in report.methods
+    methods = markdown.table(
+        ["method", "OOF accuracy", "CV accuracy", "OOF log loss", "latency ms"],
+        [
+            [r.method, f"{r.oof_accuracy:.4f}", f"{r.cv_accuracy:.4f}", f"{r.oof_log_loss:.4f}", f"{r.latency_ms:.1f}"]
+            for r in report.methods
+        ],
     )
-    trade = "\n".join(
-        f"| {row.budget_ms:.1f} | {row.latency_ms:.1f} | {row.oof_accuracy:.4f} | {row.members} |" for row in table.itertuples()
+    trade = markdown.table(
+        ["budget ms", "latency ms", "OOF accuracy", "members"],
+        [[f"{row.budget_ms:.1f}", f"{row.latency_ms:.1f}", f"{row.oof_accuracy:.4f}", row.members] for row in table.itertuples()],
     )
     return f"""# Blend `{report.name}`
 
@@ -134,28 +140,16 @@ Each run is priced per fold: the blend is chosen on OOF predictions (one per ima
 did not see it) with every run at its best fold model alone, then the budget left buys more fold models.
 The test predictions average the fold models listed.
 
-| run | test fold models | weight | OOF accuracy | latency ms |
-| --- | --- | --- | --- | --- |
 {members}
-
 ## Runs, without and with flip TTA
 
-| run | OOF accuracy | latency ms | with flip TTA | latency ms |
-| --- | --- | --- | --- | --- |
 {runs}
-
 ## Methods
 
-| method | OOF accuracy | CV accuracy | OOF log loss | latency ms |
-| --- | --- | --- | --- | --- |
 {methods}
-
 ## Accuracy vs latency
 
-| budget ms | latency ms | OOF accuracy | members |
-| --- | --- | --- | --- |
 {trade}
-
 ![accuracy vs latency]({PLOT})
 """
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from solution.artifacts.blend_folder import PLOT, BlendReport, blend_reports
 from solution.artifacts.runs import OOF_FILE, RunFolder, run_folders
-from solution.core import atomic
+from solution.core import atomic, markdown
 from solution.core.documents import read_table
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
@@ -88,19 +88,18 @@ def _number(value, digits: int = 4) -> str:
 
 
 def results_table(runs: pd.DataFrame, blends: pd.DataFrame) -> str:
-    header = "| model | allowed | parameters | size | OOF accuracy (± fold std) | ms/image | training min | public | private |\n"
-    header += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
-    lines = [
-        f"| {r.name} | {r.allowed} | {int(r.parameters):,} | {r.image_size} | {r.oof_accuracy:.4f} ± {_number(r.oof_std)} | "
-        f"{_number(r.latency_ms, 1)} | {_number(r.train_minutes, 1)} | {r.public or '-'} | {r.private or '-'} |"
+    header = ["model", "allowed", "parameters", "size", "OOF accuracy (± fold std)", "ms/image", "training min", "public", "private"]
+    rows = [
+        [r.name, r.allowed, f"{int(r.parameters):,}", r.image_size, f"{r.oof_accuracy:.4f} ± {_number(r.oof_std)}",
+         _number(r.latency_ms, 1), _number(r.train_minutes, 1), r.public or "-", r.private or "-"]
         for r in runs.itertuples()
-    ]
-    lines += [
-        f"| {b.name}: {b.kind} | - | - | - | {b.oof_accuracy:.4f} (cross-validated {b.cv_accuracy:.4f}) | {_number(b.latency_ms, 1)} | - | "
-        f"{b.public or '-'} | {b.private or '-'} |"
+    ]  # fmt: skip
+    rows += [
+        [f"{b.name}: {b.kind}", "-", "-", "-", f"{b.oof_accuracy:.4f} (cross-validated {b.cv_accuracy:.4f})", _number(b.latency_ms, 1),
+         "-", b.public or "-", b.private or "-"]
         for b in blends.itertuples()
-    ]
-    return header + "\n".join(lines) + "\n"
+    ]  # fmt: skip
+    return markdown.table(header, rows)
 
 
 def confusion(oof: pd.DataFrame) -> np.ndarray:
@@ -153,10 +152,9 @@ def plot_curves(history: pd.DataFrame, title: str, path: Path) -> None:
 def _details(name: str, oof: pd.DataFrame, out: Path, slug: str) -> str:
     plot_confusion(confusion(oof), f"{name}: OOF confusion (row-normalised)", out / f"confusion-{slug}.png")
     table = per_class(oof)
-    rows = "\n".join(f"| {r['class']} | {r.precision:.3f} | {r.recall:.3f} | {r.f1:.3f} | {r.support} |" for _, r in table.iterrows())
-    return (
-        f"![confusion matrix of {name}](confusion-{slug}.png)\n\n| class | precision | recall | F1 | images |\n"
-        f"| --- | --- | --- | --- | --- |\n{rows}\n"
+    rows = [[r["class"], f"{r.precision:.3f}", f"{r.recall:.3f}", f"{r.f1:.3f}", r.support] for _, r in table.iterrows()]
+    return f"![confusion matrix of {name}](confusion-{slug}.png)\n\n" + markdown.table(
+        ["class", "precision", "recall", "F1", "images"], rows
     )
 
 
