@@ -51,6 +51,11 @@ def add_common_arguments(parser: argparse.ArgumentParser, stream: bool) -> None:
     )
     parser.add_argument("--yunet-model", help="YuNet .onnx file (default inputs/models/face_detection_yunet_2023mar.onnx)")
     parser.add_argument("--bars", action="store_true", help="draw the three most probable emotions under each face")
+    parser.add_argument(
+        "--no-face-check",
+        action="store_true",
+        help="keep every detected box: skip the landmark model's check of new faces (titles and logos may get boxes)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's and OpenCV's native start-up messages")
     parser.set_defaults(stream=stream)
     for option, kind, field, text, stream_only in _PIPELINE_OPTIONS:
@@ -115,7 +120,8 @@ def _configured(defaults: DemoConfig, args: argparse.Namespace) -> DemoConfig:
             section, _, name = field.rpartition(".")
             sections.setdefault(section, {})[name] = getattr(args, _dest(option))
     nested = {section: dataclasses.replace(getattr(defaults, section), **values) for section, values in sections.items() if section}
-    return dataclasses.replace(defaults, bars=args.bars, **nested, **sections.get("", {}))
+    checked = dataclasses.replace(defaults.face_check, enabled=not args.no_face_check)
+    return dataclasses.replace(defaults, bars=args.bars, face_check=checked, **nested, **sections.get("", {}))
 
 
 def load_pipeline(args: argparse.Namespace, log: Callable[[str], None] = print) -> FacePipeline:

@@ -1,4 +1,4 @@
-"""One frame of the demo: detect (every few frames), crop, classify, track and smooth, draw."""
+"""One frame of the demo: detect (every few frames), check each new face, crop, classify, track and smooth, draw."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solution.demo.drawing import FaceLabel, draw_banner, draw_face, draw_fps
+from solution.demo.face_check import FaceCheckConfig, LandmarkFaceCheck
 from solution.demo.faces import Box, FaceDetector, SmallestFace, crop_rgb
 from solution.demo.tracking import Tracker, TrackingConfig
 from solution.inference.classifier import Classifier
@@ -23,6 +24,7 @@ class DemoConfig:
     # 1080p video's detection copy small. A photo's is a size in pixels.
     smallest_face: SmallestFace = SmallestFace()
     tracking: TrackingConfig = TrackingConfig()  # matching, confirmation (a stream draws a face found twice), hysteresis
+    face_check: FaceCheckConfig = FaceCheckConfig()  # a box no track holds yet is kept only if the landmark model sees a face
     bars: bool = False  # draw the three most probable emotions under each face
 
 
@@ -56,6 +58,7 @@ class FacePipeline:
 
     def __init__(self, classifier: Classifier, detector: FaceDetector, config: DemoConfig = DemoConfig()):
         self.classifier, self.detector, self.config = classifier, detector, config
+        self.face_check = LandmarkFaceCheck(config.face_check) if config.face_check.enabled else None
         self.reset()
 
     def reset(self) -> None:
@@ -66,13 +69,22 @@ class FacePipeline:
     def process(self, frame_bgr: np.ndarray) -> list[Face]:
         tracked = self.tracker.boxes()
         detect = self.frame_index % max(1, self.config.detect_every) == 0 or not tracked
-        boxes: list[Box] = self.detector.detect(frame_bgr) if detect else tracked
+        boxes: list[Box] = self._checked(frame_bgr, self.detector.detect(frame_bgr)) if detect else tracked
         self.frame_index += 1
         crops = [crop_rgb(frame_bgr, box, self.config.margin) for box in boxes]
         kept = [i for i, crop in enumerate(crops) if crop.size]
         probabilities = self.classifier.predict([crops[i] for i in kept])
         tracks = self.tracker.update([boxes[i] for i in kept], probabilities, detected=detect)
         return [Face(track.id, FaceLabel(track.box, track.probabilities, self.classifier.labels, track.shown)) for track in tracks]
+
+    def _checked(self, frame_bgr: np.ndarray, boxes: list[Box]) -> list[Box]:
+        """The detected boxes, less the new ones (no track overlaps them) in which the landmark model sees no face: a
+        title, a logo or a pattern never becomes a track, and a tracked face is not checked again."""
+        if self.face_check is None:
+            return boxes
+        held = self.tracker.boxes()
+        threshold = self.config.tracking.iou_threshold
+        return [box for box in boxes if any(box.iou(old) >= threshold for old in held) or self.face_check.is_face(frame_bgr, box)]
 
     def annotate(self, frame_bgr: np.ndarray, faces: list[Face], fps: float | None = None) -> np.ndarray:
         """Boxes and labels; a model trained on the synthetic sample says so on the picture itself, since pictures get shared."""

