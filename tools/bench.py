@@ -25,10 +25,16 @@ from solution.core.config import COMPETITION, PATHS
 from solution.core.errors import UserError
 from solution.core.markdown import table as markdown_table
 from solution.core.timing import timings_ms
+from solution.inference.export import REFERENCE_CROP_SIDE
+from tools import provenance
 
 BENCH_JSON, BENCH_MD = "bench.json", "bench.md"
+BENCH_SCHEMA = 1  # schema_version of bench.json
 FAST_DEMO_BACKBONE = "mobilenet_v3_small_minimalistic"
 SMALLER_IS_FASTER = ("ms", "s", "ms/MP")  # units whose ratio against a baseline is baseline / value
+# The per-face rows' models, named once for the tests that find them
+PER_FACE_EXPORT, PER_FACE_INT8 = "the exported TFLite model", "int8 TFLite (make export QUANT=int8)"
+PER_FACE_FAST = "the fast demo model"
 REFERENCE_BACKBONE = "mobilenet_v2"
 OFFLINE_UNAVAILABLE = ("vit_b8",)  # needs its TF Hub SavedModel, which cannot be downloaded here
 
@@ -400,32 +406,38 @@ def augmentation(bench: Bench) -> None:
 
 
 def demo_pipeline(bench: Bench, work: Path) -> None:
-    """Crop preparation, face detection (BlazeFace vs Haar), per-face classification (TFLite vs Keras at face_size) and
-    the whole demo on 640x480 frames with one face and with five."""
+    """The demo on a real face: crop preparation, face detection (BlazeFace vs Haar, and photos per megapixel), the
+    per-face path of each exported model, and the whole demo on 640x480 video with one face and with five."""
     import cv2
-    import tensorflow as tf
 
-    from solution.demo.face_pipeline import DemoConfig, FacePipeline
-    from solution.demo.faces import BlazeFaceDetector, HaarDetector
-    from solution.inference.classifier import Classifier, TfliteBackend
-    from solution.inference.crops import prepare_crop
-    from solution.models.backbones import build_model
-    from solution.models.registry import get_spec
-    from solution.standins.media import five_face_frame, write_face_photo, write_moving_face_video
-    from solution.training.pipeline import prepare_image
+    from solution.standins.media import write_face_photo
 
-    config = bench.config
-    size = config.face_size
-    model = build_model(get_spec(REFERENCE_BACKBONE), size, "none")
-    (work / "model.tflite").write_bytes(bench.tflite(model))
-    classifier = Classifier(TfliteBackend(work / "model.tflite"))
     photo = cv2.imread(str(write_face_photo(work / "face.png")))
-    face = cv2.cvtColor(photo[40:220, 140:320], cv2.COLOR_BGR2RGB)
-    group = f"demo, {REFERENCE_BACKBONE} @ {size}px"
-    traced = tf.function(lambda image: prepare_image(image, size), input_signature=[tf.TensorSpec([None, None, 3], tf.uint8)])
-    tf_crop_ms, pillow_crop_ms = bench.median_ms(lambda: traced(face).numpy()), bench.median_ms(lambda: prepare_crop(face, size))
-    tf_crop = bench.add(group, "prepare one face crop: traced TF prepare_image", tf_crop_ms, "ms")
-    bench.add(group, "prepare one face crop: Pillow (what the demo uses)", pillow_crop_ms, "ms", tf_crop)
+    side = REFERENCE_CROP_SIDE  # the astronaut's face with the demo's margin, as a webcam at arm's length frames it
+    face = cv2.cvtColor(photo[30 : 30 + side, 130 : 130 + side], cv2.COLOR_BGR2RGB)
+    group = f"demo, {REFERENCE_BACKBONE} @ {bench.config.face_size}px"
+    _crop_resizes(bench, group, face, sorted({bench.config.face_size, fast_demo_size(bench.config)}))
+    blazeface = _face_detection(bench)
+    classifier = _per_face_paths(bench, group, work, face)
+    _video(bench, group, work, classifier, blazeface)
+
+
+def _crop_resizes(bench: Bench, group: str, face: np.ndarray, sizes: list[int]) -> None:
+    from solution.inference.crops import prepare_crop
+
+    for target in sizes:
+        resizes = [lambda target=target: _exact_resize(face, target), lambda target=target: prepare_crop(face, target)]
+        exact_ms, fast_ms = bench.medians_ms(resizes)
+        crop = f"prepare a {face.shape[0]} px face crop for {target} px"
+        exact = bench.add(group, f"{crop}: exact antialiased resize (training's filter)", exact_ms, "ms")
+        bench.add(group, f"{crop}: the demo's fast resize (crops.prepare_crop)", fast_ms, "ms", exact)
+
+
+def _face_detection(bench: Bench):
+    """Haar against BlazeFace on a five-face frame, then photos per megapixel; BlazeFace, for the video rows."""
+    from solution.demo.faces import BlazeFaceDetector, HaarDetector
+    from solution.standins.media import five_face_frame
+
     crowd = five_face_frame()
     haar, blazeface = HaarDetector(), BlazeFaceDetector()
     detection = "demo, face detection on a 640x480 frame with five faces"
@@ -433,29 +445,58 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     haar_found = bench.add(detection, f"Haar: {len(haar.detect(crowd))} of 5 faces found", haar_ms, "ms")
     bench.add(detection, f"BlazeFace: {len(blazeface.detect(crowd))} of 5 faces found", blazeface_ms, "ms", haar_found)
     photo_detection(bench)
-    forward = tf.function(lambda images: model(images, training=False))
+    return blazeface
+
+
+def _per_face_paths(bench: Bench, group: str, work: Path, face: np.ndarray):
+    """A face crop resized and classified, batch 1: Keras, the float export, int8 (with and without XNNPACK) and the
+    fast demo model, each as the demo runs it; then five faces in one call against five calls. Returns the float
+    export's classifier."""
+    import tensorflow as tf
+
+    from solution.inference.classifier import Classifier, TfliteBackend
+    from solution.models.backbones import build_model
+    from solution.models.registry import get_spec
+    from solution.training.pipeline import prepare_image
+
+    config, size, fast_size = bench.config, bench.config.face_size, fast_demo_size(bench.config)
+    model = build_model(get_spec(REFERENCE_BACKBONE), size, "none")
+    (work / "model.tflite").write_bytes(bench.tflite(model))
     (work / "int8.tflite").write_bytes(bench.tflite(model, int8=True))
-    quantised = Classifier(TfliteBackend(work / "int8.tflite"))
-    fast_size = fast_demo_size(config)
-    fast = build_model(get_spec(FAST_DEMO_BACKBONE), fast_size, "none")
-    (work / "fast.tflite").write_bytes(bench.tflite(fast))
-    quick = Classifier(TfliteBackend(work / "fast.tflite"))
+    (work / "fast.tflite").write_bytes(bench.tflite(build_model(get_spec(FAST_DEMO_BACKBONE), fast_size, "none")))
+    classifier, quantised, quick = (
+        _demo_classifier(work / name, config.repeats) for name in ("model.tflite", "int8.tflite", "fast.tflite")
+    )
+    forward = tf.function(lambda images: model(images, training=False))
     keras_ms = bench.median_ms(lambda: forward(prepare_image(face, size).numpy()[None].astype(np.float32)).numpy())
-    exports = (classifier, quantised, quick)
-    lite_ms, int8_ms, fast_ms = bench.medians_ms([lambda exported=exported: exported.predict([face]) for exported in exports])
-    keras = bench.add(group, "classify one face: Keras tf.function (crop resize included)", keras_ms, "ms")
-    lite = bench.add(group, "classify one face: exported TFLite (crop resize included)", lite_ms, "ms", keras)
-    int8 = bench.add(group, "classify one face: int8 TFLite (make export QUANT=int8)", int8_ms, "ms", lite)
-    reference = Classifier(TfliteBackend(work / "int8.tflite", xnnpack=False))
+    lite_ms, int8_ms, fast_ms = bench.medians_ms(
+        [lambda exported=exported: exported.predict([face]) for exported in (classifier, quantised, quick)]
+    )
+    per_face = f"per face: {face.shape[0]} px crop resized + call"
+    keras = bench.add(group, f"{per_face}, Keras tf.function (TensorFlow's resize)", keras_ms, "ms")
+    lite = bench.add(group, f"{per_face}, {PER_FACE_EXPORT}", lite_ms, "ms", keras)
+    int8 = bench.add(group, f"{per_face}, {PER_FACE_INT8}", int8_ms, "ms", lite)
+    reference = Classifier(TfliteBackend(work / "int8.tflite", threads=quantised.backend.threads, xnnpack=False))
     without = bench.median_ms(lambda: reference.predict([face]))
-    bench.add(group, "classify one face: int8 TFLite without XNNPACK (LiteRT's reference kernels)", without, "ms", int8)
-    fast_name = f"classify one face: the fast demo model, {FAST_DEMO_BACKBONE} @ {fast_size}px TFLite (make distill + export)"
-    bench.add(group, fast_name, fast_ms, "ms", lite)
+    bench.add(group, f"{per_face}, int8 TFLite without XNNPACK (LiteRT's reference kernels)", without, "ms", int8)
+    bench.add(group, f"{per_face}, {PER_FACE_FAST} {FAST_DEMO_BACKBONE} @ {fast_size}px (make distill)", fast_ms, "ms", lite)
     faces = [face] * 5
     one_by_one_ms, batched_ms = bench.medians_ms([lambda: [classifier.predict([f]) for f in faces], lambda: classifier.predict(faces)])
     one_by_one = bench.add(group, "classify five faces: one TFLite call per face", one_by_one_ms, "ms")
     bench.add(group, "classify five faces: one TFLite call for all (the demo)", batched_ms, "ms", one_by_one)
+    return classifier
 
+
+def _video(bench: Bench, group: str, work: Path, classifier, blazeface) -> None:
+    """Frames per second on a one-face 640x480 video (Haar or BlazeFace on every frame, BlazeFace every few) and on
+    the five-face frame; label flicker with and without hysteresis; camera.py's start-up."""
+    import cv2
+
+    from solution.demo.face_pipeline import DemoConfig, FacePipeline
+    from solution.demo.faces import HaarDetector
+    from solution.standins.media import five_face_frame, write_moving_face_video
+
+    config, haar, crowd = bench.config, HaarDetector(), five_face_frame()
     video = write_moving_face_video(work / "one-face.mp4", config.video_frames)
 
     def frames_per_second(detect_every: int, detector=blazeface) -> float:
@@ -494,6 +535,21 @@ def demo_pipeline(bench: Bench, work: Path) -> None:
     bench.add(group, f"{flicker}, without hysteresis", 100 * rates["flicker_without_hysteresis"], "%")
     bench.add(group, f"{flicker}, with hysteresis (default)", 100 * rates["flicker"], "%")
     bench.add(group, "camera.py start-up: process start to the first annotated frame", _camera_start_up(video, work / "model.tflite"), "s")
+
+
+def _demo_classifier(path: Path, repeats: int):
+    """The exported model as the demo runs it: on the thread count export found faster (model.json's `threads`)."""
+    from solution.inference.classifier import Classifier, TfliteBackend
+    from solution.inference.export import per_face_ms
+
+    return Classifier(TfliteBackend(path, threads=per_face_ms(path, repeats)[1]))
+
+
+def _exact_resize(face: np.ndarray, size: int) -> np.ndarray:
+    """Training's antialiased bilinear filter without TensorFlow: Pillow's BILINEAR is the same filter."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(face).resize((size, size), Image.Resampling.BILINEAR))
 
 
 def photo_detection(bench: Bench) -> None:
@@ -549,7 +605,39 @@ def ensemble_latency(bench: Bench, ensembles: Path) -> None:
     bench.add("ensemble", f"blend {report.name} ({len(report.members)} member(s), every fold), batch 1", total, "ms", budget)
 
 
-def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float) -> str:
+def in_words(results: list[Measurement], info: dict) -> list[str]:
+    """The demo's figures as the sentences README and docs/demo.md point to, from this run's rows only."""
+    found = {m.name: m for m in results}
+
+    def row(prefix: str) -> Measurement | None:
+        return next((m for name, m in found.items() if name.startswith(prefix)), None)
+
+    said = []
+    per_face = f"per face: {REFERENCE_CROP_SIDE} px crop resized + call"
+    fast, export, int8 = (row(f"{per_face}, {name}") for name in (PER_FACE_FAST, PER_FACE_EXPORT, PER_FACE_INT8))
+    if fast and export and fast.ratio:
+        said.append(
+            f"Per face (a {REFERENCE_CROP_SIDE} px crop resized, then the call), the fast demo model took {fast.value:.2f} ms: "
+            f"{fast.ratio:.1f}x faster than the {REFERENCE_BACKBONE} export's {export.value:.2f} ms."
+        )
+    if int8 and export and int8.ratio:
+        instructions = ", ".join(info["int8_dot_product"]) or "none"
+        said.append(
+            f"int8 took {int8.value:.2f} ms per face against float32's {export.value:.2f} ms ({int8.ratio:.2f}x) on this CPU "
+            f"(int8 dot-product instructions: {instructions})."
+        )
+    for resize in (m for m in results if "the demo's fast resize" in m.name and m.ratio):
+        said.append(f"{resize.name.split(':')[0].capitalize()}: {resize.value:.3f} ms, {resize.ratio:.1f}x faster than the exact filter.")
+    largest = next((m for m in reversed(results) if m.unit == "ms/MP"), None)
+    if largest:
+        said.append(f"Photo detection: {largest.value:.1f} ms per megapixel on a {largest.name.split(' photo')[0]} photo.")
+    start_up = row("camera.py start-up")
+    if start_up:
+        said.append(f"camera.py's start-up, process start to the first annotated frame: {start_up.value:.1f} s.")
+    return said
+
+
+def markdown(info: dict, config: BenchConfig, results: list[Measurement], command: str, seconds: float, stamp: str) -> str:
     rows = markdown_table(
         ["group", "measurement", "value", "baseline", "x baseline"],
         [
@@ -558,7 +646,16 @@ def markdown(info: dict, config: BenchConfig, results: list[Measurement], comman
         ],
     )
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    said = "\n".join(f"- {sentence}" for sentence in in_words(results, info)) or "- (no demo rows in this run)"
     return f"""# Benchmarks
+
+`{command}`, {stamp}.
+
+## The demo, in words
+
+{said}
+
+## Every measurement
 
 - Machine: {info["cpu"]}, {info["cores"]} cores, {info["memory_gib"]} GiB; GPUs: {", ".join(info["gpus"]) or "none"}; {info["platform"]}
 - int8 dot-product instructions: {", ".join(info["int8_dot_product"]) or "none (int8 models are smaller here, not faster)"}
@@ -610,8 +707,10 @@ def run(config: BenchConfig, out: Path, command: str, ensembles: Path | None = N
         "command": command,
         "seconds": seconds,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": provenance.commit(),
+        "schema_version": BENCH_SCHEMA,
         "results": [asdict(m) for m in bench.results],
     }
     atomic.write_json(out / BENCH_JSON, content)
-    atomic.write_text(out / BENCH_MD, markdown(info, config, bench.results, command, seconds))
+    atomic.write_text(out / BENCH_MD, markdown(info, config, bench.results, command, seconds, provenance.stamp()))
     return content

@@ -27,6 +27,7 @@ from pathlib import Path
 from solution.core import atomic
 from solution.core.config import REPO_ROOT
 from solution.core.markdown import table as markdown_table
+from tools import provenance
 
 SWEEP_MD, SWEEP_JSON = "sweep.md", "sweep.json"
 TRACEBACK = "Traceback (most recent call last)"
@@ -307,14 +308,6 @@ def markdown(results: list[Result], not_run: list[str], seconds: float, command:
     return "\n".join(lines)
 
 
-def _commit() -> str:
-    """The checkout's commit (with + when it has uncommitted changes): what the sweep tried."""
-    root = Path(__file__).resolve().parents[2]
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=False)
-    return (head.stdout.strip() or "unknown") + ("+" if dirty.stdout.strip() else "")
-
-
 def run(cases: list[Case], template_builder: Callable[[Path], None], out: Path, command: str, log: Callable[[str], None] = print) -> dict:
     """Build the template clone once, run every case in a copy of it, write sweep.md and sweep.json to `out`."""
     started = time.monotonic()
@@ -333,7 +326,7 @@ def run(cases: list[Case], template_builder: Callable[[Path], None], out: Path, 
             results.append(result)
             log(f"sweep: [{number}/{len(runnable)}] {case.kind}: {case.name}: {result.outcome} {result.detail}".rstrip())
     seconds = time.monotonic() - started
-    ran = f"{time.strftime('%Y-%m-%d %H:%M')}, commit {_commit()}, {os.cpu_count()} cores"
+    ran = f"{provenance.stamp()}, {os.cpu_count()} cores"
     content = {"command": command, "ran": ran, "seconds": round(seconds, 1), "counts": counts(results), "not_run": not_run}
     content["cases"] = [dataclasses.asdict(result) for result in results]
     atomic.write_text(out / SWEEP_MD, markdown(results, not_run, seconds, command, ran))

@@ -20,6 +20,7 @@ TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
 DEMO_MARGIN = 0.02  # export gives the demo the fastest run whose OOF accuracy is within this of the best single run's
 PRECISIONS = ("float32", "int8")  # what `make export QUANT=...` offers; int8 keeps float32 input and output
 MODEL_SCHEMA = 1  # schema_version of model.json
+MAX_THREADS = 64  # what a model.json may ask the demo's LiteRT for
 PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
 # Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
 # average, since each training image was seen by k-1 of the models averaged, so it is never chosen blind.
@@ -48,9 +49,15 @@ class ExportedModel:
     parity_mean_difference: float = 0.0
     parity_top1_agreement: float = 1.0  # share of the parity images on which TFLite and Keras pick the same class
     per_face_ms: float | None = None  # one face crop resized and classified, batch 1, on the machine that exported it
+    threads: int = 2  # LiteRT threads the demo runs the model on: the faster count where it was exported
+    # The demo's fast crop resize against training's exact one, on `crop_images` held-out images (None: no data here)
+    crop_top1_agreement: float | None = None
+    crop_max_difference: float | None = None  # the largest change of one class's probability
+    crop_images: int = 0
     best_run: str = ""  # the best single run (OOF) when export chose a faster one within `margin` of it
     best_oof_accuracy: float | None = None
     margin: float = 0.0  # how much OOF accuracy the demo gave up at most for speed
+    chosen_because: str = ""  # why export gave the demo this run, and which faster run it did not give it
     classes: tuple[str, ...] = CLASSES
     input: str = "RGB uint8 0-255, resized by solution.training.pipeline.prepare_image"
     preprocessing_version: int = PREPROCESSING_VERSION
@@ -67,6 +74,8 @@ class ExportedModel:
             return None
         fix = "re-run `make export`"
         model = record(cls, read_json(path, fix), path, fix, MODEL_SCHEMA)
+        if not 1 <= model.threads <= MAX_THREADS:
+            raise UserError(f"{path}: threads {model.threads}, expected 1 to {MAX_THREADS}; re-run `make export`")
         if len(model.classes) != len(CLASSES):
             raise UserError(f"{path}: lists {len(model.classes)} classes, expected {len(CLASSES)}; re-run `make export`")
         return model

@@ -20,14 +20,15 @@ def _export(args: argparse.Namespace) -> None:
         f"{model.precision} -> {Path(args.out) / export.TFLITE_FILE}; TFLite agrees with Keras on "
         f"{model.parity_top1_agreement:.0%} of {model.parity_images} test images "
         f"(probabilities within {model.parity_max_difference:.1e}, mean {model.parity_mean_difference:.1e}); "
-        f"{model.per_face_ms:.2f} ms per face here"
+        f"{model.per_face_ms:.2f} ms per face here ({model.threads} thread{'s' if model.threads > 1 else ''})"
     )
-    if choice and choice.run != choice.best_run:
+    if model.crop_top1_agreement is not None:
         print(
-            f"export: the demo's model is {choice.run.name} (OOF {choice.oof_accuracy:.4f}), the fastest within "
-            f"{choice.margin:.0%} of the best single run {choice.best_run.name} (OOF {choice.best_oof_accuracy:.4f}); "
-            "--margin 0 ships the best"
+            f"export: the demo's fast crop resize gives the same class as training's on {model.crop_top1_agreement:.0%} of "
+            f"{model.crop_images} held-out images (probabilities up to {model.crop_max_difference:.3f} apart)"
         )
+    for reason in choice.reasons() if choice else []:
+        print(f"export: {reason}")
 
 
 def register(add: Adder) -> None:

@@ -1,14 +1,14 @@
 """`Classifier`: the 9 emotion probabilities of face crops, from the exported TFLite model or a run's `.keras` model.
 
-Both take raw RGB crops of any size; every crop goes through `crops.prepare_crop`, which makes the pixels
-training's `pipeline.prepare_image` makes (within one grey level), so the demo sees faces as the model learned them.
+Both take raw RGB crops of any size; every crop goes through `crops.prepare_crop`, the demo's fast resize, whose
+answers export checks against training's exact resize (model.json's crop parity).
 """
 
 from __future__ import annotations
 
 import textwrap
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ class TfliteBackend:
 
         resolver = OpResolverType.AUTO if xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_op_resolver_type=resolver)
+        self.threads = threads
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
@@ -73,7 +74,7 @@ class KerasBackend:
         return np.asarray(self.forward(images.astype(np.float32)))
 
 
-def _open_backend(backend: type[TfliteBackend] | type[KerasBackend], path: Path) -> TfliteBackend | KerasBackend:
+def _open_backend(backend: Callable[[Path], TfliteBackend | KerasBackend], path: Path) -> TfliteBackend | KerasBackend:
     """The backend over `path`; a file the runtime cannot read is one line naming it, never a deep traceback."""
     if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras itself would say "File not found"
         raise UserError(f"{path}: not a readable .keras model (not a zip archive); re-run `make export` or pass another --model")
@@ -113,9 +114,9 @@ class Classifier:
         if path.suffix != ".tflite":
             raise UserError(f"{path}: not a .tflite or .keras model; pass the folder `make export` wrote (demo/model)")
         exported = ExportedModel.read(path.parent)
-        backend = _open_backend(TfliteBackend, path)
         if exported is None:
-            return cls(backend)
+            return cls(_open_backend(TfliteBackend, path))
+        backend = _open_backend(lambda model: TfliteBackend(model, threads=exported.threads), path)
         return cls(backend, tuple(exported.classes), exported.trained_on_sample)
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:

@@ -28,7 +28,8 @@ from solution.standins.media import five_face_frame, portraits_on_canvas, write_
 from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 
-CROP_PROBABILITY_TOLERANCE = 0.01  # one grey level of crop preparation moves no probability further than this
+CROP_PROBABILITY_TOLERANCE = 0.05  # the demo's fast crop resize moves no probability further than this
+CROP_TOP1_AGREEMENT = 0.9  # and changes the class of at most one held-out face in ten
 ASTRONAUT_FACE = Box(*standins.ASTRONAUT_FACE)  # where Eileen Collins' face is in scikit-image's astronaut photo
 
 
@@ -61,8 +62,10 @@ def test_per_face_ms_prices_the_crop_resize_with_the_call(exported, monkeypatch)
     resized = []
     original = classifier.prepare_crop
     monkeypatch.setattr(classifier, "prepare_crop", lambda face, size: (resized.append(face.shape), original(face, size))[1])
-    assert export.per_face_ms(exported / "model.tflite", repeats=4) > 0
-    assert len(resized) == 4 + 5 and set(resized) == {(export.REFERENCE_CROP_SIDE, export.REFERENCE_CROP_SIDE, 3)}, resized
+    milliseconds, threads = export.per_face_ms(exported / "model.tflite", repeats=4)
+    assert milliseconds > 0 and threads in export.THREAD_CHOICES
+    calls = (4 + 5) * len(export.THREAD_CHOICES)  # timed and warm-up calls at each thread count
+    assert len(resized) == calls and set(resized) == {(export.REFERENCE_CROP_SIDE, export.REFERENCE_CROP_SIDE, 3)}, resized
 
 
 def _sample_faces(small_data: Path, count: int = 12) -> list[np.ndarray]:
@@ -85,9 +88,12 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
     lite = classifier.backend.predict(batch)
     assert lite.shape == (12, 9) and np.allclose(lite.sum(axis=1), 1, atol=1e-5)
     assert (lite.argmax(1) == reference.argmax(1)).all() and np.abs(lite - reference).max() <= 1e-4, "same input, same output"
-    demo = classifier.predict(faces)  # crops prepared by Pillow, not TensorFlow
-    assert (demo.argmax(1) == reference.argmax(1)).all(), "the demo's crop preparation never changes the label"
-    assert np.abs(demo - reference).max() <= CROP_PROBABILITY_TOLERANCE
+    demo = classifier.predict(faces)  # crops prepared by the demo's fast resize, not TensorFlow
+    assert info["crop_images"] == 12 and info["crop_top1_agreement"] >= CROP_TOP1_AGREEMENT
+    assert info["crop_top1_agreement"] == pytest.approx((demo.argmax(1) == reference.argmax(1)).mean()), "model.json states it"
+    assert np.abs(demo - reference).max() == pytest.approx(info["crop_max_difference"], abs=1e-4)
+    assert info["crop_max_difference"] <= CROP_PROBABILITY_TOLERANCE
+    assert classifier.backend.interpreter is not None and info["threads"] in export.THREAD_CHOICES
 
 
 def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_within_budget(tiny_runs, tmp_path):
@@ -108,6 +114,14 @@ def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_
     assert generous.run.name == fastest and generous.best_run.name == expected
     strict = export.choose_run(tiny_runs, margin=max(0.0, gap - 0.01)) if gap > 0.01 else best
     assert strict.run.name == expected
+    if fastest != expected:  # the faster run left out is named, with the margin that would ship it
+        (chosen, passed_over) = best.reasons()
+        assert f"{expected} (OOF" in chosen and "the best single run" in chosen
+        assert passed_over.startswith(f"the faster {fastest} (OOF") and "outside the 0% margin" in passed_over
+        needed = float(passed_over.split("--margin ")[1].split()[0])
+        assert export.choose_run(tiny_runs, margin=needed).run.name == fastest
+    else:
+        assert best.reasons() == [f"the demo's model is {expected} (OOF {best.oof_accuracy:.4f}), the best single run"]
 
 
 def test_the_classifier_loads_a_run_model_too_and_names_its_labels(tiny_runs, small_data, exported):

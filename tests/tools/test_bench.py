@@ -46,7 +46,7 @@ def test_the_cpus_int8_dot_product_instructions_are_read_from_cpuinfo():
 
 def test_the_fast_demo_model_is_timed_at_its_size_in_the_kaggle_profile():
     kaggle = profiles.load_profile("kaggle").for_backbone(bench.FAST_DEMO_BACKBONE)
-    assert bench.fast_demo_size(bench.BenchConfig()) == kaggle.image_size and 96 <= kaggle.image_size <= 128, "the fast student's range"
+    assert bench.fast_demo_size(bench.BenchConfig()) == kaggle.image_size and 48 <= kaggle.image_size <= 96, "the fast student's range"
     assert bench.fast_demo_size(bench.BenchConfig(fast_face_size=48)) == 48, "a configured size wins"
 
 
@@ -96,14 +96,22 @@ def test_bench_writes_every_group_and_its_numbers_are_the_measurements(ensembles
     assert [r["name"].split(" photo")[0] for r in per_megapixel] == ["1600x1200", "6000x4000"]
     assert all(r["value"] > 0 for r in per_megapixel)
     assert "5 of 5 faces of 137 px found" in per_megapixel[1]["name"], "the 24-megapixel photo's 137 px faces are all found"
-    without_xnnpack = by_name["classify one face: int8 TFLite without XNNPACK (LiteRT's reference kernels)"]
-    assert without_xnnpack["baseline"] == "classify one face: int8 TFLite (make export QUANT=int8)"
+    per_face = "per face: 200 px crop resized + call"
+    without_xnnpack = by_name[f"{per_face}, int8 TFLite without XNNPACK (LiteRT's reference kernels)"]
+    assert without_xnnpack["baseline"] == f"{per_face}, {bench.PER_FACE_INT8}"
     assert isinstance(saved["machine"]["int8_dot_product"], list)
-    fast = next(r for r in saved["results"] if r["name"].startswith("classify one face: the fast demo model"))
-    assert fast["baseline"] == "classify one face: exported TFLite (crop resize included)" and fast["ratio"] > 0
+    fast = next(r for r in saved["results"] if r["name"].startswith(f"{per_face}, {bench.PER_FACE_FAST}"))
+    assert fast["baseline"] == f"{per_face}, {bench.PER_FACE_EXPORT}" and fast["ratio"] > 0
+    crops = [r for r in saved["results"] if r["name"].startswith("prepare a 200 px face crop")]
+    assert len(crops) == 2 * len({TINY_BENCH.face_size, bench.fast_demo_size(TINY_BENCH)}), "exact and fast, at each model's size"
+    assert all(r["ratio"] > 0 for r in crops if "fast resize" in r["name"])
     assert f"@ {bench.fast_demo_size(TINY_BENCH)}px" in fast["name"] and "@ 32px" in fast["name"], "timed at the size given"
     side_by_side = next(r for r in saved["results"] if "side by side" in r["name"])
     assert side_by_side["value"] > 0 and side_by_side["baseline"] == "mobilenet_v2 train step", "measured in real processes"
     markdown = (tmp_path / bench.BENCH_MD).read_text()
     assert markdown.count("\n| ") == len(saved["results"]) + 2  # header, separator, one row per measurement
     assert all(f"{r['value']:.2f} {r['unit']}" in markdown for r in saved["results"])
+    assert saved["schema_version"] == bench.BENCH_SCHEMA and saved["commit"] and f"commit {saved['commit']}" in markdown
+    said = markdown.split("## The demo, in words")[1].split("## Every measurement")[0]
+    assert f"the fast demo model took {fast['value']:.2f} ms: {fast['ratio']:.1f}x faster" in said, "its sentence reads its own row"
+    assert "per megapixel on a 6000x4000 photo" in said and "camera.py's start-up" in said
