@@ -13,7 +13,7 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -384,7 +384,7 @@ def _discard_backups(fold_dir: Path) -> None:
 
 
 def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks: Sequence[keras.callbacks.Callback]) -> dict:
-    config, size, model, trainer = session.config, session.size, session.model, session.trainer
+    config, model = session.config, session.model
     seed = config.seed + data.fold
     _seed_host_randomness(seed)
     session.restart()
@@ -397,12 +397,12 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
     targets = data.train_labels if data.train_targets is None else data.train_targets
 
     def epochs_of(stage: range) -> tf.data.Dataset:  # the stages' epochs are numbered on, so each draws its own batches
-        return make_dataset(data.train_paths, targets, size, batch, True, config.augment, seed, config.cache, epochs=stage)
+        return make_dataset(data.train_paths, targets, session.size, batch, True, config.augment, seed, config.cache, epochs=stage)
 
     # The refit holds nothing out: it trains blind, exactly as long as the folds (the recipe fixes the epochs).
     val_data = None
     if data.val_paths:
-        val_data = make_dataset(data.val_paths, data.val_labels, size, batch, cache=config.cache, replicas=session.replicas)
+        val_data = make_dataset(data.val_paths, data.val_labels, session.size, batch, cache=config.cache, replicas=session.replicas)
     fit_options = {
         "validation_data": val_data,
         "class_weight": _class_weights(data.train_labels) if config.class_weight else None,
@@ -410,47 +410,58 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         "shuffle": False,  # make_dataset shuffles; Keras ignores the flag for a tf.data.Dataset but warns of its default
         "steps_per_epoch": len(data.train_paths) // batch,  # an epoch's batches; the last partial one is dropped
     }
-    steps_per_epoch = fit_options["steps_per_epoch"]
-    started = time.perf_counter()
-    epochs_run = 0
-    backbone = model.get_layer("backbone")
+    stage = _Stage(session, data, fold_dir, epochs_of, fit_options, callbacks)
+    started, epochs_run = time.perf_counter(), 0
     head_weights = fold_dir / HEAD_WEIGHTS
     if session.spec.pretrained and config.head_epochs > 0:
         if head_weights.exists():
             model.load_weights(head_weights)
         else:
-            backbone.trainable = False
+            model.get_layer("backbone").trainable = False
             session.compile_head()
-            backup = EpochBackup(fold_dir / "backup_head", config.backup_every_epochs)
-            train_data = epochs_of(range(backup.resumes_at(), config.head_epochs))
-            progress = [
-                SynchronizeReplicaStatistics(),
-                FailOnNonFinite(data.label, "head", session.loss_scaled),
-                backup,
-                keras.callbacks.CSVLogger(str(fold_dir / "history_head.csv"), append=True),
-                StopAtDeadline(backup, f"{data.label}'s head warm-up"),
-            ]
-            done = trainer.fit(train_data, epochs=config.head_epochs, callbacks=[*progress, *callbacks], **fit_options)
-            epochs_run += len(done.epoch)
+            epochs_run += stage.run("head", 0, config.head_epochs, f"{data.label}'s head warm-up")
             atomic.write_with(head_weights, model.save_weights)
     unfreeze_backbone(model, keeps_batchnorm_frozen(session.spec, config.weights, config.freeze_batchnorm))
-    session.compile_full(steps_per_epoch)
+    session.compile_full(fit_options["steps_per_epoch"])
     # The EMA weights are what gets saved: validation during training scores them too, so the curves describe
     # the kept model (SwapEMAWeights swaps them in for each validation pass only).
     averaged = [TracedSwapEMAWeights()] if config.ema_momentum else []
-    backup = EpochBackup(fold_dir / "backup_full", config.backup_every_epochs)
-    train_data = epochs_of(range(config.head_epochs + backup.resumes_at(), config.head_epochs + config.epochs))
-    progress = [
-        *averaged,
-        SynchronizeReplicaStatistics(),
-        FailOnNonFinite(data.label, "full", session.loss_scaled),
-        backup,
-        keras.callbacks.CSVLogger(str(fold_dir / "history_full.csv"), append=True),
-        StopAtDeadline(backup, data.label),
-    ]
-    done = trainer.fit(train_data, epochs=config.epochs, callbacks=[*progress, *callbacks], **fit_options)
-    epochs_run += len(done.epoch)
-    seconds = time.perf_counter() - started
+    epochs_run += stage.run("full", config.head_epochs, config.epochs, data.label, averaged)
+    summary = _finish_fold(session, data, fold_dir, batch, epochs_run, time.perf_counter() - started)
+    head_weights.unlink(missing_ok=True)  # only a fold killed after its head warm-up needs it
+    return summary
+
+
+@dataclass
+class _Stage:
+    """One fold's training stages (the head warm-up, then the full network), each with the same callbacks."""
+
+    session: FoldTrainer
+    data: FoldData
+    fold_dir: Path
+    epochs_of: Callable[[range], tf.data.Dataset]
+    fit_options: dict
+    callbacks: Sequence[keras.callbacks.Callback]
+
+    def run(self, name: str, first_epoch: int, epochs: int, deadline_label: str, averaged: Sequence = ()) -> int:
+        """Train the stage from its backup (if any) to its last epoch; returns the epochs run in this session."""
+        backup = EpochBackup(self.fold_dir / f"backup_{name}", self.session.config.backup_every_epochs)
+        train_data = self.epochs_of(range(first_epoch + backup.resumes_at(), first_epoch + epochs))
+        progress = [
+            *averaged,
+            SynchronizeReplicaStatistics(),
+            FailOnNonFinite(self.data.label, name, self.session.loss_scaled),
+            backup,
+            keras.callbacks.CSVLogger(str(self.fold_dir / f"history_{name}.csv"), append=True),
+            StopAtDeadline(backup, deadline_label),
+        ]
+        done = self.session.trainer.fit(train_data, epochs=epochs, callbacks=[*progress, *self.callbacks], **self.fit_options)
+        return len(done.epoch)
+
+
+def _finish_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, batch: int, epochs_run: int, seconds: float) -> dict:
+    """The fold's predictions (plain and flipped), model, history and done.json, which marks it finished."""
+    model, size = session.model, session.size
     val_probabilities = write_predictions(model, data, size, batch, fold_dir)  # refuses non-finite ones before the model is saved
     write_predictions(model, data, size, batch, fold_dir, flip=True)
     atomic.write_with(fold_dir / KERAS_MODEL_FILE, model.save)
@@ -468,7 +479,6 @@ def _train_fold(session: FoldTrainer, data: FoldData, fold_dir: Path, callbacks:
         "schema_version": RUN_SCHEMA,
     }
     atomic.write_json(fold_dir / DONE_FILE, summary)
-    head_weights.unlink(missing_ok=True)  # only a fold killed after its head warm-up needs it
     return summary
 
 
