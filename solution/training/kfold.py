@@ -31,7 +31,7 @@ from solution.core.names import named_path
 from solution.core.records import record
 from solution.data.dataset import SUBMISSION_CSV, build_index, is_sample
 from solution.data.folds import folds_hash, read_folds
-from solution.models.registry import get_spec
+from solution.models.registry import BackboneSpec, get_spec
 from solution.training.accelerate import choose_strategy, set_precision
 from solution.training.fit import REFIT, FoldData, FoldTrainer, image_size, numerics, tensorflow_threads, train_fold
 from solution.training.fold_workers import cpu_cores, threads_per_worker, train_folds_in_workers, worker_count
@@ -168,8 +168,7 @@ def train_backbone(
     config = config.for_backbone(backbone)
     size = image_size(spec, config)
     inputs = fold_inputs(data_dir, cache_dir)
-    table = inputs.table
-    all_folds = sorted(int(f) for f in table.fold.unique())
+    all_folds = sorted(int(f) for f in inputs.table.fold.unique())
     requested = sorted(set(folds)) if folds else all_folds
     unknown = set(requested) - set(all_folds)
     if unknown:
@@ -191,29 +190,8 @@ def train_backbone(
         if changed:
             described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
             log(f"train: {backbone} differs from profile {config.profile} in {described}")
-        jobs = []
-        for fold in requested:
-            if run.fold_done(fold):
-                log(f"fold {fold}: already done, skipped")
-                continue
-            jobs.append((_taught(inputs.fold(fold), teacher, inputs), run.fold_dir(fold)))
-        if refit and not run.refit_done():
-            jobs.append((_taught(inputs.refit(), teacher, inputs), run.refit_dir))
-        elif refit:
-            log("refit: already done, skipped")
-        workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
-        threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
-        if jobs:
-            workers, threads = _match_numerics(run, all_folds, strategy, workers, threads, in_process_only=bool(callbacks))
-        if workers > 1 or threads != tensorflow_threads():
-            train_folds_in_workers(backbone, config, jobs, workers, log, threads)
-        else:
-            session = None  # built at the first fold that trains: a finished run never builds a model
-            for data, fold_dir in jobs:
-                log(f"{data.label}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
-                session = session or FoldTrainer(spec, config, strategy)
-                train_fold(session, data, fold_dir, callbacks)
-        summaries = [run.fold_summary(fold) for fold in requested]
+        jobs = _jobs(run, requested, inputs, teacher, refit, log)
+        _train_jobs(run, spec, config, jobs, all_folds, strategy, device, callbacks, log)
         finished = [f for f in all_folds if run.fold_done(f)]
         models = [run.load_model(fold) for fold in finished]
         facts = {
@@ -240,13 +218,57 @@ def train_backbone(
             "refit": run.refit_done(),
         }
         meta = assemble(run, finished, facts)
-        log(format_summary(summaries))
+        log(format_summary([run.fold_summary(fold) for fold in requested]))
         log(
             f"{run.path.name}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
             f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, "
             f"run folder {run.path}"
         )
         return meta
+
+
+def _jobs(
+    run: RunFolder, requested: list[int], inputs: FoldInputs, teacher: SoftTargets | None, refit: bool, log: Callable[[str], None]
+) -> list[tuple[FoldData, Path]]:
+    """The requested folds not yet finished, then the refit model where asked and not yet trained."""
+    jobs = []
+    for fold in requested:
+        if run.fold_done(fold):
+            log(f"fold {fold}: already done, skipped")
+            continue
+        jobs.append((_taught(inputs.fold(fold), teacher, inputs), run.fold_dir(fold)))
+    if refit and not run.refit_done():
+        jobs.append((_taught(inputs.refit(), teacher, inputs), run.refit_dir))
+    elif refit:
+        log("refit: already done, skipped")
+    return jobs
+
+
+def _train_jobs(
+    run: RunFolder,
+    spec: BackboneSpec,
+    config: TrainConfig,
+    jobs: list[tuple[FoldData, Path]],
+    all_folds: list[int],
+    strategy,
+    device: str,
+    callbacks: Sequence[keras.callbacks.Callback],
+    log: Callable[[str], None],
+) -> None:
+    """Side by side in worker processes where that finishes sooner (or where the run's finished folds used other
+    thread counts), else one after another in this process, sharing one compiled model."""
+    workers = 1 if callbacks else worker_count(config.fold_workers, device, len(jobs))  # callbacks live in this process
+    threads = threads_per_worker(workers) if workers > 1 else tensorflow_threads()
+    if jobs:
+        workers, threads = _match_numerics(run, all_folds, strategy, workers, threads, in_process_only=bool(callbacks))
+    if workers > 1 or threads != tensorflow_threads():
+        train_folds_in_workers(spec.name, config, jobs, workers, log, threads)
+        return
+    session = None  # built at the first fold that trains: a finished run never builds a model
+    for data, fold_dir in jobs:
+        log(f"{data.label}: training on {len(data.train_paths)} images, validating on {len(data.val_paths)}")
+        session = session or FoldTrainer(spec, config, strategy)
+        train_fold(session, data, fold_dir, callbacks)
 
 
 def _taught(data: FoldData, teacher: SoftTargets | None, inputs: FoldInputs) -> FoldData:
