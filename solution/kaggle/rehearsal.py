@@ -31,7 +31,7 @@ from solution.core.errors import UserError, last_line
 from solution.data import sample
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
 from solution.kaggle import kernel_package, kernels
-from solution.kaggle.kernel_check import CHECK_SAMPLE, PARALLEL_KERNELS, STANDIN_WEIGHTS
+from solution.kaggle.kernel_check import CHECK_SAMPLE, PARALLEL_KERNELS, STANDIN_WEIGHTS, install_kernel_outputs
 from solution.kaggle.kernel_runtime import BLEND_NAME
 from solution.kaggle.kernels import ROOT_VARIABLE, SCRIPT_FILE, Kernel, KernelsConfig
 
@@ -248,7 +248,7 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
     seconds += run_kernel(second, [*longer, "--resume"], rehearsal)  # as `make push RESUME=1` pushes it
     uncut = kernel_root(work / "resume-uncut", kernel, config, datasets.folders)
-    seconds += run_kernel(uncut, longer, rehearsal)
+    seconds += run_kernel(uncut, [argument for argument in longer if argument != "--refit"], rehearsal)  # folds compared only
     resumed_run, uncut_run = second / "working" / kernel.backbone, uncut / "working" / kernel.backbone
     compared = sorted(path.relative_to(uncut_run) for name in (OOF_FILE, TEST_FILE) for path in uncut_run.glob(f"fold_*/{name}"))
     differ = [str(path) for path in compared if (resumed_run / path).read_bytes() != (uncut_run / path).read_bytes()]
@@ -343,9 +343,6 @@ def rehearse(
 ) -> dict[str, float]:
     """Rehearse the week as push-all runs it: the index kernel, the chosen training kernels (default: all) on its
     output, the distill kernel on theirs, then the ensemble kernel on the runs and the student; return seconds each."""
-    from solution.ensembling import submission
-    from solution.kaggle.kernel_check import install_kernel_outputs
-
     every = kernels.within_folds(kernels.all_kernels(config), rehearsal.k)
     by_role = {role: [k for k in every if k.role == role] for role in (kernels.INDEXING, kernels.STUDENT, kernels.ENSEMBLE)}
     training = [k for k in every if k.role == kernels.TRAINING and (not chosen or k.name in chosen or k.backbone in chosen)]
@@ -362,17 +359,39 @@ def rehearse(
         roots[index.name] = kernel_root(work, index, config, datasets.folders)
         seconds[index.name] = run_kernel(roots[index.name], ["--k", str(rehearsal.k)], rehearsal)
         log(f"rehearse: {index.name} ran in {seconds[index.name]:.1f} s")
-    indexed = {**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}
-    seconds |= rehearse_pilot(config, work, indexed, training, rehearsal, log)
-    roots |= {k.name: kernel_root(work, k, config, indexed) for k in training}
+    indexed = Datasets({**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}, datasets.train_images)
+    seconds |= rehearse_pilot(config, work, indexed.folders, training, rehearsal, log)
+    seconds |= _rehearse_training(config, work, indexed, training, roots, rehearsal, log)
+    pushed, refusals = rehearse_push_queue(config, work)
+    log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
+    trained = _outputs(training, roots, config)
+    for student in by_role[kernels.STUDENT]:
+        roots[student.name] = kernel_root(work, student, config, {**indexed.folders, **trained})
+        taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
+        seconds[student.name] = run_kernel(roots[student.name], [*recipe_arguments(rehearsal), "--set", "weights=none", *taught], rehearsal)
+        install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+        log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
+    students = {**trained, **_outputs(by_role[kernels.STUDENT], roots, config)}
+    members = [k.run_name for k in [*training, *by_role[kernels.STUDENT]]]
+    seconds |= _rehearse_ensemble(config, work, datasets, by_role[kernels.ENSEMBLE][0], students, members, rehearsal, log)
+    return seconds
+
+
+def _rehearse_training(
+    config: KernelsConfig, work: Path, indexed: Datasets, training: list[Kernel], roots: dict[str, Path], rehearsal, log
+) -> dict[str, float]:
+    """The chosen training kernels on the index kernel's output, side by side; the first one of whole folds is cut by
+    its deadline and resumed (`rehearse_resume`). Their run folders must pass `make pull`'s checks."""
+    roots |= {k.name: kernel_root(work, k, config, indexed.folders) for k in training}
     arguments = {k.name: training_arguments(k, rehearsal, work) for k in training}
     cut = next((k for k in training if not k.folds), None) if rehearsal.resume else None
 
     def train(kernel: Kernel) -> float:
         if kernel is cut:  # its second session writes the kernel's usual root
-            return rehearse_resume(kernel, config, work, Datasets(indexed, datasets.train_images), arguments[kernel.name], rehearsal)
+            return rehearse_resume(kernel, config, work, indexed, arguments[kernel.name], rehearsal)
         return run_kernel(roots[kernel.name], arguments[kernel.name], rehearsal)
 
+    seconds = {}
     with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:
         for kernel, took in zip(training, pool.map(train, training), strict=True):
             seconds[kernel.name] = took
@@ -385,32 +404,28 @@ def rehearse(
                 )
             log(f"rehearse: {kernel.name} ran in {took:.1f} s{''.join(notes)}")
             log(f"rehearse: {kernel.name} {_trained_as(roots[kernel.name].parent / 'output.log')}")
-    installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+    installed = install_kernel_outputs(training, lambda kernel: roots[kernel.name] / "working", work / "runs", indexed.train_images)
     log(f"rehearse: {len(installed)} run folder(s) pass `make pull`'s checks: {', '.join(run.name for run in installed)}")
-    pushed, refusals = rehearse_push_queue(config, work)
-    log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
-    trained = _outputs(training, roots, config)
-    for student in by_role[kernels.STUDENT]:
-        roots[student.name] = kernel_root(work, student, config, {**indexed, **trained})
-        taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
-        arguments = [*recipe_arguments(rehearsal), "--set", "weights=none", *taught]
-        seconds[student.name] = run_kernel(roots[student.name], arguments, rehearsal)
-        install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
-        log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
-    ensemble = by_role[kernels.ENSEMBLE][0]
+    return seconds
+
+
+def _rehearse_ensemble(
+    config: KernelsConfig, work: Path, datasets: Datasets, ensemble: Kernel, outputs: dict[str, Path], members: list[str], rehearsal, log
+) -> dict[str, float]:
+    """The ensemble kernel on the training and distill kernels' outputs; its submission must be valid."""
+    from solution.ensembling import submission
+
     package = dataset_names(config)["package"]
-    mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **trained}
-    root = kernel_root(work, ensemble, config, {**mounts, **_outputs(by_role[kernels.STUDENT], roots, config)})
-    blended = ["--members", ",".join(dict.fromkeys(k.run_name for k in [*training, *by_role[kernels.STUDENT]]))]
-    seconds[ensemble.name] = run_kernel(root, blended, rehearsal)
+    mounts = {COMPETITION.slug: datasets.folders[COMPETITION.slug], package: datasets.folders[package], **outputs}
+    root = kernel_root(work, ensemble, config, mounts)
+    seconds = run_kernel(root, ["--members", ",".join(dict.fromkeys(members))], rehearsal)
     csv = root / "working" / "submission.csv"
     problems = submission.validate(csv, datasets.folders[COMPETITION.slug])
     if problems:
         raise UserError(f"rehearse: {csv}: {problems[0]}")
     report = BlendReport.read(root / "working" / "ensembles" / BLEND_NAME / REPORT_JSON)
-    outputs = len(trained) + len(by_role[kernels.STUDENT])
     log(
-        f"rehearse: {ensemble.name} ran in {seconds[ensemble.name]:.1f} s on {outputs} kernel output(s); "
+        f"rehearse: {ensemble.name} ran in {seconds:.1f} s on {len(outputs)} kernel output(s); "
         f"its submission is valid; blend: {report.describe_members()}"
     )
-    return seconds
+    return {ensemble.name: seconds}
