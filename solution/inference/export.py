@@ -229,6 +229,36 @@ def per_face_ms(path: Path, repeats: int = 50) -> tuple[float, int]:
     return medians[fastest], THREAD_CHOICES[fastest]
 
 
+def _fold_model(run: RunFolder, fold: int | None):
+    """The fold asked for (default: the best held-out one) and its Keras model; a fold not trained is one line."""
+    meta = run.meta()
+    fold = best_fold(run) if fold is None else fold
+    if fold not in meta.folds_trained:
+        raise UserError(f"--fold {fold}: {run.path} has folds {', '.join(map(str, meta.folds_trained))}; pass one of them")
+    if not run.model_path(fold).exists():
+        raise UserError(f"{run.model_path(fold)}: missing; pick a trained fold with --fold, or finish the run (`make train`)")
+    return fold, run.load_model(fold)
+
+
+def _install_checked(model, calibration: np.ndarray | None, check_images: np.ndarray, precision: str, out: Path, run: RunFolder) -> Parity:
+    """Convert `model` beside the current one, check it against Keras, and only then put it in place."""
+    tolerance = PARITY_TOLERANCES[precision]
+    candidate = atomic.write_bytes(out / f".candidate-{TFLITE_FILE}", convert(model, calibration))
+    try:
+        agreement = parity(model, candidate, check_images, tolerance.tie_margin)
+        if not tolerance.met_by(agreement):
+            kept = " (the previous model is kept)" if (out / TFLITE_FILE).exists() else ""
+            raise UserError(
+                f"{run.path}: the {precision} TFLite model differs from Keras (top-1 agreement {agreement.top1_agreement:.0%}, "
+                f"probabilities up to {agreement.max_difference:.2e} apart); not exported{kept}"
+                + (" (report this with your versions)" if precision == "float32" else "; export float32 instead")
+            )
+        candidate.replace(out / TFLITE_FILE)
+    finally:
+        candidate.unlink(missing_ok=True)
+    return agreement
+
+
 def export(
     run_path: Path,
     out: Path,
@@ -242,17 +272,14 @@ def export(
     the TFLite model disagrees with Keras beyond that precision's tolerance. The candidate is checked beside the
     current model and replaces it only once accepted: a refused export leaves the demo's working model as it was.
     `selection` says in model.json why this model was exported, where the default (the run's best fold) is not why."""
+    from solution.training.pipeline import prepare_image
+
     if precision not in PARITY_TOLERANCES:
         raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
     atomic.refuse_foreign_folder(Path(out), INFO_FILE)  # a model goes into a model folder, never among someone's files
     run = RunFolder(Path(run_path))
     meta = run.meta()
-    fold = best_fold(run) if fold is None else fold
-    if fold not in meta.folds_trained:
-        raise UserError(f"--fold {fold}: {run.path} has folds {', '.join(map(str, meta.folds_trained))}; pass one of them")
-    if not run.model_path(fold).exists():
-        raise UserError(f"{run.model_path(fold)}: missing; pick a trained fold with --fold, or finish the run (`make train`)")
-    model = run.load_model(fold)
+    fold, model = _fold_model(run, fold)
     size = int(model.input_shape[1])
     calibration = None
     if precision == "int8":
@@ -261,26 +288,11 @@ def export(
             raise UserError(f"{Path(meta.data) / TRAIN_DIR}: no training images to calibrate int8 on; export float32, or restore the data")
     held_out = raw_data_images(run, TEST_DIR, PARITY_IMAGES)
     if check_images is None and held_out:
-        from solution.training.pipeline import prepare_image
-
         check_images = np.stack([prepare_image(image, size).numpy() for image in held_out])
     if check_images is None:  # the data is not on this machine: random pixels still catch a broken conversion
         check_images = np.random.default_rng(0).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
-    tolerance = PARITY_TOLERANCES[precision]
     with folder_lock(Path(out), "export"):  # one export into a model folder at a time
-        candidate = atomic.write_bytes(out / f".candidate-{TFLITE_FILE}", convert(model, calibration))
-        try:
-            agreement = parity(model, candidate, check_images, tolerance.tie_margin)
-            if not tolerance.met_by(agreement):
-                kept = " (the previous model is kept)" if (out / TFLITE_FILE).exists() else ""
-                raise UserError(
-                    f"{run.path}: the {precision} TFLite model differs from Keras (top-1 agreement {agreement.top1_agreement:.0%}, "
-                    f"probabilities up to {agreement.max_difference:.2e} apart); not exported{kept}"
-                    + (" (report this with your versions)" if precision == "float32" else "; export float32 instead")
-                )
-            candidate.replace(out / TFLITE_FILE)
-        finally:
-            candidate.unlink(missing_ok=True)
+        agreement = _install_checked(model, calibration, check_images, precision, Path(out), run)
         face_ms, threads = per_face_ms(out / TFLITE_FILE)
         crops = crop_parity(out / TFLITE_FILE, held_out) if held_out else None
         exported = ExportedModel(

@@ -304,6 +304,43 @@ def distill(args: argparse.Namespace, where: Places) -> None:
     print(f"kernel {args.name}: student {args.backbone}, OOF accuracy {meta.oof_accuracy:.4f} (teacher {teacher.cv_accuracy:.4f})")
 
 
+def _measure_backbone(args: argparse.Namespace, backbone: str, index, strategy, device: str) -> dict:
+    """One backbone of the pilot: its training steps from the files and in memory, its inference, and one model's
+    batch-1 latency on the CPU and on one GPU; printed in one line and returned for pilot.json."""
+    import dataclasses
+
+    from solution.kaggle import gpu_plan
+    from solution.models.backbones import build_model
+    from solution.training.accelerate import set_precision
+    from solution.training.latency import measure_readings
+    from solution.training.throughput import measure_throughput
+
+    config = _profile(args, {}).for_backbone(backbone)
+    precision = set_precision(config.mixed_precision, device)
+    images = (args.steps + gpu_plan.PILOT_WARMUP) * config.batch_size * strategy.num_replicas_in_sync
+    rows = index.train.sample(n=min(len(index.train), max(images, 1)), random_state=args.seed)
+    paths = index.source_paths(rows)
+    speed = measure_throughput(get_spec(backbone), config, strategy, paths, rows.label.to_numpy(), args.steps, gpu_plan.PILOT_WARMUP)
+    readings = measure_readings([build_model(get_spec(backbone), speed.image_size, "none")], speed.image_size, config.latency_repeats)
+    gpu_ms = readings.get("gpu_latency_ms")
+    measured = {
+        **dataclasses.asdict(speed),
+        "train_images_per_second": speed.train_images_per_second,
+        "weights": config.weights,
+        "precision": precision,
+        "cpu_model_ms": max(0.0, readings["latency_ms"] - readings["decode_resize_ms"]),
+        "gpu_model_ms": None if gpu_ms is None else max(0.0, gpu_ms - readings["decode_resize_ms"]),
+    }
+    bound = "input-bound" if speed.pipeline_images_per_second < 0.9 * speed.device_images_per_second else "accelerator-bound"
+    print(
+        f"kernel {args.name}: {backbone} at {speed.image_size} px, batch {speed.batch_size} x {speed.replicas}: trains "
+        f"{speed.train_images_per_second:.0f} images/s ({bound}: files {speed.pipeline_images_per_second:.0f}, in memory "
+        f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s; one model at batch 1: "
+        f"{measured['cpu_model_ms']:.1f} ms on the CPU" + ("" if gpu_ms is None else f", {measured['gpu_model_ms']:.1f} ms on one GPU")
+    )
+    return measured
+
+
 def pilot(args: argparse.Namespace, where: Places) -> None:
     """Measure the week before spending it: each backbone of the week (--members) built with the weights it trains
     from (ImageNet's: proof they reach the kernel), then its training steps timed from the image files and on a batch
@@ -317,41 +354,14 @@ def pilot(args: argparse.Namespace, where: Places) -> None:
     from solution.data.dataset import build_index
     from solution.kaggle import gpu_plan
     from solution.kaggle.quick_model import train_quick_model
-    from solution.models.backbones import build_model
-    from solution.training.accelerate import choose_strategy, set_precision
-    from solution.training.latency import measure_readings
-    from solution.training.throughput import cache_bytes_per_pixel, measure_throughput
+    from solution.training.accelerate import choose_strategy
+    from solution.training.throughput import cache_bytes_per_pixel
 
     data, cache = _training_data(args, where)
     index = build_index(data, cache)
     train = index.train
     strategy, device = choose_strategy()
-    measured = {}
-    for backbone in args.members:
-        config = _profile(args, {}).for_backbone(backbone)
-        precision = set_precision(config.mixed_precision, device)
-        images = (args.steps + gpu_plan.PILOT_WARMUP) * config.batch_size * strategy.num_replicas_in_sync
-        rows = train.sample(n=min(len(train), max(images, 1)), random_state=args.seed)
-        paths = index.source_paths(rows)
-        speed = measure_throughput(get_spec(backbone), config, strategy, paths, rows.label.to_numpy(), args.steps, gpu_plan.PILOT_WARMUP)
-        readings = measure_readings([build_model(get_spec(backbone), speed.image_size, "none")], speed.image_size, config.latency_repeats)
-        gpu_ms = readings.get("gpu_latency_ms")
-        measured[backbone] = {
-            **dataclasses.asdict(speed),
-            "train_images_per_second": speed.train_images_per_second,
-            "weights": config.weights,
-            "precision": precision,
-            "cpu_model_ms": max(0.0, readings["latency_ms"] - readings["decode_resize_ms"]),
-            "gpu_model_ms": None if gpu_ms is None else max(0.0, gpu_ms - readings["decode_resize_ms"]),
-        }
-        bound = "input-bound" if speed.pipeline_images_per_second < 0.9 * speed.device_images_per_second else "accelerator-bound"
-        print(
-            f"kernel {args.name}: {backbone} at {speed.image_size} px, batch {speed.batch_size} x {speed.replicas}: trains "
-            f"{speed.train_images_per_second:.0f} images/s ({bound}: files {speed.pipeline_images_per_second:.0f}, in memory "
-            f"{speed.device_images_per_second:.0f}), predicts {speed.forward_images_per_second:.0f} images/s; one model at batch 1: "
-            f"{measured[backbone]['cpu_model_ms']:.1f} ms on the CPU"
-            + ("" if gpu_ms is None else f", {measured[backbone]['gpu_model_ms']:.1f} ms on one GPU")
-        )
+    measured = {backbone: _measure_backbone(args, backbone, index, strategy, device) for backbone in args.members}
     sizes = sorted({entry["image_size"] for entry in measured.values()})
     cached = train.sample(n=min(len(train), args.cache_images), random_state=args.seed)
     per_pixel = max((cache_bytes_per_pixel(index.source_paths(cached), cached.label.to_numpy(), size) for size in sizes), default=None)
