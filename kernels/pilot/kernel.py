@@ -19,5 +19,5 @@ except ModuleNotFoundError as error:
         raise
     sys.exit(f"kernel: no solution-*.whl under {kaggle / 'input'}: attach the kit's package dataset (`make kernels-dataset`)")
 
-args = ['pilot', '--name', 'pilot', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--gpus', '2', '--members', 'efficientnet_b0,efficientnetv2_b0,efficientnet_b2,efficientnetv2_b2,resnet50,convnext_tiny', '--steps', '50', '--quick-model', 'efficientnetv2_b0', '--quick-epochs', '3']
+args = ['pilot', '--name', 'pilot', '--profile', 'kaggle', '--k', '5', '--seed', '42', '--needs-index', '--gpus', '2', '--members', 'efficientnet_b0,efficientnetv2_b0,efficientnet_b2,efficientnetv2_b2,resnet50,convnext_tiny,mobilenet_v3_small_minimalistic', '--steps', '50', '--quick-model', 'efficientnetv2_b0', '--quick-epochs', '3']
 main(args + sys.argv[1:])

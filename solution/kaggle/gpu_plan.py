@@ -241,8 +241,8 @@ QUICK_MODEL_EPOCHS = 3  # the pilot's quick real model: fold 0 of the student (o
 
 
 def quick_backbone(kernels: list) -> str | None:
-    """The backbone of the pilot's quick model: the week's student (the demo's fast model), else its first backbone."""
-    students = [str(k.backbone) for k in kernels if k.role == STUDENT and k.backbone]
+    """The backbone of the pilot's quick model: the submission's student, else the week's first backbone."""
+    students = [str(k.backbone) for k in kernels if k.role == STUDENT and k.backbone and not k.demo]
     trained = [str(k.backbone) for k in kernels if k.role == TRAINING and k.backbone]
     return (students or trained or [None])[0]
 PILOT_BUILD_HOURS = 0.03  # building one backbone with its weights and tracing its steps
@@ -297,7 +297,7 @@ def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanA
     """The plan of each GPU or index kernel (`kernels.Kernel`s; a fold kernel trains only its folds). Without an index
     kernel among `kernels`, each GPU kernel indexes the images itself."""
     indexed = any(kernel.role == INDEXING for kernel in kernels)
-    distilled = any(kernel.role == STUDENT for kernel in kernels)
+    distilled = any(kernel.role == STUDENT and not kernel.demo for kernel in kernels)  # a teacher reaches the submission
     plans = []
     for kernel in kernels:
         if kernel.role == INDEXING:
@@ -347,6 +347,8 @@ def _kernel_role(kernel, backbone: BackbonePlan, k: int, budget_ms: float, assum
     if kernel.role == AB_TEST:
         return Role(AB_TEST, "decides a profile setting", False)
     role = role_of(backbone, k, budget_ms, kernel.refit, assumptions, distilled)
+    if kernel.role == STUDENT and kernel.demo:
+        return Role(STUDENT, "the demo's fast model, distilled from every training run at its own size (make pull, make export)", False)
     if kernel.role == STUDENT:
         detail = f"distilled from every training run; submitted alone beside the blend (no OOF can weigh it): {role.detail}"
         return Role(STUDENT, detail, True)

@@ -42,6 +42,7 @@ from solution.training.profiles import available_profiles, load_profile
 CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
 ENSEMBLE, INDEX, DISTILL, PILOT = "ensemble", "index", "distill", "pilot"
+DISTILL_DEMO = "distill-demo"  # the demo's fast student, distilled beside the submission's
 # Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
 # and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
 MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
@@ -81,8 +82,11 @@ class KernelsConfig:
     # A training kernel stops at a backup this many hours after it starts, before Kaggle's 12-hour limit kills it
     # (the margin covers the epoch under way and its save); RESUME=1 continues from there.
     deadline_hours: float = 11.25
-    # {student, weight, temperature, pseudo_labels, pseudo_threshold}; no student: no distill kernel
-    distill: dict = dataclasses.field(default_factory=lambda: {"student": "efficientnetv2_b0", "pseudo_labels": False})
+    # {student, demo_student, weight, temperature, pseudo_labels, pseudo_threshold}; no student: no distill kernel, no
+    # demo_student: no distill-demo kernel
+    distill: dict = dataclasses.field(
+        default_factory=lambda: {"student": "efficientnetv2_b0", "demo_student": "mobilenet_v3_small_minimalistic", "pseudo_labels": False}
+    )
 
     def package_slug(self, user: str) -> str:
         """owner/name of the package dataset: package_dataset as given, under `user` when it names no owner."""
@@ -101,6 +105,7 @@ class Kernel:
     ab_values: tuple[str, ...] = ()
     role: str = TRAINING  # TRAINING, REPRODUCTION, AB_TEST, STUDENT, INDEXING or ENSEMBLE
     refit: bool = False  # also train one model on every training image
+    demo: bool = False  # a student for the demo (make export), not for the submission
 
     def __post_init__(self) -> None:
         """Its name names its folder under kernels/ and its output's: a plain name, whatever kernels.yaml says."""
@@ -225,8 +230,9 @@ def validated(config: KernelsConfig, path: Path | None = None) -> KernelsConfig:
         raise refuse("profile", config.profile, f"a profile of solution/training/profiles.yaml ({', '.join(available_profiles())})")
     fix = f"fix it (or `git checkout {where}`)"
     settings = record(DistillSettings, config.distill or {}, f"{where}: distill", fix)
-    if settings.student is not None and settings.student not in REGISTRY:
-        raise refuse("distill.student", settings.student, "a backbone of `python -m solution backbones`")
+    for key, student in (("student", settings.student), ("demo_student", settings.demo_student)):
+        if student is not None and student not in REGISTRY:
+            raise refuse(f"distill.{key}", student, "a backbone of `python -m solution backbones`")
     for name, test in (config.ab_tests or {}).items():
         spec = record(ABTestSettings, test, f"{where}: ab_tests.{name}", fix)
         if not all(VALUE.match(str(field)) for field in [name, spec.backbone, spec.setting, *spec.values]):
@@ -241,6 +247,7 @@ class DistillSettings:
     """kernels.yaml's distill: the student and how it learns from the teacher blend (checked, then passed on as is)."""
 
     student: str | None = None
+    demo_student: str | None = None  # the demo's fast model, distilled by its own kernel (distill-demo)
     weight: float | None = None
     temperature: float | None = None
     pseudo_labels: bool = False
@@ -290,10 +297,12 @@ def all_kernels(config: KernelsConfig) -> list[Kernel]:
 
     profile = load_profile(config.profile)
     week = [Kernel(INDEX, role=INDEXING), *_training_kernels(config, profile.backbones, TRAINING)]
-    student = (config.distill or {}).get("student")
-    if student:
-        refit = _refits(config, str(student), profile, gpu_plan.load_assumptions())
-        week.append(Kernel(DISTILL, str(student), role=STUDENT, refit=refit))
+    distill = config.distill or {}
+    if distill.get("student"):
+        refit = _refits(config, str(distill["student"]), profile, gpu_plan.load_assumptions())
+        week.append(Kernel(DISTILL, str(distill["student"]), role=STUDENT, refit=refit))
+    if distill.get("demo_student"):
+        week.append(Kernel(DISTILL_DEMO, str(distill["demo_student"]), role=STUDENT, demo=True))
     return week + [Kernel(ENSEMBLE, role=ENSEMBLE)]
 
 
@@ -400,12 +409,12 @@ def dataset_sources(kernel: Kernel, config: KernelsConfig, user: str) -> list[st
 
 def needs(kernel: Kernel, config: KernelsConfig) -> list[Kernel]:
     """The kernels whose outputs this one attaches: the index for every GPU kernel, the week's training runs for
-    the distill kernel, and those plus the student for the ensemble kernel."""
+    the distill kernels, and those plus the submission's student for the ensemble kernel (the demo's is the demo's)."""
     week = all_kernels(config)
     index = [k for k in week if k.role == INDEXING]
     training = [k for k in week if k.role == TRAINING]
     if kernel.role == ENSEMBLE:
-        return training + [k for k in week if k.role == STUDENT]
+        return training + [k for k in week if k.role == STUDENT and not k.demo]
     if kernel.role == STUDENT:
         return index + training
     return index if kernel.uses_gpu else []

@@ -30,6 +30,7 @@ from solution.core.config import COMPETITION, CPU_REPLICAS_VARIABLE
 from solution.core.errors import UserError, last_line
 from solution.data import sample
 from solution.data.dataset import SAMPLE_MARKER, SAMPLE_TEST_LABELS, SUBMISSION_CSV, TEST_DIR, TRAIN_CSV, TRAIN_DIR
+from solution.inference.export import choose_run
 from solution.kaggle import kernel_package, kernels
 from solution.kaggle.kernel_check import CHECK_SAMPLE, PARALLEL_KERNELS, STANDIN_WEIGHTS, install_kernel_outputs
 from solution.kaggle.kernel_runtime import BLEND_NAME
@@ -371,9 +372,11 @@ def rehearse(
         seconds[student.name] = run_kernel(roots[student.name], [*recipe_arguments(rehearsal), "--set", "weights=none", *taught], rehearsal)
         install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
-    students = {**trained, **_outputs(by_role[kernels.STUDENT], roots, config)}
-    members = [k.run_name for k in [*training, *by_role[kernels.STUDENT]]]
-    seconds |= _rehearse_ensemble(config, work, datasets, by_role[kernels.ENSEMBLE][0], students, members, rehearsal, log)
+    submitted = [k for k in by_role[kernels.STUDENT] if not k.demo]  # the demo's student goes to the demo, not the blend
+    outputs = {**trained, **_outputs(submitted, roots, config)}
+    members = [k.run_name for k in [*training, *submitted]]
+    seconds |= _rehearse_ensemble(config, work, datasets, by_role[kernels.ENSEMBLE][0], outputs, members, rehearsal, log)
+    log(f"rehearse: make export on the pulled runs: {'; '.join(choose_run(work / 'runs').reasons())}")
     return seconds
 
 

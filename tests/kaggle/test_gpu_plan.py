@@ -50,6 +50,8 @@ def test_the_default_week_spends_at_most_30_hours_at_least_80_percent_of_them_on
     assert total <= 30 and gpu_plan.share(plans) >= 0.8
     roles = {p.kernel: p.role.kind for p in plans}
     assert roles["train-convnext-tiny"] == gpu_plan.TEACHER and roles["distill"] == gpu_plan.STUDENT and roles["index"] == "index"
+    demo = next(p for p in plans if p.kernel == "distill-demo")
+    assert demo.role.kind == gpu_plan.STUDENT and not demo.role.reaches and demo.plan.image_size == 64, "the demo's, at its own size"
     assert roles["train-efficientnet-b0"] == gpu_plan.MEMBER and not any("vgg16" in name for name in roles)
     # A teacher reaches the submission only through a student: without the distill kernel its hours do not count.
     alone = gpu_plan.kernel_plans([k for k in week if k.role != gpu_plan.STUDENT], KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
@@ -76,7 +78,9 @@ def test_the_plan_table_states_hours_fit_roles_the_share_and_the_quota():
     total = sum(p.hours for p in plans)
     text = gpu_plan.format_plan(plans, ASSUMPTIONS)
     assert "train-convnext-tiny" in text and f"total: {total:.1f} GPU hours" in text and "teacher:" in text
-    assert f"reaching the submission: {total:.1f} of {total:.1f} GPU hours (100%" in text
+    demo = sum(p.hours for p in plans if not p.role.reaches)
+    assert demo > 0 and [p.kernel for p in plans if not p.role.reaches] == ["distill-demo"], "only the demo's student does not"
+    assert f"reaching the submission: {total - demo:.1f} of {total:.1f} GPU hours ({(total - demo) / total:.0%}" in text
     tight = dataclasses.replace(ASSUMPTIONS, weekly_quota_hours=10.0)
     assert f"{total - 10:.1f} h OVER the weekly quota of 10 h" in gpu_plan.format_plan(plans, tight)
     assert gpu_plan.over_quota(total, tight) == total - 10 and gpu_plan.over_quota(total, ASSUMPTIONS) == 0

@@ -34,7 +34,7 @@ def test_one_training_kernel_per_backbone_of_the_profile_and_an_ensemble():
     backbones = [k.backbone for k in kernels.all_kernels(CONFIG) if k.role == kernels.TRAINING]
     assert list(dict.fromkeys(backbones)) == list(kernels.load_profile(CONFIG.profile).backbones)
     assert all(backbones.count(b) in (1, CONFIG.k) for b in backbones)  # one kernel, or one per fold (test_gpu_plan)
-    assert names[0] == "index" and names[-2:] == ["distill", "ensemble"] and "train-efficientnet-b0" in names
+    assert names[0] == "index" and names[-3:] == ["distill", "distill-demo", "ensemble"] and "train-efficientnet-b0" in names
     assert "train-convlstm" not in names and "train-convlstm" in [k.name for k in kernels.reproduction_kernels(CONFIG)]
 
 
@@ -45,8 +45,10 @@ def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
         assert all(isinstance(meta[key], bool) for key in kernels.BOOLEAN_KEYS)
         assert meta["id"].startswith("me/") and meta["competition_sources"] == ["skillbox-computer-vision-project"]
     ensemble = json.loads((written / "ensemble" / kernels.METADATA_FILE).read_text())
-    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone]  # the student's distill kernel last
+    training = [k for k in kernels.all_kernels(CONFIG) if k.backbone and not k.demo]  # the student's distill kernel last
     assert ensemble["kernel_sources"] == [f"me/emotion-{k.name}" for k in training] and training[-1].name == "distill"
+    demo = json.loads((written / "distill-demo" / kernels.METADATA_FILE).read_text())
+    assert demo["enable_gpu"] is True and "me/emotion-distill-demo" not in ensemble["kernel_sources"], "the demo's, not the blend's"
     assert ensemble["dataset_sources"] == ["me/emotion-kit"] and ensemble["enable_gpu"] is False
     trainer = json.loads((written / "train-efficientnet-b0" / kernels.METADATA_FILE).read_text())
     assert trainer["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and trainer["enable_gpu"] is True

@@ -72,7 +72,7 @@ def test_a_missing_images_mount_is_one_line_from_the_kit_in_its_wheel(tmp_path):
 def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_ensemble(tmp_path):
     lines = []
     seconds = rehearsal.rehearse(CONFIG, tmp_path, SETTINGS, chosen=["resnet50"], log=lines.append)
-    assert set(seconds) == {"index", "pilot", "train-resnet50", "distill", "ensemble"}
+    assert set(seconds) == {"index", "pilot", "train-resnet50", "distill", "distill-demo", "ensemble"}
     trained = next(line for line in lines if line.startswith("rehearse: train-resnet50 resnet50"))
     assert "profile kaggle" in trained and "2 CPU replicas" in trained and "mixed_float16" in trained, trained
     piloted = next(line for line in lines if line.startswith("rehearse: pilot ran in"))
@@ -89,6 +89,10 @@ def test_the_week_rehearses_offline_from_the_wheel_index_training_distill_and_en
     student = RunFolder(tmp_path / "runs" / "efficientnetv2_b0-student")
     assert student.incomplete() is None and student.meta().distillation["teacher"] == "teacher"
     assert "pseudo_labels" not in student.meta().distillation, "pseudo-labels are off by default"
+    demo = RunFolder(tmp_path / "runs" / f"{CONFIG.distill['demo_student']}-student")
+    assert demo.incomplete() is None and demo.meta().distillation["teacher"] == "teacher", "the demo's student, pulled"
+    exported = next(line for line in lines if line.startswith("rehearse: make export on the pulled runs: "))
+    assert "the demo's model is" in exported, exported
     assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission.csv").is_file()
     assert (tmp_path / "ensemble" / "kaggle" / "working" / "submission-efficientnetv2_b0-student.csv").is_file(), "the student alone"
     assert "efficientnetv2_b0-student: left out of the blend" in (tmp_path / "ensemble" / "output.log").read_text()
