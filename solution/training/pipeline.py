@@ -115,23 +115,30 @@ def make_dataset(
     if cache:
         data = data.cache()
     if training:
-        buffer = max(1, min(len(paths), shuffle_buffer))
-        mixing = augment is not None and bool(augment.mixup or augment.cutmix)
-
-        def one_epoch(epoch: int) -> tf.data.Dataset:  # Python numbers: a seed tensor trips tf.data when the global seed is 0
-            shuffled = data.shuffle(buffer, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
-            batches = shuffled.batch(batch_size, drop_remainder=True).map(_images_to_float, num_parallel_calls=autotune)
-            if not mixing:
-                return batches
-            return batches.enumerate().map(
-                lambda number, batch: mix_batch(augment, *batch, batch_seed(seed, epoch, number)), num_parallel_calls=autotune
-            )
-
-        # A fold whose backup is its last epoch trains none: Keras then reads nothing, but a dataset must exist.
-        stream = functools.reduce(tf.data.Dataset.concatenate, map(one_epoch, epochs or range(epochs.start, epochs.start + 1)))
-        return stream.prefetch(autotune)
+        return _epochs_of(data, batch_size, augment, seed, epochs, max(1, min(len(paths), shuffle_buffer)))
     data = data.batch(batch_size).map(_images_to_float, num_parallel_calls=autotune)
     return data.prefetch(autotune)
+
+
+def _epochs_of(
+    data: tf.data.Dataset, batch_size: int, augment: AugmentConfig | None, seed: int, epochs: range, buffer: int
+) -> tf.data.Dataset:
+    """The `epochs`' batches one after another, each epoch shuffled and mixed by its own number."""
+    autotune = tf.data.AUTOTUNE
+    mixing = augment is not None and bool(augment.mixup or augment.cutmix)
+
+    def one_epoch(epoch: int) -> tf.data.Dataset:  # Python numbers: a seed tensor trips tf.data when the global seed is 0
+        shuffled = data.shuffle(buffer, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+        batches = shuffled.batch(batch_size, drop_remainder=True).map(_images_to_float, num_parallel_calls=autotune)
+        if not mixing:
+            return batches
+        return batches.enumerate().map(
+            lambda number, batch: mix_batch(augment, *batch, batch_seed(seed, epoch, number)), num_parallel_calls=autotune
+        )
+
+    # A fold whose backup is its last epoch trains none: Keras then reads nothing, but a dataset must exist.
+    stream = functools.reduce(tf.data.Dataset.concatenate, map(one_epoch, epochs or range(epochs.start, epochs.start + 1)))
+    return stream.prefetch(autotune)
 
 
 def pad_to_replicas(paths: list[str], labels: np.ndarray, replicas: int) -> tuple[list[str], np.ndarray, np.ndarray]:
