@@ -291,8 +291,8 @@ def _install_quick_model(quick, output: Path, slug: str, root: Path) -> None:
     )
 
 
-def register(add: Adder) -> None:
-    """Add this group's commands to the parser."""
+def _register_preparation(add: Adder) -> None:
+    """The commands that prepare and check the kernels here, before Kaggle sees them."""
     sub = add("kernels", _kernels, "write every kernel's script and kernel-metadata.json from kernels/kernels.yaml")
     kernel_options(sub)
 
@@ -319,6 +319,9 @@ def register(add: Adder) -> None:
     kernel_options(sub, images=False)
     sub.add_argument("--out", help="where to build the dataset folder (default: a temporary one)")
 
+
+def _register_week(add: Adder) -> None:
+    """The commands that spend the week on Kaggle: push, pilot, plan, status, pull."""
     sub = add("push", _push, "write the kernel folders, then `kaggle kernels push` a kernel (a backbone, index, distill, ensemble, or all)")
     sub.add_argument(
         "kernel",
@@ -359,3 +362,9 @@ def register(add: Adder) -> None:
     runs_option(sub, "root of the run folders")
     sub.add_argument("--kernels-dir", default=str(PATHS.kernels), help=argparse.SUPPRESS)
     kernel_options(sub, images=False)
+
+
+def register(add: Adder) -> None:
+    """Add this group's commands to the parser."""
+    _register_preparation(add)
+    _register_week(add)

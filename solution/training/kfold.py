@@ -184,27 +184,21 @@ def train_backbone(
             "config": run_settings(config),
             **({"distillation": teacher.describe()} if teacher else {}),
         }
-        changed = differences(config, profile_defaults(config.profile))
-        _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
+        _check_settings(run, identity, config, log)
         log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
-        if changed:
-            described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
-            log(f"train: {backbone} differs from profile {config.profile} in {described}")
         jobs = _jobs(run, requested, inputs, teacher, refit, log)
         _train_jobs(run, spec, config, jobs, all_folds, strategy, device, callbacks, log)
         finished = [f for f in all_folds if run.fold_done(f)]
         models = [run.load_model(fold) for fold in finished]
         facts = {
-            "backbone": backbone,
+            **identity,
             "family": spec.family,
             "allowed_by_rules": spec.allowed,
             "profile": config.profile,
             "weights": config.weights,
-            "image_size": size,
             "seed": config.seed,
             "k": len(all_folds),
             "complete": finished == all_folds,
-            "folds_hash": identity["folds_hash"],
             "data": str(Path(data_dir).resolve()),
             "trained_on_sample": is_sample(data_dir),
             "parameters": int(models[0].count_params()),
@@ -212,19 +206,31 @@ def train_backbone(
             "precision": precision,
             **measure_readings(models, size, config.latency_repeats),
             "versions": versions(),
-            "config": identity["config"],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "distillation": identity.get("distillation"),
             "refit": run.refit_done(),
         }
         meta = assemble(run, finished, facts)
         log(format_summary([run.fold_summary(fold) for fold in requested]))
-        log(
-            f"{run.path.name}: OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, "
-            f"std {meta.oof_accuracy_std:.4f}), {meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models, "
-            f"run folder {run.path}"
-        )
+        log(f"{run.path.name}: {_described(meta, finished)}, run folder {run.path}")
         return meta
+
+
+def _check_settings(run: RunFolder, identity: dict, config: TrainConfig, log: Callable[[str], None]) -> None:
+    """The run folder must have been trained with these settings (run_config.json); those that differ from the
+    profile are said once."""
+    changed = differences(config, profile_defaults(config.profile))
+    _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
+    if changed:
+        described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
+        log(f"train: {identity['backbone']} differs from profile {config.profile} in {described}")
+
+
+def _described(meta: RunMeta, finished: list[int]) -> str:
+    return (
+        f"OOF accuracy {meta.oof_accuracy:.4f} (folds {','.join(map(str, finished))}, std {meta.oof_accuracy_std:.4f}), "
+        f"{meta.latency_ms:.1f} ms/image for all {meta.latency_models} fold models"
+    )
 
 
 def _jobs(
