@@ -32,7 +32,7 @@ def _username(args: argparse.Namespace) -> str:
         raise UserError(
             "no Kaggle user name: export KAGGLE_USERNAME=<name>, pass --username, or use a ~/.kaggle/kaggle.json with a username"
         )
-    from solution.kaggle.kernels import OWNER
+    from solution.kaggle.kaggle_rules import OWNER
 
     if not OWNER.match(user):
         raise UserError(f"Kaggle user name {user!r}: expected letters, digits, '-' or '_' only; fix --username or KAGGLE_USERNAME")

@@ -24,7 +24,7 @@ import pandas as pd
 from solution.core.config import PATHS
 from solution.core.errors import UserError, last_line
 from solution.data import sample
-from solution.kaggle import kernels
+from solution.kaggle import kaggle_rules, kernels
 from solution.kaggle.kernels import CHECK_USERNAME, SCRIPT_FILE, Kernel, KernelsConfig
 from solution.standins.downloads import write_hub_feature_extractor
 
@@ -41,9 +41,9 @@ def metadata_problems(config: KernelsConfig, root: Path | None = None) -> list[s
     check_config = config if config.images_dataset else dataclasses.replace(config, images_dataset=f"{CHECK_USERNAME}/emotion-images")
     with tempfile.TemporaryDirectory() as scratch:
         for folder in kernels.write_kernels(check_config, CHECK_USERNAME, Path(scratch)):
-            problems += kernels.check_metadata(folder)
-    for existing in sorted(root.glob(f"*/{kernels.METADATA_FILE}")):
-        problems += kernels.check_metadata(existing.parent)
+            problems += kaggle_rules.check_metadata(folder)
+    for existing in sorted(root.glob(f"*/{kaggle_rules.METADATA_FILE}")):
+        problems += kaggle_rules.check_metadata(existing.parent)
     return problems
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import re
 import shutil
 import tempfile
@@ -36,23 +35,15 @@ from solution.kaggle.gpu_plan import (
     TRAINING,
     quick_backbone,
 )
+from solution.kaggle.kaggle_rules import METADATA_FILE, SLUG, slug_problems
 from solution.models.registry import REGISTRY
 from solution.training.profiles import available_profiles, load_profile
 
-CONFIG_FILE, METADATA_FILE, SCRIPT_FILE = "kernels.yaml", "kernel-metadata.json", "kernel.py"
+CONFIG_FILE, SCRIPT_FILE = "kernels.yaml", "kernel.py"
 ROOT_VARIABLE = "EMOTION_KAGGLE_ROOT"  # replaces the /kaggle prefix (`make rehearse`); unset on Kaggle
 ENSEMBLE, INDEX, DISTILL, PILOT = "ensemble", "index", "distill", "pilot"
 DISTILL_DEMO = "distill-demo"  # the demo's fast student, distilled beside the submission's
-# Accelerators an ordinary account can ask for (kaggle-cli docs/kernels.md, Sep 2026; kaggle-cli #1196): T4 x2,
-# and TPU v5e-8. Kaggle retired the P100 on 2026-09-15 (such kernels now get T4 x2) and the TPU v3-8 VMs.
-MACHINE_SHAPES = ("NvidiaTeslaT4", "TpuV5E8")
 PLANNED_GPUS = {"NvidiaTeslaT4": 2}  # what `make plan` prices each shape's hours on (T4 x2)
-RETIRED_SHAPES = {"NvidiaTeslaP100": "NvidiaTeslaT4", "Tpu1VmV38": "TpuV5E8", "TpuV38": "TpuV5E8"}
-PINNING_TYPES = ("original", "latest")
-REQUIRED_KEYS = ("id", "title", "code_file", "language", "kernel_type")
-BOOLEAN_KEYS = ("is_private", "enable_gpu", "enable_tpu", "enable_internet")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{3,48}[a-z0-9]$")
-OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 CHECK_USERNAME = "kaggle-username"  # stands in for the user's name when checking generated metadata
 
 
@@ -211,7 +202,7 @@ def validated(config: KernelsConfig, path: Path | None = None) -> KernelsConfig:
     for key in ("images_dataset", "weights_dataset", "package_dataset"):
         value = getattr(config, key)
         bare = key == "package_dataset" and isinstance(value, str) and "/" not in value  # under your user name
-        if value and not (bare and SLUG.match(value)) and (bare or not isinstance(value, str) or _slug_problems(key, value)):
+        if value and not (bare and SLUG.match(value)) and (bare or not isinstance(value, str) or slug_problems(key, value)):
             raise refuse(key, value, "owner/name of a Kaggle dataset")
     for key in ("k", "seed", "budget_ms", "push_poll_seconds", "push_wait_hours", "deadline_hours"):
         value = getattr(config, key)
@@ -485,49 +476,3 @@ def stale_scripts(config: KernelsConfig, root: Path | None = None) -> list[str]:
         if folder.name not in names
     ]
     return problems
-
-
-def _slug_problems(kind: str, value: object, parts: tuple[int, ...] = (2,)) -> list[str]:
-    if not isinstance(value, str) or value.count("/") + 1 not in parts:
-        return [f"{kind} '{value}' is not owner/slug"]
-    owner, slug = value.split("/")[:2]
-    problems = [] if OWNER.match(owner) else [f"{kind} '{value}': owner '{owner}' is not a Kaggle user name"]
-    return problems + ([] if SLUG.match(slug) else [f"{kind} '{value}': slug '{slug}' must be 5-50 lowercase letters, digits or '-'"])
-
-
-def check_metadata(folder: Path) -> list[str]:
-    """Problems with folder/kernel-metadata.json, one line each (empty when Kaggle would accept it)."""
-    path = folder / METADATA_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        return [f"{path}: not readable JSON ({error}); run `make kernels`"]
-    problems = [f"missing key '{key}'" for key in REQUIRED_KEYS + BOOLEAN_KEYS if key not in meta]
-    problems += _slug_problems("id", meta.get("id", ""))
-    title = str(meta.get("title", ""))
-    if len(title) < 5:
-        problems.append(f"title '{title}' is shorter than 5 characters")
-    slug = str(meta.get("id", "")).split("/")[-1]
-    if re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") != slug:
-        problems.append(f"title '{title}' does not resolve to the id's slug '{slug}'")
-    if not (folder / str(meta.get("code_file", ""))).is_file() or not meta.get("code_file"):
-        problems.append(f"code_file '{meta.get('code_file')}' is not a file in {folder}")
-    if meta.get("language") != "python" or meta.get("kernel_type") != "script":
-        problems.append("language must be python and kernel_type script")
-    problems += [
-        f"'{key}' must be true or false, not {meta[key]!r}" for key in BOOLEAN_KEYS if key in meta and not isinstance(meta[key], bool)
-    ]
-    if meta.get("docker_image_pinning_type") not in PINNING_TYPES:
-        problems.append(f"docker_image_pinning_type must be one of {', '.join(PINNING_TYPES)}")
-    shape = meta.get("machine_shape")
-    if shape in RETIRED_SHAPES:
-        problems.append(f"machine_shape '{shape}' was retired by Kaggle; use {RETIRED_SHAPES[shape]} (machine_shape in {CONFIG_FILE})")
-    elif shape not in ("", None, *MACHINE_SHAPES):
-        problems.append(f"machine_shape '{shape}' is not one of {', '.join(MACHINE_SHAPES)}")
-    for source in meta.get("dataset_sources", []):
-        problems += _slug_problems("dataset source", source, (2, 3))
-    for source in meta.get("kernel_sources", []):
-        problems += _slug_problems("kernel source", source, (2, 3))
-    if meta.get("competition_sources") != [COMPETITION.slug]:
-        problems.append(f"competition_sources must be ['{COMPETITION.slug}']")
-    return [f"{path}: {problem}" for problem in problems]

@@ -24,7 +24,8 @@ from solution.core.kaggle_cli import KaggleCli
 from solution.core.names import checked_name
 from solution.core.records import record
 from solution.kaggle import kernel_client
-from solution.kaggle.kernels import METADATA_FILE, SCRIPT_FILE, Kernel
+from solution.kaggle.kaggle_rules import METADATA_FILE
+from solution.kaggle.kernels import SCRIPT_FILE, Kernel
 
 QUEUE_FILE = "push-queue.json"  # in the kernels folder, git-ignored like the metadata
 QUEUE_SCHEMA = 1

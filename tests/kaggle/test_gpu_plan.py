@@ -8,7 +8,7 @@ import json
 import pytest
 
 from solution.core.errors import UserError
-from solution.kaggle import gpu_plan, kernels
+from solution.kaggle import gpu_plan, kaggle_rules, kernels
 from solution.training.profiles import load_profile
 from tests import fake_kaggle
 from tests.conftest import run_cli
@@ -114,7 +114,7 @@ def test_push_all_refuses_a_plan_over_the_quota_and_force_overrides(tmp_path, fa
     assert forced.returncode == 0, forced.stderr
     pushed = [call[-1] for call in fake_kaggle.calls(fake_kaggle_client) if call[:2] == ["kernels", "push"]]
     assert len(pushed) == len(kernels.all_kernels(CONFIG)), "the whole week: index, training, distill, ensemble"
-    meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
+    meta = json.loads((tmp_path / "ensemble" / kaggle_rules.METADATA_FILE).read_text())
     assert "me/emotion-distill" in meta["kernel_sources"] and "me/emotion-train-convnext-tiny" in meta["kernel_sources"]
 
 

@@ -16,7 +16,7 @@ import pytest
 from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.kaggle_cli import username
-from solution.kaggle import kernel_client, kernel_package, kernel_runtime, kernels
+from solution.kaggle import kaggle_rules, kernel_client, kernel_package, kernel_runtime, kernels
 from tests import fake_kaggle
 from tests.conftest import REPO, run_cli
 
@@ -40,22 +40,22 @@ def test_one_training_kernel_per_backbone_of_the_profile_and_an_ensemble():
 
 def test_generated_metadata_passes_the_rules_and_sets_every_boolean(written):
     for folder in sorted(p for p in written.iterdir()):
-        assert kernels.check_metadata(folder) == []
-        meta = json.loads((folder / kernels.METADATA_FILE).read_text())
-        assert all(isinstance(meta[key], bool) for key in kernels.BOOLEAN_KEYS)
+        assert kaggle_rules.check_metadata(folder) == []
+        meta = json.loads((folder / kaggle_rules.METADATA_FILE).read_text())
+        assert all(isinstance(meta[key], bool) for key in kaggle_rules.BOOLEAN_KEYS)
         assert meta["id"].startswith("me/") and meta["competition_sources"] == ["skillbox-computer-vision-project"]
-    ensemble = json.loads((written / "ensemble" / kernels.METADATA_FILE).read_text())
+    ensemble = json.loads((written / "ensemble" / kaggle_rules.METADATA_FILE).read_text())
     training = [k for k in kernels.all_kernels(CONFIG) if k.backbone and not k.demo]  # the student's distill kernel last
     assert ensemble["kernel_sources"] == [f"me/emotion-{k.name}" for k in training] and training[-1].name == "distill"
-    demo = json.loads((written / "distill-demo" / kernels.METADATA_FILE).read_text())
+    demo = json.loads((written / "distill-demo" / kaggle_rules.METADATA_FILE).read_text())
     assert demo["enable_gpu"] is True and "me/emotion-distill-demo" not in ensemble["kernel_sources"], "the demo's, not the blend's"
     assert ensemble["dataset_sources"] == ["me/emotion-kit"] and ensemble["enable_gpu"] is False
-    trainer = json.loads((written / "train-efficientnet-b0" / kernels.METADATA_FILE).read_text())
+    trainer = json.loads((written / "train-efficientnet-b0" / kaggle_rules.METADATA_FILE).read_text())
     assert trainer["dataset_sources"] == ["someone/emotion-faces", "me/emotion-kit"] and trainer["enable_gpu"] is True
     assert trainer["kernel_sources"] == ["me/emotion-index"], "training kernels attach the week's index"
-    index = json.loads((written / "index" / kernels.METADATA_FILE).read_text())
+    index = json.loads((written / "index" / kaggle_rules.METADATA_FILE).read_text())
     assert index["enable_gpu"] is False and index["kernel_sources"] == [] and index["machine_shape"] == ""
-    distill = json.loads((written / "distill" / kernels.METADATA_FILE).read_text())
+    distill = json.loads((written / "distill" / kaggle_rules.METADATA_FILE).read_text())
     assert distill["enable_gpu"] is True and distill["kernel_sources"] == ["me/emotion-index"] + ensemble["kernel_sources"][:-1]
 
 
@@ -116,12 +116,12 @@ def test_a_previous_output_is_copied_without_its_links(tmp_path):
     ],
 )
 def test_each_rule_break_is_reported_with_the_file(written, change, expected):
-    path = written / "ensemble" / kernels.METADATA_FILE
+    path = written / "ensemble" / kaggle_rules.METADATA_FILE
     meta = json.loads(path.read_text())
     meta.update(change)
     meta = {k: v for k, v in meta.items() if v is not None}
     path.write_text(json.dumps(meta))
-    problems = kernels.check_metadata(written / "ensemble")
+    problems = kaggle_rules.check_metadata(written / "ensemble")
     assert len(problems) >= 1 and all(p.startswith(str(path)) for p in problems)
     assert any(expected in p for p in problems), problems
 
@@ -339,7 +339,7 @@ def test_the_push_command_writes_metadata_then_pushes(tmp_path, fake_kaggle_clie
     done = run_cli("push", "ensemble", "--kernels-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert fake_kaggle.calls(fake_kaggle_client) == [["kernels", "push", "-p", str(tmp_path / "ensemble")]]
-    meta = json.loads((tmp_path / "ensemble" / kernels.METADATA_FILE).read_text())
+    meta = json.loads((tmp_path / "ensemble" / kaggle_rules.METADATA_FILE).read_text())
     assert meta["id"] == "me/emotion-ensemble"
 
 
@@ -376,14 +376,14 @@ def test_a_push_with_resume_sends_a_script_that_refuses_without_its_previous_out
     kernels.write_kernels(config, "me", tmp_path)
     with kernels.staged_for_resume(tmp_path / kernel.name, kernel, config) as staged:
         script = (staged / kernels.SCRIPT_FILE).read_text()
-        assert "'--resume']" in script and (staged / kernels.METADATA_FILE).is_file()
+        assert "'--resume']" in script and (staged / kaggle_rules.METADATA_FILE).is_file()
         assert kernel_runtime.build_parser().parse_args(kernel.arguments(config) + ["--resume"]).resume
     assert not staged.exists() and "--resume" not in (tmp_path / kernel.name / kernels.SCRIPT_FILE).read_text()
     done = run_cli("push", "resnet50", "--resume", "--kernels-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
     pushed = fake_kaggle.calls(fake_kaggle_client)[-1]
     assert pushed[:3] == ["kernels", "push", "-p"] and pushed[3] != str(tmp_path / kernel.name) and pushed[3].endswith(kernel.name)
-    meta = json.loads((tmp_path / kernel.name / kernels.METADATA_FILE).read_text())
+    meta = json.loads((tmp_path / kernel.name / kaggle_rules.METADATA_FILE).read_text())
     assert "me/emotion-train-resnet50" in meta["kernel_sources"], "its own previous output attached"
 
 
