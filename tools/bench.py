@@ -130,7 +130,7 @@ def machine() -> dict:
     """CPU model, cores, memory, accelerators and library versions."""
     import tensorflow as tf
 
-    from solution.artifacts.runs import versions
+    from solution.artifacts.run_assembly import versions
 
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")

@@ -3,7 +3,7 @@ report and the fold-kernel merge on 50,000 OOF rows.
 
 Their predictions are drawn at random around the labels (each backbone a little more accurate than chance, its
 errors partly shared with the others, as real runs' are). Every file is written by the same code training uses
-(`runs.assemble`), so the blends read exactly the format of real runs. They time the code; their scores mean nothing.
+(`run_assembly.assemble`), so the blends read exactly the format of real runs. They time the code; their scores mean nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from solution.artifacts.run_assembly import assemble
 from solution.artifacts.runs import (
     DONE_FILE,
     HISTORY_FILE,
@@ -25,7 +26,6 @@ from solution.artifacts.runs import (
     TEST_FLIP_FILE,
     RunFolder,
     RunMeta,
-    assemble,
 )
 from solution.core import atomic
 from solution.core.labels import CLASS_INDEX, CLASSES, NUM_CLASSES

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 
-from solution.artifacts.runs import META_FILE, RUN_CONFIG_FILE, RunFolder, RunMeta, assemble
+from solution.artifacts.run_assembly import assemble
+from solution.artifacts.runs import META_FILE, RUN_CONFIG_FILE, RunFolder, RunMeta
 from solution.core.atomic import folder_swap
 from solution.core.errors import UserError
 

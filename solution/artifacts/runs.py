@@ -18,17 +18,16 @@ Local training and a Kaggle kernel's output produce the same files; ensembles re
 
 from __future__ import annotations
 
-import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from solution.artifacts.keras_files import load_keras_model
+from solution.artifacts.predictions import read_probabilities
 from solution.core import atomic
-from solution.core.documents import read_json, read_table
+from solution.core.documents import read_json
 from solution.core.errors import UserError
-from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.core.records import record
 
 OOF_FILE, TEST_FILE, HISTORY_FILE, META_FILE = "oof.csv", "test.csv", "history.csv", "meta.json"
@@ -226,179 +225,3 @@ def _holds_flip_files(folder: Path) -> bool:
 def run_folders(root: Path) -> list[RunFolder]:
     """Every run folder directly under `root` (the folders holding meta.json), in name order."""
     return [RunFolder(path.parent) for path in sorted(Path(root).glob(f"*/{META_FILE}"))]
-
-
-KERAS_CONFIG = "config.json"  # inside a .keras archive: the layers to build
-
-
-def foreign_layers(path: Path) -> list[str]:
-    """The layers of a .keras file that would run code of its own when loaded: Lambda layers (their Python bytecode
-    is in the file) and classes neither Keras nor this kit registers. Read from its config.json, nothing built."""
-    import json
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read(KERAS_CONFIG))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
-        raise UserError(f"{path}: not a readable .keras model ({type(error).__name__}); re-train or re-export it") from None
-    found = []
-
-    def visit(node) -> None:
-        if isinstance(node, dict):
-            name, registered, module = node.get("class_name"), node.get("registered_name"), str(node.get("module") or "")
-            if name == "Lambda" or (registered and not str(registered).startswith("solution>") and not module.startswith("keras")):
-                found.append(str(registered or name))
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(config)
-    return sorted(set(found))
-
-
-def load_keras_model(path: Path):
-    """A model.keras of this kit, or one from elsewhere (a kernel's output, someone's file): loaded with Keras's
-    safe_mode, and refused in one line when it holds a Lambda or an unknown layer, whose code would run on loading.
-    The kit's own layers (solution.models.layers, the TF Hub layer of vit_b8 included) register on import."""
-    import keras
-
-    import solution.models.layers  # noqa: F401
-
-    foreign = foreign_layers(Path(path))
-    if foreign:
-        raise UserError(
-            f"{path}: refused: it holds {', '.join(foreign)}, layer code that would run on loading; "
-            "load only models of this kit (make train / make pull) or rebuild it without Lambda or custom layers"
-        )
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise UserError(f"{path}: not a model this kit can load safely ({reason}); re-train or re-export it") from None
-
-
-RUN_FIX = "re-train or re-pull the run"
-
-
-def read_probabilities(
-    path: Path, fix: str = RUN_FIX, absent: str = "the run is incomplete or damaged (re-run `make train` to finish it)"
-) -> pd.DataFrame:
-    """A probability file (a run's or a blend's), checked: every class column, one row per image, and each row
-    probabilities (finite, 0-1, summing to 1). `fix` says how to make a damaged one again, `absent` a missing one."""
-    table = read_table(path, absent)
-    missing = [c for c in CLASSES if c not in table.columns]
-    if missing:
-        raise UserError(f"{path}: missing probability column(s) {', '.join(missing)}; not a run file of this kit")
-    if "image_path" in table.columns and table.image_path.duplicated().any():
-        twice = table.image_path[table.image_path.duplicated()].iloc[0]
-        raise UserError(f"{path}: {twice} has more than one row; {fix}")
-    values = table[list(CLASSES)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(values).all(axis=1) | (values < -1e-6).any(axis=1) | (np.abs(values.sum(axis=1) - 1) > 0.01)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise UserError(
-            f"{path}: row {row + 2} ({table.iloc[row].get('image_path', '?')}) is not a probability distribution "
-            f"(NaN, text, a negative value or a sum other than 1); {fix}"
-        )
-    return table
-
-
-def probability_frame(paths: list[str], probabilities: np.ndarray, **columns) -> pd.DataFrame:
-    """image_path, any extra columns, then one probability column per class."""
-    frame = pd.DataFrame({"image_path": paths, **columns})
-    frame[list(CLASSES)] = np.asarray(probabilities, dtype=np.float64)
-    return frame
-
-
-def score(probabilities: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    """(accuracy, log loss) of class probabilities (images, classes) against class indices."""
-    accuracy = float((probabilities.argmax(axis=1) == truth).mean())
-    loss = float(-np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1)).mean())
-    return accuracy, loss
-
-
-def score_table(table: pd.DataFrame) -> tuple[float, float]:
-    """(accuracy, log loss) of a probability table with an `emotion` column."""
-    return score(table[list(CLASSES)].to_numpy(), table.emotion.map(CLASS_INDEX).to_numpy())
-
-
-def accuracy(table: pd.DataFrame) -> float:
-    return score_table(table)[0]
-
-
-def versions() -> dict[str, str]:
-    """Library versions recorded with every run."""
-    import cv2
-    import keras
-    import sklearn
-    import tensorflow as tf
-
-    from solution import __version__
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "opencv": cv2.__version__,
-        "solution": __version__,
-    }
-
-
-def _combine(run: RunFolder, folds: list[int], oof_name: str, test_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The folds' held-out predictions stacked (sorted by image) and their test predictions averaged."""
-    oof = pd.concat([read_probabilities(run.fold_dir(f) / oof_name) for f in folds], ignore_index=True)
-    oof = oof.sort_values("image_path").reset_index(drop=True)
-    tests = [read_probabilities(run.fold_dir(f) / test_name) for f in folds]
-    test = tests[0][["image_path"]].copy()
-    test[list(CLASSES)] = np.mean([t[list(CLASSES)].to_numpy() for t in tests], axis=0)
-    return oof, test
-
-
-def tta_accuracy(oof: pd.DataFrame, oof_flip: pd.DataFrame) -> float:
-    """OOF accuracy of flip TTA: the mean of each image's plain and mirrored predictions."""
-    if list(oof.image_path) != list(oof_flip.image_path):
-        raise UserError("oof_flip.csv covers other images than oof.csv; re-create it with `make tta`")
-    mean = (oof[list(CLASSES)].to_numpy() + oof_flip[list(CLASSES)].to_numpy()) / 2
-    return float((mean.argmax(axis=1) == oof.emotion.map(CLASS_INDEX).to_numpy()).mean())
-
-
-def assemble_flip(run: RunFolder, folds: list[int], oof: pd.DataFrame) -> float | None:
-    """Write the run's oof_flip.csv and test_flip.csv when every fold has them; return the TTA OOF accuracy against
-    the run's assembled `oof` (None: no flips)."""
-    if not all(run.fold_has_flip(f) for f in folds):
-        return None
-    oof_flip, test_flip = _combine(run, folds, OOF_FLIP_FILE, TEST_FLIP_FILE)
-    accuracy = tta_accuracy(oof, oof_flip)
-    atomic.write_csv(run.path / OOF_FLIP_FILE, oof_flip)
-    atomic.write_csv(run.path / TEST_FLIP_FILE, test_flip)
-    return accuracy
-
-
-def assemble(run: RunFolder, folds: list[int], facts: dict) -> RunMeta:
-    """Combine finished folds into oof.csv, test.csv, history.csv, the flip files and meta.json (`facts` plus the scores)."""
-    oof, test = _combine(run, folds, OOF_FILE, TEST_FILE)
-    history = pd.concat([pd.read_csv(run.fold_dir(f) / HISTORY_FILE) for f in folds], ignore_index=True)
-    summaries = [run.fold_summary(f) for f in folds]
-    oof_accuracy, oof_log_loss = score_table(oof)
-    meta = RunMeta(
-        **facts,
-        folds_trained=folds,
-        fold_accuracy={str(s.fold): s.val_accuracy for s in summaries},
-        oof_accuracy=oof_accuracy,
-        oof_accuracy_std=float(np.std([s.val_accuracy for s in summaries])),
-        oof_log_loss=oof_log_loss,
-        train_seconds=float(sum(s.seconds for s in summaries)),
-        train_images_per_second=float(np.mean([s.images_per_second for s in summaries])),
-        oof_accuracy_tta=assemble_flip(run, folds, oof),
-    )
-    atomic.write_csv(run.path / OOF_FILE, oof)
-    atomic.write_csv(run.path / TEST_FILE, test)
-    atomic.write_csv(run.path / HISTORY_FILE, history)
-    meta.write(run.path)
-    return meta

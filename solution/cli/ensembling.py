@@ -34,7 +34,7 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 def _submission(args: argparse.Namespace) -> None:
     from solution.artifacts.blend_folder import blend_path
-    from solution.artifacts.runs import RUN_FIX, read_probabilities
+    from solution.artifacts.predictions import RUN_FIX, read_probabilities
     from solution.core.names import checked_name
     from solution.ensembling import submission
 

@@ -26,7 +26,8 @@ from solution.artifacts.blend_folder import (
     RecipeMember,
     blend_path,
 )
-from solution.artifacts.runs import META_FILE, RunFolder, probability_frame, run_folders, score
+from solution.artifacts.predictions import probability_frame, score
+from solution.artifacts.runs import META_FILE, RunFolder, run_folders
 from solution.core import atomic, markdown
 from solution.core.config import COMPETITION
 from solution.core.errors import UserError

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from solution.artifacts.runs import OOF_FILE, OOF_FLIP_FILE, TEST_FLIP_FILE, RunFolder, RunMeta, score
+from solution.artifacts.predictions import score
+from solution.artifacts.runs import OOF_FILE, OOF_FLIP_FILE, TEST_FLIP_FILE, RunFolder, RunMeta
 from solution.core.errors import UserError
 from solution.core.labels import CLASS_INDEX, CLASSES
 from solution.data.folds import FOLDS_FILE, folds_hash, read_folds

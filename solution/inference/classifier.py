@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from solution.artifacts.exported_model import TFLITE_FILE, ExportedModel
-from solution.artifacts.runs import META_FILE, RunFolder, load_keras_model
+from solution.artifacts.keras_files import load_keras_model
+from solution.artifacts.runs import META_FILE, RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.inference.crops import prepare_crop

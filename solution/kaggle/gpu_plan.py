@@ -245,6 +245,8 @@ def quick_backbone(kernels: list) -> str | None:
     students = [str(k.backbone) for k in kernels if k.role == STUDENT and k.backbone and not k.demo]
     trained = [str(k.backbone) for k in kernels if k.role == TRAINING and k.backbone]
     return (students or trained or [None])[0]
+
+
 PILOT_BUILD_HOURS = 0.03  # building one backbone with its weights and tracing its steps
 
 

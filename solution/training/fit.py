@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 from sklearn.utils.class_weight import compute_class_weight
 
+from solution.artifacts.predictions import probability_frame
 from solution.artifacts.runs import (
     DONE_FILE,
     HISTORY_FILE,
@@ -33,7 +34,6 @@ from solution.artifacts.runs import (
     RUN_SCHEMA,
     TEST_FILE,
     TEST_FLIP_FILE,
-    probability_frame,
 )
 from solution.core import atomic
 from solution.core.errors import UserError

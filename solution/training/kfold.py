@@ -12,17 +12,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from solution.artifacts.runs import (
-    RUN_CONFIG_FILE,
-    RUN_SCHEMA,
-    STUDENT_SUFFIX,
-    FoldSummary,
-    RunFolder,
-    RunIdentity,
-    RunMeta,
-    assemble,
-    versions,
-)
+from solution.artifacts.run_assembly import assemble, versions
+from solution.artifacts.runs import RUN_CONFIG_FILE, RUN_SCHEMA, STUDENT_SUFFIX, FoldSummary, RunFolder, RunIdentity, RunMeta
 from solution.core import atomic
 from solution.core.documents import read_json
 from solution.core.errors import UserError

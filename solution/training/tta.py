@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from solution.artifacts.runs import RunFolder, assemble_flip, run_folders
+from solution.artifacts.run_assembly import assemble_flip
+from solution.artifacts.runs import RunFolder, run_folders
 from solution.core.errors import UserError
 from solution.data.folds import FOLDS_FILE, folds_hash
 from solution.training.fit import write_predictions

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from solution.artifacts import fold_merge
-from solution.artifacts.runs import RunFolder, RunMeta, assemble
+from solution.artifacts.run_assembly import assemble
+from solution.artifacts.runs import RunFolder, RunMeta
 from solution.core.errors import UserError
 
 DECODE_MS, SINGLE_MS = 4.0, 10.0  # what each fold kernel measured: the decode and resize, then one fold model on top

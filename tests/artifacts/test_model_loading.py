@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from solution.artifacts.runs import foreign_layers, load_keras_model
+from solution.artifacts.keras_files import foreign_layers, load_keras_model
 from solution.core.errors import UserError
 from solution.models.backbones import build_model
 from solution.models.registry import get_spec

@@ -82,7 +82,7 @@ def test_a_meta_json_value_of_the_wrong_type_is_refused_in_one_line(tmp_path, ch
 
 @pytest.mark.parametrize("bad", ["nan", "-0.2", "abc", "0.5"])
 def test_a_run_file_whose_rows_are_not_probabilities_is_refused(tmp_path, bad):
-    from solution.artifacts.runs import probability_frame
+    from solution.artifacts.predictions import probability_frame
 
     probabilities = np.full((3, len(CLASSES)), 1 / len(CLASSES))
     table = probability_frame(["a.jpg", "b.jpg", "c.jpg"], probabilities)

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from solution.artifacts.blend_folder import BlendReport
-from solution.artifacts.runs import RunFolder, probability_frame, score
+from solution.artifacts.predictions import probability_frame, score
+from solution.artifacts.runs import RunFolder
 from solution.core import atomic
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES

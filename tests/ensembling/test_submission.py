@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from solution.artifacts.runs import RunFolder, probability_frame
+from solution.artifacts.predictions import probability_frame
+from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.ensembling import blends, submission

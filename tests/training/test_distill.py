@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solution.artifacts.runs import RunFolder, probability_frame
+from solution.artifacts.predictions import probability_frame
+from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.data.folds import read_folds

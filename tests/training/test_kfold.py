@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from solution.artifacts import runs
+from solution.artifacts import predictions
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.data import dataset, folds
@@ -55,7 +55,7 @@ def test_meta_records_what_the_ensemble_and_report_need(trained, small_data):
     saved = meta
     assert saved["backbone"] == "mobilenet_v2" and saved["image_size"] == 32 and saved["k"] == 3 and saved["complete"]
     assert saved["folds_hash"] == folds.folds_hash(small_data)
-    assert saved["oof_accuracy"] == pytest.approx(runs.accuracy(pd.read_csv(run_dir / "oof.csv")))
+    assert saved["oof_accuracy"] == pytest.approx(predictions.accuracy(pd.read_csv(run_dir / "oof.csv")))
     assert set(saved["fold_accuracy"]) == {"0", "1", "2"}
     assert saved["latency_ms"] > 0 and saved["train_seconds"] > 0 and saved["parameters"] > 100_000
     assert saved["trained_on_sample"] is True

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from solution.artifacts.runs import OOF_FLIP_FILE, TEST_FLIP_FILE, RunFolder, tta_accuracy
+from solution.artifacts.run_assembly import tta_accuracy
+from solution.artifacts.runs import OOF_FLIP_FILE, TEST_FLIP_FILE, RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.training import tta
