@@ -34,8 +34,9 @@ from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.core.locks import folder_lock
 from solution.core.plots import plt, save_png
-from solution.ensembling.ensemble import BlendResult, Members, blend, choose, load_members, member_name, trade_off
+from solution.ensembling.ensemble import BlendResult, choose, trade_off
 from solution.ensembling.fold_subsets import fold_subset, priced_on
+from solution.ensembling.members import Members, blend, load_members, member_name
 
 
 def find_runs(root: Path, log: Callable[[str], None] = print) -> list[Path]:

@@ -20,6 +20,7 @@ from solution.core.errors import UserError
 from solution.core.labels import CLASSES, NUM_CLASSES
 from solution.ensembling import blends, ensemble
 from solution.ensembling.fold_subsets import FoldSubset
+from solution.ensembling.members import Costs, Members, load_members
 from tests.conftest import run_meta
 
 N = 600
@@ -35,8 +36,8 @@ def _confident(truth: np.ndarray, right: np.ndarray, rng: np.random.Generator, w
     return probabilities
 
 
-def _members(oof: list[np.ndarray], truth: np.ndarray, latency: list[float]) -> ensemble.Members:
-    return ensemble.Members(
+def _members(oof: list[np.ndarray], truth: np.ndarray, latency: list[float]) -> Members:
+    return Members(
         names=[f"run{i}" for i in range(len(oof))],
         oof=np.stack(oof),
         test=np.stack(oof)[:, :10],
@@ -62,7 +63,7 @@ def test_greedy_beats_the_best_single_when_members_complement_each_other(truth):
     thirds = np.arange(N) % 3
     # Each run is right on two thirds of the images, a different two thirds each: majority voting fixes all.
     oof = [_confident(truth, thirds != k, rng) for k in range(3)]
-    weights = ensemble.greedy_weights(np.stack(oof), truth, ensemble.Costs(np.array([10.0, 10.0, 10.0])), 330)
+    weights = ensemble.greedy_weights(np.stack(oof), truth, Costs(np.array([10.0, 10.0, 10.0])), 330)
     blended, _ = ensemble.score(ensemble.blend(np.stack(oof), weights), truth)
     best_single = max(ensemble.score(o, truth)[0] for o in oof)
     assert blended > best_single + 0.2
@@ -77,7 +78,7 @@ def test_greedy_picks_the_single_best_when_the_others_add_nothing(truth):
     # The weaker runs are right only where the strong one is, and wrong the same way: they cannot help.
     weak = [_confident(truth, strong_right & (rng.random(N) < 0.4), rng, wrong) for _ in range(2)]
     oof = np.stack([weak[0], strong, weak[1]])
-    weights = ensemble.greedy_weights(oof, truth, ensemble.Costs(np.array([5.0, 5.0, 5.0])), 330)
+    weights = ensemble.greedy_weights(oof, truth, Costs(np.array([5.0, 5.0, 5.0])), 330)
     assert weights.tolist() == [0.0, 1.0, 0.0]
 
 
@@ -85,7 +86,7 @@ def test_a_tight_budget_keeps_the_fast_weak_run(truth):
     rng = np.random.default_rng(3)
     fast_weak = _confident(truth, rng.random(N) < 0.5, rng)
     slow_strong = _confident(truth, rng.random(N) < 0.8, rng)
-    oof, latency = np.stack([fast_weak, slow_strong]), ensemble.Costs(np.array([20.0, 400.0]))
+    oof, latency = np.stack([fast_weak, slow_strong]), Costs(np.array([20.0, 400.0]))
     for selector in ensemble.SELECTORS.values():
         weights = selector(oof, truth, latency, 330)
         assert weights.tolist() == [1.0, 0.0]
@@ -96,7 +97,7 @@ def test_a_tight_budget_keeps_the_fast_weak_run(truth):
 def test_optimised_weights_are_non_negative_and_sum_to_one(truth):
     rng = np.random.default_rng(4)
     oof = np.stack([_confident(truth, rng.random(N) < p, rng) for p in (0.4, 0.6, 0.7)])
-    weights = ensemble.optimised_weights(oof, truth, ensemble.Costs(np.array([1.0, 1.0, 1.0])), 330)
+    weights = ensemble.optimised_weights(oof, truth, Costs(np.array([1.0, 1.0, 1.0])), 330)
     assert np.isclose(weights.sum(), 1.0) and (weights >= 0).all()
     _, blended_loss = ensemble.score(ensemble.blend(oof, weights), truth)
     assert blended_loss <= min(ensemble.score(o, truth)[1] for o in oof) + 1e-9
@@ -125,7 +126,7 @@ def test_no_run_within_the_budget_is_a_clear_error(truth):
     rng = np.random.default_rng(6)
     oof = np.stack([_confident(truth, rng.random(N) < 0.5, rng)])
     with pytest.raises(UserError, match="budget"):
-        ensemble.greedy_weights(oof, truth, ensemble.Costs(np.array([500.0])), 330)
+        ensemble.greedy_weights(oof, truth, Costs(np.array([500.0])), 330)
 
 
 def _write_run(root, name, truth, probabilities, latency, folds_hash="abc", complete=True, flipped=None):
@@ -225,10 +226,10 @@ def test_runs_on_other_folds_or_unfinished_are_refused(tmp_path, truth):
     first = _write_run(tmp_path, "a", truth, probabilities, 10, folds_hash="one")
     other = _write_run(tmp_path, "b", truth, probabilities, 10, folds_hash="two")
     with pytest.raises(UserError, match="different folds"):
-        ensemble.load_members([first, other])
+        load_members([first, other])
     partial = _write_run(tmp_path, "c", truth, probabilities, 10, complete=False)
     with pytest.raises(UserError, match="finish the run"):
-        ensemble.load_members([first, partial])
+        load_members([first, partial])
 
 
 def test_latency_is_remeasured_into_meta(tiny_runs, tmp_path):
@@ -270,11 +271,11 @@ def test_a_single_run_with_a_short_oof_is_refused_naming_the_missing_rows(tmp_pa
     folds.write_folds(table, data)
     run = _write_run(tmp_path / "runs", "net", truth, _confident(truth, np.ones(len(truth), bool), np.random.default_rng(1)), 30.0)
     run_meta(backbone="net", folds_hash=folds.folds_hash(data), data=str(data), single_model_latency_ms=None).write(run)
-    assert ensemble.load_members([run]).names == ["net"], "a complete OOF passes"
+    assert load_members([run]).names == ["net"], "a complete OOF passes"
     oof = pd.read_csv(run / "oof.csv")
     oof.drop(index=[3, 7]).to_csv(run / "oof.csv", index=False)
     with pytest.raises(UserError, match=r"no prediction for 2 training image\(s\) \(train/x/3.jpg, train/x/7.jpg\)"):
-        ensemble.load_members([run])
+        load_members([run])
 
 
 def test_a_run_folder_without_meta_json_is_named_not_skipped_silently(tmp_path, truth):
@@ -289,7 +290,7 @@ def test_an_empty_oof_csv_is_one_line_naming_it(tmp_path, truth):
     run = _write_run(tmp_path / "runs", "net", truth, _confident(truth, np.ones(len(truth), bool), np.random.default_rng(3)), 30.0)
     (run / "oof.csv").write_text("")
     with pytest.raises(UserError, match=r"oof.csv: empty; .*make train") as caught:
-        ensemble.load_members([run])
+        load_members([run])
     assert str(run / "oof.csv") in str(caught.value)
 
 
@@ -332,20 +333,20 @@ def test_a_run_with_flip_files_offers_a_tta_member_at_twice_its_latency(tmp_path
     plain, mirrored = _flip_pair(truth, np.random.default_rng(11))
     with_flip = _write_run(tmp_path, "net", truth, plain, 40.0, flipped=mirrored)
     without = _write_run(tmp_path, "other", truth, plain, 25.0)
-    members = ensemble.load_members([with_flip, without])
+    members = load_members([with_flip, without])
     assert members.names == ["net", "net+flip", "other"] and members.flip == [False, True, False]
     assert members.latency_ms.tolist() == [40.0, 80.0, 25.0] and members.runs.tolist() == [0, 0, 1]
     order = np.argsort([f"train/x/{i}.jpg" for i in range(N)])  # members are sorted by image path
     assert np.allclose(members.oof[1], ((plain + mirrored) / 2)[order]), "rows are matched by image, whatever their order in the file"
     assert members.costs.of(np.array([0.5, 0.5, 0.0])) == 80.0, "run and run+flip share the plain pass"
     assert members.costs.of(np.array([0.4, 0.3, 0.3])) == 105.0
-    assert ensemble.load_members([with_flip], tta=False).names == ["net"]
+    assert load_members([with_flip], tta=False).names == ["net"]
 
 
 def test_flip_tta_is_chosen_where_it_pays_and_dropped_under_a_tight_budget(tmp_path, truth):
     plain, mirrored = _flip_pair(truth, np.random.default_rng(12))
     run = _write_run(tmp_path / "runs", "net", truth, plain, 40.0, flipped=mirrored)
-    members = ensemble.load_members([run])
+    members = load_members([run])
     assert score(members.oof[1], members.truth)[0] > score(members.oof[0], members.truth)[0] + 0.05, "the TTA member is the better one"
     roomy = blends.make_blend([run], "roomy", tmp_path / "ensembles", 330, "greedy")
     assert any(m.flip for m in roomy.members) and roomy.latency_ms == 80.0

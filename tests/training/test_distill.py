@@ -52,7 +52,7 @@ def test_a_teacher_on_other_folds_is_refused(small_data, tmp_path):
 @pytest.mark.heavy
 @pytest.mark.long(minutes=2.5)
 def test_a_student_learns_its_teachers_soft_targets_into_an_ordinary_run_folder(small_data, tmp_path):
-    from solution.ensembling.ensemble import load_members
+    from solution.ensembling.members import load_members
     from solution.training import kfold, profiles
 
     folds = read_folds(small_data)
