@@ -6,7 +6,8 @@ import keras
 import numpy as np
 
 from solution.training import profiles
-from solution.training.fit import TracedSwapEMAWeights, _optimizer, _swap_in_place
+from solution.training.fit import _optimizer
+from solution.training.fold_callbacks import TracedSwapEMAWeights, _swap_in_place
 
 
 def _compiled(model: keras.Model) -> keras.Model:

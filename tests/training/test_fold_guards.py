@@ -17,7 +17,7 @@ from solution.artifacts.runs import RunFolder
 from solution.core.errors import UserError
 from solution.core.labels import CLASSES
 from solution.kaggle import kernel_runtime
-from solution.training import ab_test, fit, kfold, profiles
+from solution.training import ab_test, fit, fold_callbacks, kfold, profiles
 from tests.conftest import TINY_TRAINING
 
 
@@ -31,18 +31,19 @@ class _Model:
         return self._weights
 
 
-def _callback(loss_scaled: bool, weights: tuple[np.ndarray, ...] = ()) -> fit.FailOnNonFinite:
-    callback = fit.FailOnNonFinite(label="fold 1", stage="full", loss_scaled=loss_scaled)
+def _callback(loss_scaled: bool, weights: tuple[np.ndarray, ...] = ()) -> fold_callbacks.FailOnNonFinite:
+    callback = fold_callbacks.FailOnNonFinite(label="fold 1", stage="full", loss_scaled=loss_scaled)
     callback.set_model(_Model(list(weights) or [np.ones(3)]))
     return callback
 
 
 def test_a_nan_validation_loss_or_weight_fails_the_fold_in_one_line():
-    with pytest.raises(fit.NonFiniteTraining, match=r"^fold 1: val_loss is not finite after full epoch 3; nothing of the fold is kept"):
+    said = r"^fold 1: val_loss is not finite after full epoch 3; nothing of the fold is kept"
+    with pytest.raises(fold_callbacks.NonFiniteTraining, match=said):
         _callback(loss_scaled=True).on_epoch_end(2, {"loss": 1.0, "val_loss": math.nan})
-    with pytest.raises(fit.NonFiniteTraining, match="weights is not finite"):
+    with pytest.raises(fold_callbacks.NonFiniteTraining, match="weights is not finite"):
         _callback(loss_scaled=True, weights=(np.array([1.0, np.inf]),)).on_epoch_end(0, {"loss": 1.0, "val_loss": 1.0})
-    with pytest.raises(fit.NonFiniteTraining, match="loss is not finite"):
+    with pytest.raises(fold_callbacks.NonFiniteTraining, match="loss is not finite"):
         _callback(loss_scaled=False).on_epoch_end(0, {"loss": math.inf, "val_loss": 1.0})
 
 
@@ -63,7 +64,7 @@ class _Poison(keras.callbacks.Callback):
 @pytest.mark.heavy
 def test_a_fold_whose_weights_turn_nan_is_failed_and_leaves_nothing_to_resume(small_data, tmp_path):
     config = profiles.load_profile("smoke", {**TINY_TRAINING, "epochs": "2", "backup_every_epochs": "1", "ema_momentum": "0"})
-    with pytest.raises(fit.NonFiniteTraining, match="fold 0: .* not finite after full epoch 1"):
+    with pytest.raises(fold_callbacks.NonFiniteTraining, match="fold 0: .* not finite after full epoch 1"):
         kfold.train_backbone(small_data, "convlstm", config, tmp_path, folds=[0], callbacks=[_Poison()], log=lambda line: None)
     fold = tmp_path / "convlstm" / "fold_0"
     assert not (fold / "done.json").exists() and not (fold / "oof.csv").exists() and not (fold / "model.keras").exists()
@@ -76,7 +77,7 @@ def test_nan_predictions_are_never_written(tmp_path):
     image = tmp_path / "a.png"
     tf.io.write_file(str(image), tf.io.encode_png(tf.zeros((8, 8, 3), tf.uint8)))
     data = fit.FoldData(0, [], np.array([]), [str(image)], ["./train/anger/a.png"], np.array([0]), [str(image)], ["a.png"])
-    with pytest.raises(fit.NonFiniteTraining, match="predictions are not finite; nothing was written"):
+    with pytest.raises(fold_callbacks.NonFiniteTraining, match="predictions are not finite; nothing was written"):
         fit.write_predictions(model, data, 8, 4, tmp_path)
     assert not list(tmp_path.glob("*.csv"))
 
