@@ -392,7 +392,7 @@ def augmentation(bench: Bench) -> None:
     runs = max(3, config.repeats // 3)
     baseline = bench.add(
         group,
-        "Keras layers + RandAugment (the old kaggle stack)",
+        "Keras layers + RandAugment (the usual Keras stack)",
         len(images) * 1000 / bench.median_ms(lambda: old(images).numpy(), runs),
         "images/s",
     )

@@ -16,7 +16,7 @@ from solution.data.images import BadImage, read_rgb
 from solution.data.near_duplicates import MAX_DISTANCE, near_duplicate_pairs
 
 EXAMPLES_PER_CLASS = 6
-EXAMPLE_SIDE = 160  # examples are shown this large: matplotlib resampling a 4,689 px photo took 1.3 GB of memory
+EXAMPLE_SIDE = 160  # examples are shown this large, resized first: matplotlib resampling a photo of thousands of pixels takes GBs
 NEAR_DUPLICATES_FILE = "near_duplicates.csv"
 
 

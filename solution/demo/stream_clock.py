@@ -1,5 +1,5 @@
 """Honest stream timing: start-up from the process's start to the first annotated frame, and FPS as frames over the
-wall time since the first frame was read (a moving average of per-frame rates overstated it 1.2-2.6x)."""
+wall time since the first frame was read (a moving average of per-frame rates overstates it: fast frames weigh as much as slow)."""
 
 from __future__ import annotations
 

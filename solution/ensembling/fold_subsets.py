@@ -107,7 +107,7 @@ def refit_subset(run: RunFolder, meta: RunMeta, order: list[str], flip: bool) ->
 def nested_subsets(run: RunFolder, meta: RunMeta, test: np.ndarray, test_tta: np.ndarray | None, order: list[str]) -> list[FoldSubset]:
     """The run's best fold alone, its refit model (at the same cost, and preferred: it saw every image), the best two
     folds, ... and all k (the run's own test predictions, `test` and `test_tta`): cheapest first. A run folder
-    without per-fold test files (an older kit's) offers its refit and all k only."""
+    without per-fold test files (a fold's deleted by hand) offers its refit and all k only."""
     ranked = by_held_out_accuracy(meta)
     every = FoldSubset(tuple(sorted(ranked)), float(meta.latency_ms), test, test_tta)  # rows in `order`, the blend's
     refit = [subset for subset in [refit_subset(run, meta, order, test_tta is not None)] if subset]

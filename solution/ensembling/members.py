@@ -167,7 +167,7 @@ def member_name(members: Members, member: int, choice: dict[int, int]) -> str:
 
 def blend(probabilities: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted mean over the first axis (runs). Members of weight 0 are never read: at the competition's size each
-    is 50,000 x 9 values, and a blend of 2 of 16 members is then 8 times cheaper than the full weighted sum."""
+    is 50,000 x 9 values, and a blend of a few of many members costs only what those few do."""
     weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
     used = np.flatnonzero(weights)
     total = probabilities[used[0]] * weights[used[0]]

@@ -121,8 +121,8 @@ class WarmupCosineDecay(keras.optimizers.schedules.CosineDecay):
     """Keras's CosineDecay with warmup, computed without a conditional.
 
     AdamW's weight decay evaluates the schedule once per variable inside the traced step, and CosineDecay
-    builds a `cond` (two sub-graphs) for its warmup each time: with MobileNetV2's 158 variables that was
-    about 10 s of every tracing. The same values, from a `where` over both branches."""
+    builds a `cond` (two sub-graphs) for its warmup each time, once per variable: a large share of every tracing.
+    The same values, from a `where` over both branches."""
 
     def __call__(self, step):
         dtype = ops.convert_to_tensor(self.initial_learning_rate).dtype
@@ -206,7 +206,7 @@ class FoldTrainer:
             # Weighted: validation batches padded for several replicas carry weight 0 on the padding.
             self.trainer.compile(optimizer, self.loss, weighted_metrics=["accuracy"], run_eagerly=self.config.run_eagerly)
             # Optimizer and metric variables built now: on the CPU's default strategy Keras creates them inside
-            # the first traced step, and a step that creates variables is traced twice (about 15 s here).
+            # the first traced step, and a step that creates variables is traced twice.
             self.trainer.optimizer.build(self.trainer.trainable_variables)  # the LossScaleOptimizer under mixed_float16
             self.optimizer_start = [(variable, variable.numpy()) for variable in self.trainer.optimizer.variables]
             predictions = keras.KerasTensor((None, NUM_CLASSES))

@@ -76,7 +76,7 @@ class TracedSwapEMAWeights(keras.callbacks.SwapEMAWeights):
 
 
 class DamagedBackup(Exception):
-    """A fold's backup that cannot be read back (cut short by a kill mid-write in an older kit, or damaged since)."""
+    """A fold's backup that cannot be read back (damaged on the disk, or by hand)."""
 
 
 class EpochBackup(keras.callbacks.BackupAndRestore):

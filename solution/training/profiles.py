@@ -59,7 +59,7 @@ class TrainConfig:
     mixed_precision: str = "auto"  # auto (on GPU/TPU), on, off
     fold_workers: int = 1  # on a CPU, folds trained side by side in that many processes; 0: as many as keep every core busy
     backup_every_epochs: int = 1  # a killed fold resumes from its last backup, written every this many epochs
-    run_eagerly: bool = False  # skips tf.function tracing (about 18 s per MobileNetV2 on a CPU): only for tiny checks
+    run_eagerly: bool = False  # skips tf.function tracing (seconds per model on a CPU), steps run slower: for tiny checks
     seed: int = 42
     latency_repeats: int = 30
     augment: AugmentConfig = field(default_factory=AugmentConfig)
