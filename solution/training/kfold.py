@@ -175,8 +175,10 @@ def train_backbone(
             "config": run_settings(config),
             **({"distillation": teacher.describe()} if teacher else {}),
         }
-        _check_settings(run, identity, config, log)
+        differs = _check_settings(run, identity, config)
         log(f"train: {backbone} ({spec.family}) at {size} px, profile {config.profile}, weights {config.weights}, {device}, {precision}")
+        if differs:
+            log(f"train: {backbone} {differs}")
         jobs = _jobs(run, requested, inputs, teacher, refit, log)
         _train_jobs(run, spec, config, jobs, all_folds, strategy, device, callbacks, log)
         finished = [f for f in all_folds if run.fold_done(f)]
@@ -207,14 +209,16 @@ def train_backbone(
         return meta
 
 
-def _check_settings(run: RunFolder, identity: dict, config: TrainConfig, log: Callable[[str], None]) -> None:
-    """The run folder must have been trained with these settings (run_config.json); those that differ from the
-    profile are said once."""
+def _check_settings(run: RunFolder, identity: dict, config: TrainConfig) -> str | None:
+    """The run folder must have been trained with these settings (run_config.json); returns how they differ from
+    the profile, said once at the start, or None."""
     changed = differences(config, profile_defaults(config.profile))
     _check_run_config(run, {**identity, "differs_from_profile": json.loads(json.dumps(changed, default=str))})
-    if changed:
-        described = ", ".join(f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items())
-        log(f"train: {identity['backbone']} differs from profile {config.profile} in {described}")
+    if not changed:
+        return None
+    return f"differs from profile {config.profile} in " + ", ".join(
+        f"{key}={value['used']} (profile: {value['profile']})" for key, value in changed.items()
+    )
 
 
 def _described(meta: RunMeta, finished: list[int]) -> str:
