@@ -81,15 +81,15 @@ class DemoChoice:
             said = [f"the demo's model is {self.run.name} (OOF {self.oof_accuracy:.4f}), the best single run"]
         else:
             said = [
-                f"the demo's model is {self.run.name} (OOF {self.oof_accuracy:.4f}), the fastest within {self.margin:.0%} of the "
-                f"best single run {self.best_run.name} (OOF {self.best_oof_accuracy:.4f}); --margin 0 ships the best"
+                f"the demo's model is {self.run.name} (OOF {self.oof_accuracy:.4f}), the fastest within {self.margin * 100:g} OOF "
+                f"points of the best single run {self.best_run.name} (OOF {self.best_oof_accuracy:.4f}); --margin 0 ships the best"
             ]
         if self.faster:
             run, accuracy = self.faster
             below = self.best_oof_accuracy - accuracy
             said.append(
-                f"the faster {run.name} (OOF {accuracy:.4f}) is {below:.1%} below the best, outside the {self.margin:.0%} margin; "
-                f"--margin {np.ceil(below * 1000) / 1000:g} or --run {run} ships it"
+                f"the faster {run.name} (OOF {accuracy:.4f}) is {below * 100:.1f} OOF points below the best, outside the "
+                f"{self.margin * 100:g}-point margin; --margin {np.ceil(below * 1000) / 1000:g} or --run {run} ships it"
             )
         return said
 

@@ -117,7 +117,7 @@ def test_the_default_fold_is_the_best_held_out_one_and_the_default_run_the_best_
     if fastest != expected:  # the faster run left out is named, with the margin that would ship it
         (chosen, passed_over) = best.reasons()
         assert f"{expected} (OOF" in chosen and "the best single run" in chosen
-        assert passed_over.startswith(f"the faster {fastest} (OOF") and "outside the 0% margin" in passed_over
+        assert passed_over.startswith(f"the faster {fastest} (OOF") and "outside the 0-point margin" in passed_over
         needed = float(passed_over.split("--margin ")[1].split()[0])
         assert export.choose_run(tiny_runs, margin=needed).run.name == fastest
     else:
