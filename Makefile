@@ -34,9 +34,8 @@ RESUME ?=
 # REFIT: `make train REFIT=1` also trains one model on every training image (RUNS/<backbone>/refit/), a one-model member.
 REFIT ?=
 # TEST_WORKERS: processes `make test` runs the suite in (pytest-xdist; an idle worker takes tests queued for the other,
-# --dist worksteal). On 2 cores, 2 took the suite from 16.7 to 11.1 minutes when it was smaller: TensorFlow's small
-# steps leave a core idle in one process; worksteal instead of one module per worker took it from 21.7 to 18.2, and
-# an order dealing whole modules to the two workers, longest first (tests/conftest.py), from 20.0 to 17.6.
+# --dist worksteal): TensorFlow's small steps leave a core idle in one process. tests/conftest.py starts the longest
+# tests first, so that no worker is left alone with one at the end.
 TEST_WORKERS ?= 2
 
 # Every user variable reaches the recipes through the environment and is quoted there ("$$DATA"): no character of
