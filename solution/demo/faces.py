@@ -62,6 +62,11 @@ def _downscaled(frame: np.ndarray, width: int) -> tuple[np.ndarray, float]:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
+def probability(logits: np.ndarray | float) -> np.ndarray:
+    """A MediaPipe model's logits as probabilities (clipped: no overflow on extreme logits)."""
+    return 1 / (1 + np.exp(-np.clip(logits, -80, 80)))
+
+
 def _scaled_back(boxes: list[tuple], scale: float) -> list[Box]:
     """(x, y, w, h, score) or (x, y, w, h, score, eyes) in the detection copy's pixels -> Boxes in the frame's."""
     return [
@@ -247,7 +252,7 @@ class BlazeFaceDetector:
         self.interpreter.set_tensor(self.input, (cv2.cvtColor(square, cv2.COLOR_BGR2RGB).astype(np.float32) / 127.5 - 1)[None])
         self.interpreter.invoke()
         raw = self.interpreter.get_tensor(self.boxes_output)[0]
-        scores = 1 / (1 + np.exp(-np.clip(self.interpreter.get_tensor(self.scores_output)[0, :, 0], -80, 80)))
+        scores = probability(self.interpreter.get_tensor(self.scores_output)[0, :, 0])
         keep = np.flatnonzero(scores > self.threshold)
         centres, sizes = raw[keep, :2] / size + self.anchors[keep], raw[keep, 2:4] / size
         eyes = (raw[keep, 4:8] / size + np.tile(self.anchors[keep], 2)) * side  # keypoints 0 and 1, offsets from the anchor

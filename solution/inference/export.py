@@ -185,12 +185,16 @@ def raw_data_images(run: RunFolder, split: str, limit: int) -> list[np.ndarray]:
     return images
 
 
-def data_images(run: RunFolder, size: int, split: str, limit: int) -> np.ndarray | None:
-    """`raw_data_images` prepared as training's pipeline prepares them; None when the data is not here."""
+def prepared(images: list[np.ndarray], size: int) -> np.ndarray | None:
+    """`images` as training's pipeline prepares them (its exact resize); None for no images."""
     from solution.training.pipeline import prepare_image
 
-    images = [prepare_image(image, size).numpy() for image in raw_data_images(run, split, limit)]
-    return np.stack(images) if images else None
+    return np.stack([prepare_image(image, size).numpy() for image in images]) if images else None
+
+
+def data_images(run: RunFolder, size: int, split: str, limit: int) -> np.ndarray | None:
+    """`raw_data_images` prepared as training's pipeline prepares them; None when the data is not here."""
+    return prepared(raw_data_images(run, split, limit), size)
 
 
 @dataclass(frozen=True)
@@ -203,11 +207,10 @@ class CropParity:
     images: int
 
 
-def crop_parity(tflite_path: Path, images: list[np.ndarray]) -> CropParity:
-    from solution.training.pipeline import prepare_image
-
+def crop_parity(tflite_path: Path, images: list[np.ndarray], exact_inputs: np.ndarray | None = None) -> CropParity:
+    """`exact_inputs`: `images` already prepared by training's resize, where the caller has them."""
     backend = TfliteBackend(tflite_path)
-    exact = backend.predict(np.stack([prepare_image(image, backend.image_size).numpy() for image in images]))
+    exact = backend.predict(prepared(images, backend.image_size) if exact_inputs is None else exact_inputs)
     fast = backend.predict(np.stack([prepare_crop(image, backend.image_size) for image in images]))
     agreement = float((exact.argmax(1) == fast.argmax(1)).mean())
     return CropParity(agreement, float(np.abs(exact - fast).max()), len(images))
@@ -272,8 +275,6 @@ def export(
     the TFLite model disagrees with Keras beyond that precision's tolerance. The candidate is checked beside the
     current model and replaces it only once accepted: a refused export leaves the demo's working model as it was.
     `selection` says in model.json why this model was exported, where the default (the run's best fold) is not why."""
-    from solution.training.pipeline import prepare_image
-
     if precision not in PARITY_TOLERANCES:
         raise UserError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)} (make export QUANT=int8)")
     atomic.refuse_foreign_folder(Path(out), INFO_FILE)  # a model goes into a model folder, never among someone's files
@@ -287,14 +288,14 @@ def export(
         if calibration is None:
             raise UserError(f"{Path(meta.data) / TRAIN_DIR}: no training images to calibrate int8 on; export float32, or restore the data")
     held_out = raw_data_images(run, TEST_DIR, PARITY_IMAGES)
-    if check_images is None and held_out:
-        check_images = np.stack([prepare_image(image, size).numpy() for image in held_out])
+    exact_inputs = prepared(held_out, size)
+    check_images = exact_inputs if check_images is None else check_images
     if check_images is None:  # the data is not on this machine: random pixels still catch a broken conversion
         check_images = np.random.default_rng(0).integers(0, 256, (8, size, size, 3)).astype(np.uint8)
     with folder_lock(Path(out), "export"):  # one export into a model folder at a time
         agreement = _install_checked(model, calibration, check_images, precision, Path(out), run)
         face_ms, threads = per_face_ms(out / TFLITE_FILE)
-        crops = crop_parity(out / TFLITE_FILE, held_out) if held_out else None
+        crops = crop_parity(out / TFLITE_FILE, held_out, exact_inputs) if held_out else None
         exported = ExportedModel(
             image_size=size,
             backbone=meta.backbone,

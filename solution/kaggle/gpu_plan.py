@@ -242,7 +242,7 @@ QUICK_MODEL_EPOCHS = 3  # the pilot's quick real model: fold 0 of the student (o
 
 def quick_backbone(kernels: list) -> str | None:
     """The backbone of the pilot's quick model: the submission's student, else the week's first backbone."""
-    students = [str(k.backbone) for k in kernels if k.role == STUDENT and k.backbone and not k.demo]
+    students = [str(k.backbone) for k in kernels if k.submission_student and k.backbone]
     trained = [str(k.backbone) for k in kernels if k.role == TRAINING and k.backbone]
     return (students or trained or [None])[0]
 
@@ -299,7 +299,7 @@ def kernel_plans(kernels: list, profile: TrainConfig, k: int, assumptions: PlanA
     """The plan of each GPU or index kernel (`kernels.Kernel`s; a fold kernel trains only its folds). Without an index
     kernel among `kernels`, each GPU kernel indexes the images itself."""
     indexed = any(kernel.role == INDEXING for kernel in kernels)
-    distilled = any(kernel.role == STUDENT and not kernel.demo for kernel in kernels)  # a teacher reaches the submission
+    distilled = any(kernel.submission_student for kernel in kernels)  # a teacher reaches the submission through it
     plans = []
     for kernel in kernels:
         if kernel.role == INDEXING:

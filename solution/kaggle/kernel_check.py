@@ -148,7 +148,7 @@ def run_scripts(config: KernelsConfig, work: Path, root: Path | None = None, log
     seconds = {}
 
     trained = [k.run_name for k in training]
-    students = [k.run_name for k in chosen if k.role == kernels.STUDENT and not k.demo]
+    students = [k.run_name for k in chosen if k.submission_student]
     members = {kernels.STUDENT: trained, kernels.ENSEMBLE: trained + students}  # the kernels run here, not the week's
 
     def run_alone(kernel: Kernel) -> None:

@@ -115,6 +115,11 @@ class Kernel:
         return self.backbone is not None or self.role == PILOTING
 
     @property
+    def submission_student(self) -> bool:
+        """A student whose run the ensemble blends (the demo's student is the demo's)."""
+        return self.role == STUDENT and not self.demo
+
+    @property
     def run_name(self) -> str:
         """The run folder its output holds: the backbone, or <backbone>-student for the distill kernel."""
         return f"{self.backbone}{STUDENT_SUFFIX if self.role == STUDENT else ''}"
@@ -405,7 +410,7 @@ def needs(kernel: Kernel, config: KernelsConfig) -> list[Kernel]:
     index = [k for k in week if k.role == INDEXING]
     training = [k for k in week if k.role == TRAINING]
     if kernel.role == ENSEMBLE:
-        return training + [k for k in week if k.role == STUDENT and not k.demo]
+        return training + [k for k in week if k.submission_student]
     if kernel.role == STUDENT:
         return index + training
     return index if kernel.uses_gpu else []

@@ -372,7 +372,7 @@ def rehearse(
         seconds[student.name] = run_kernel(roots[student.name], [*recipe_arguments(rehearsal), "--set", "weights=none", *taught], rehearsal)
         install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
-    submitted = [k for k in by_role[kernels.STUDENT] if not k.demo]  # the demo's student goes to the demo, not the blend
+    submitted = [k for k in by_role[kernels.STUDENT] if k.submission_student]
     outputs = {**trained, **_outputs(submitted, roots, config)}
     members = [k.run_name for k in [*training, *submitted]]
     seconds |= _rehearse_ensemble(config, work, datasets, by_role[kernels.ENSEMBLE][0], outputs, members, rehearsal, log)
