@@ -19,9 +19,9 @@ from solution.core.records import record
 TFLITE_FILE, INFO_FILE = "model.tflite", "model.json"
 DEMO_MARGIN = 0.02  # export gives the demo the fastest run whose OOF accuracy is within this of the best single run's
 PRECISIONS = ("float32", "int8")  # what `make export QUANT=...` offers; int8 keeps float32 input and output
-MODEL_SCHEMA = 1  # schema_version of model.json
+MODEL_SCHEMA = 2  # schema_version of model.json
 MAX_THREADS = 64  # what a model.json may ask the demo's LiteRT for
-PREPROCESSING_VERSION = 1  # training.pipeline.prepare_image: bilinear antialiased resize to a square, uint8 RGB
+PREPROCESSING_VERSION = 2  # training.pipeline.prepare_image: a mipmap of 2-pixel boxes, then bilinear; uint8 RGB
 # Why export ships one fold model and not the average of the run's k fold models: no OOF score can judge an
 # average, since each training image was seen by k-1 of the models averaged, so it is never chosen blind.
 BEST_FOLD_SELECTION = (
@@ -50,9 +50,8 @@ class ExportedModel:
     parity_top1_agreement: float = 1.0  # share of the parity images on which TFLite and Keras pick the same class
     per_face_ms: float | None = None  # one face crop resized and classified, batch 1, on the machine that exported it
     threads: int = 2  # LiteRT threads the demo runs the model on: the faster count where it was exported
-    # The demo's fast crop resize against training's exact one, on `crop_images` held-out images (None: no data here)
-    crop_top1_agreement: float | None = None
-    crop_max_difference: float | None = None  # the largest change of one class's probability
+    # The demo's crops against training's inputs, in grey levels, on `crop_images` held-out images (None: no data here)
+    crop_max_pixel_difference: int | None = None
     crop_images: int = 0
     best_run: str = ""  # the best single run (OOF) when export chose a faster one within `margin` of it
     best_oof_accuracy: float | None = None

@@ -22,11 +22,8 @@ def _export(args: argparse.Namespace) -> None:
         f"(probabilities within {model.parity_max_difference:.1e}, mean {model.parity_mean_difference:.1e}); "
         f"{model.per_face_ms:.2f} ms per face here ({model.threads} thread{'s' if model.threads > 1 else ''})"
     )
-    if model.crop_top1_agreement is not None:
-        print(
-            f"export: the demo's fast crop resize gives the same class as training's on {model.crop_top1_agreement:.0%} of "
-            f"{model.crop_images} held-out images (probabilities up to {model.crop_max_difference:.3f} apart)"
-        )
+    if model.crop_max_pixel_difference is not None:
+        print(export.crop_parity_line(model.crop_max_pixel_difference, model.crop_images))
     for reason in choice.reasons() if choice else []:
         print(f"export: {reason}")
 

@@ -34,23 +34,22 @@ class TfliteBackend:
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads, experimental_op_resolver_type=resolver)
         self.threads = threads
         self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        self.image_size = int(self.input["shape"][1])
-
-    @property
-    def batches(self) -> bool:
-        return int(self.input["shape_signature"][0]) == -1
+        details = self.interpreter.get_input_details()[0]
+        self.image_size = int(details["shape"][1])
+        self.batches = int(details["shape_signature"][0]) == -1  # a dynamic batch: every export but recurrent ones
+        self.input, self.output = details["index"], self.interpreter.get_output_details()[0]["index"]
+        self.rows = int(details["shape"][0])  # the batch the interpreter is planned for
+        self.input_shape = tuple(int(side) for side in details["shape"][1:])
 
     def _invoke(self, images: np.ndarray) -> np.ndarray:
-        if int(self.input["shape"][0]) != len(images):  # re-planning costs well under a millisecond; face counts rarely change
-            self.interpreter.resize_tensor_input(self.input["index"], [len(images), *self.input["shape"][1:]])
+        """Plain attributes, not the interpreter's detail dicts, on this path: it runs once per face."""
+        if len(images) != self.rows:  # re-planning costs well under a millisecond; face counts rarely change
+            self.interpreter.resize_tensor_input(self.input, [len(images), *self.input_shape])
             self.interpreter.allocate_tensors()
-            self.input = self.interpreter.get_input_details()[0]
-            self.output = self.interpreter.get_output_details()[0]
-        self.interpreter.set_tensor(self.input["index"], images.astype(np.float32))
+            self.rows = len(images)
+        self.interpreter.set_tensor(self.input, images.astype(np.float32, copy=False))
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output["index"]).copy()
+        return self.interpreter.get_tensor(self.output)  # a copy already
 
     def predict_one(self, image: np.ndarray) -> np.ndarray:
         return self._invoke(image[None])[0]

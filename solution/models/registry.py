@@ -41,7 +41,7 @@ REGISTRY: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
         _spec("mobilenet_v2", "mobilenet", 224, "tf"),
-        # The fast demo model (`make distill BACKBONE=mobilenet_v3_small_minimalistic`, 64 px in the kaggle profile):
+        # The fast demo model (`make distill BACKBONE=mobilenet_v3_small_minimalistic`, 48 px in the kaggle profile):
         # no hard-swish or squeeze-excite, which XNNPACK runs slowly; `make bench` times it per face against
         # MobileNetV2's 224 px export.
         _spec("mobilenet_v3_small_minimalistic", "mobilenet", 224, "raw"),

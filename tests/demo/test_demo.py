@@ -28,8 +28,7 @@ from solution.standins.media import five_face_frame, portraits_on_canvas, write_
 from solution.training.pipeline import prepare_image
 from tests.conftest import REPO
 
-CROP_PROBABILITY_TOLERANCE = 0.05  # the demo's fast crop resize moves no probability further than this
-CROP_TOP1_AGREEMENT = 0.9  # and changes the class of at most one held-out face in ten
+CROP_PROBABILITY_TOLERANCE = 0.01  # training's pixels, but for a float tie rounded one grey level apart
 ASTRONAUT_FACE = Box(*standins.ASTRONAUT_FACE)  # where Eileen Collins' face is in scikit-image's astronaut photo
 
 
@@ -88,11 +87,9 @@ def test_export_matches_keras_on_the_sample_test_images(tiny_runs, small_data, e
     lite = classifier.backend.predict(batch)
     assert lite.shape == (12, 9) and np.allclose(lite.sum(axis=1), 1, atol=1e-5)
     assert (lite.argmax(1) == reference.argmax(1)).all() and np.abs(lite - reference).max() <= 1e-4, "same input, same output"
-    demo = classifier.predict(faces)  # crops prepared by the demo's fast resize, not TensorFlow
-    assert info["crop_images"] == 12 and info["crop_top1_agreement"] >= CROP_TOP1_AGREEMENT
-    assert info["crop_top1_agreement"] == pytest.approx((demo.argmax(1) == reference.argmax(1)).mean()), "model.json states it"
-    assert np.abs(demo - reference).max() == pytest.approx(info["crop_max_difference"], abs=1e-4)
-    assert info["crop_max_difference"] <= CROP_PROBABILITY_TOLERANCE
+    demo = classifier.predict(faces)  # crops prepared by the demo's OpenCV, not TensorFlow
+    assert (demo.argmax(1) == reference.argmax(1)).all() and np.abs(demo - reference).max() <= CROP_PROBABILITY_TOLERANCE
+    assert info["crop_images"] == 12 and info["crop_max_pixel_difference"] <= export.CROP_PIXEL_TOLERANCE
     assert classifier.backend.interpreter is not None and info["threads"] in export.THREAD_CHOICES
 
 

@@ -51,7 +51,7 @@ def test_the_default_week_spends_at_most_30_hours_at_least_80_percent_of_them_on
     roles = {p.kernel: p.role.kind for p in plans}
     assert roles["train-convnext-tiny"] == gpu_plan.TEACHER and roles["distill"] == gpu_plan.STUDENT and roles["index"] == "index"
     demo = next(p for p in plans if p.kernel == "distill-demo")
-    assert demo.role.kind == gpu_plan.STUDENT and not demo.role.reaches and demo.plan.image_size == 64, "the demo's, at its own size"
+    assert demo.role.kind == gpu_plan.STUDENT and not demo.role.reaches and demo.plan.image_size == 48, "the demo's, at its own size"
     assert roles["train-efficientnet-b0"] == gpu_plan.MEMBER and not any("vgg16" in name for name in roles)
     # A teacher reaches the submission only through a student: without the distill kernel its hours do not count.
     alone = gpu_plan.kernel_plans([k for k in week if k.role != gpu_plan.STUDENT], KAGGLE, 5, ASSUMPTIONS, CONFIG.budget_ms)
