@@ -47,12 +47,16 @@ def _halved(image: tf.Tensor, size: int) -> tf.Tensor:
     """One mipmap step; an odd last row or column of a halved side is dropped, as the demo drops it."""
     shape = tf.shape(image)
     rows, columns, _ = _halvings(shape, size)
-    height, width = shape[0] // rows, shape[1] // columns
-    blocks = tf.reshape(image[: height * rows, : width * columns], [height, rows, width, columns, 3])
-    sums = tf.reduce_sum(tf.cast(blocks, tf.int32), axis=[1, 3])
-    # OpenCV's rounding, which the demo gets: its 2x2 path adds half and shifts; one side alone rounds half to even.
-    means = tf.where(rows * columns == 4, tf.cast((sums + 2) // 4, tf.float32), tf.round(tf.cast(sums, tf.float32) / 2))
-    return tf.cast(means, tf.uint8)
+    kept = image[: shape[0] // rows * rows, : shape[1] // columns * columns]
+    boxes = ((1, 2), (2, 1), (2, 2))  # avg_pool2d wants its window as Python numbers: one branch each
+    return tf.switch_case(2 * rows + columns - 4, [lambda box=box: _box_means(kept, *box) for box in boxes])
+
+
+def _box_means(image: tf.Tensor, rows: int, columns: int) -> tf.Tensor:
+    """Means of rows x columns boxes, rounded as OpenCV rounds them (the demo's): its 2x2 path adds half and
+    shifts; one side alone rounds half to even. Exact in float32: the sums are small integers."""
+    means = tf.nn.avg_pool2d(tf.cast(image, tf.float32)[None], (rows, columns), (rows, columns), "VALID")[0]
+    return tf.cast(tf.floor(means + 0.5) if rows * columns == 4 else tf.round(means), tf.uint8)
 
 
 def decode_image(path: tf.Tensor, size: int | None = None) -> tf.Tensor:
