@@ -236,27 +236,39 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     pushed again with RESUME=1: the second session, in the kernel's own root, mounts the first one's output and must
     resume fold 0 from that backup, then train the rest; every fold must then match, byte for byte, the same kernel
     trained uncut. Its output is the kernel's output for the rest of the rehearsal. Returns the seconds of all three."""
-    from solution.artifacts.runs import DONE_FILE, OOF_FILE, TEST_FILE
-    from solution.training.deadline import DEADLINE_EPOCHS_VARIABLE
+    from solution.artifacts.runs import OOF_FILE, TEST_FILE
 
     longer = [*arguments, "--set", f"epochs={CUT_AFTER_EPOCHS}"]  # after the head warm-up's epoch and one more, one is left
-    first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
-    seconds = run_kernel(first, longer, rehearsal, {DEADLINE_EPOCHS_VARIABLE: str(CUT_AFTER_EPOCHS)})
-    cut = first / "working" / kernel.backbone / "fold_0"
-    said = (first.parent / "output.log").read_text(encoding="utf-8")
-    if "stopped at its deadline" not in said or (cut / DONE_FILE).exists() or not any(cut.glob("backup_*")):
-        raise UserError(f"rehearse: {kernel.name}'s first session was not cut inside fold 0 at a backup; see {first.parent / 'output.log'}")
-    second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
-    seconds += run_kernel(second, [*longer, "--resume"], rehearsal)  # as `make push RESUME=1` pushes it
     uncut = kernel_root(work / "resume-uncut", kernel, config, datasets.folders)
-    seconds += run_kernel(uncut, [argument for argument in longer if argument != "--refit"], rehearsal)  # folds compared only
-    resumed_run, uncut_run = second / "working" / kernel.backbone, uncut / "working" / kernel.backbone
+    with ThreadPoolExecutor(1) as beside:  # the uncut reference needs nothing of the two sessions: it trains beside them
+        reference = beside.submit(run_kernel, uncut, [argument for argument in longer if argument != "--refit"], rehearsal)
+        seconds, resumed = _cut_and_resumed(kernel, config, work, datasets, longer, rehearsal)
+        seconds += reference.result()
+    resumed_run, uncut_run = resumed / "working" / kernel.backbone, uncut / "working" / kernel.backbone
     compared = sorted(path.relative_to(uncut_run) for name in (OOF_FILE, TEST_FILE) for path in uncut_run.glob(f"fold_*/{name}"))
     differ = [str(path) for path in compared if (resumed_run / path).read_bytes() != (uncut_run / path).read_bytes()]
     if not compared or differ:
         where = ", ".join(differ) or "every fold"
         raise UserError(f"rehearse: {kernel.name}, cut inside fold 0 and resumed, differs from the uncut run in {where}")
     return seconds
+
+
+def _cut_and_resumed(
+    kernel: Kernel, config: KernelsConfig, work: Path, datasets: Datasets, arguments: list[str], rehearsal
+) -> tuple[float, Path]:
+    """`kernel`'s first session, cut by its deadline inside fold 0, then its second, resuming from the first one's
+    output in the kernel's own root; their seconds, and that root."""
+    from solution.artifacts.runs import DONE_FILE
+    from solution.training.deadline import DEADLINE_EPOCHS_VARIABLE
+
+    first = kernel_root(work / "resume-session-1", kernel, config, datasets.folders)
+    seconds = run_kernel(first, arguments, rehearsal, {DEADLINE_EPOCHS_VARIABLE: str(CUT_AFTER_EPOCHS)})
+    cut = first / "working" / kernel.backbone / "fold_0"
+    said = (first.parent / "output.log").read_text(encoding="utf-8")
+    if "stopped at its deadline" not in said or (cut / DONE_FILE).exists() or not any(cut.glob("backup_*")):
+        raise UserError(f"rehearse: {kernel.name}'s first session was not cut inside fold 0 at a backup; see {first.parent / 'output.log'}")
+    second = kernel_root(work, kernel, config, {**datasets.folders, kernel.slug(config): first / "working"})
+    return seconds + run_kernel(second, [*arguments, "--resume"], rehearsal), second  # as `make push RESUME=1` pushes it
 
 
 def rehearse_pilot(config: KernelsConfig, work: Path, mounts: dict[str, Path], training: list[Kernel], rehearsal, log) -> dict[str, float]:
@@ -366,11 +378,15 @@ def rehearse(
     pushed, refusals = rehearse_push_queue(config, work)
     log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
     trained = _outputs(training, roots, config)
-    for student in by_role[kernels.STUDENT]:
-        roots[student.name] = kernel_root(work, student, config, {**indexed.folders, **trained})
-        taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
-        seconds[student.name] = run_kernel(roots[student.name], [*recipe_arguments(rehearsal), "--set", "weights=none", *taught], rehearsal)
-        install_kernel_outputs([student], lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+    students = by_role[kernels.STUDENT]
+    roots |= {student.name: kernel_root(work, student, config, {**indexed.folders, **trained}) for student in students}
+    taught = ["--members", ",".join(dict.fromkeys(k.run_name for k in training))]  # the chosen kernels, not the week's
+    distilling = [*recipe_arguments(rehearsal), "--set", "weights=none", *taught]
+    with ThreadPoolExecutor(PARALLEL_KERNELS) as pool:  # on Kaggle too, the week's students run side by side
+        took = pool.map(lambda student: run_kernel(roots[student.name], distilling, rehearsal), students)
+        seconds |= dict(zip((student.name for student in students), took, strict=True))
+    install_kernel_outputs(students, lambda kernel: roots[kernel.name] / "working", work / "runs", datasets.train_images)
+    for student in students:
         log(f"rehearse: {student.name} distilled {student.run_name} from {len(training)} run(s) in {seconds[student.name]:.1f} s")
     submitted = [k for k in by_role[kernels.STUDENT] if k.submission_student]
     outputs = {**trained, **_outputs(submitted, roots, config)}
