@@ -213,7 +213,8 @@ def crop_pixel_difference(images: list[np.ndarray], size: int, exact_inputs: np.
 def crop_parity_line(difference: int, images: int) -> str:
     """What export says of `crop_pixel_difference`: the fact, or a warning that names the fix."""
     if difference <= CROP_PIXEL_TOLERANCE:
-        return f"export: the demo prepares faces as training did: {images} held-out images, at most {difference} grey level apart"
+        said = "the same pixels" if difference == 0 else f"the same pixels within {difference} grey level (a float tie)"
+        return f"export: the demo prepares faces as training did: {said} on {images} held-out images"
     import cv2
 
     return (
