@@ -1,7 +1,7 @@
 """`Classifier`: the 9 emotion probabilities of face crops, from the exported TFLite model or a run's `.keras` model.
 
-Both take raw RGB crops of any size; every crop goes through `crops.prepare_crop`, the demo's fast resize, whose
-answers export checks against training's exact resize (model.json's crop parity).
+Both take raw RGB crops of any size; every crop goes through `crops.prepare_crop`, training's resize in OpenCV,
+whose pixels export checks against training's own on held-out images (model.json's `crop_max_pixel_difference`).
 """
 
 from __future__ import annotations
