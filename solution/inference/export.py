@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from solution.artifacts.exported_model import DEMO_MARGIN, INFO_FILE, PRECISIONS, TFLITE_FILE, ExportedModel
@@ -215,8 +216,6 @@ def crop_parity_line(difference: int, images: int) -> str:
     if difference <= CROP_PIXEL_TOLERANCE:
         said = "the same pixels" if difference == 0 else f"the same pixels within {difference} grey level (a float tie)"
         return f"export: the demo prepares faces as training did: {said} on {images} held-out images"
-    import cv2
-
     return (
         f"export: WARNING: the demo's crops differ from training's inputs by up to {difference} grey levels on {images} "
         f"held-out images: OpenCV {cv2.__version__} resizes otherwise; `make setup` installs the one constraints.txt pins"
