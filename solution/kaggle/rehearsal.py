@@ -64,7 +64,7 @@ socket.socket.connect_ex = _guarded_connect
 socket.create_connection = lambda address, *args, **kwargs: _refuse(address)
 socket.getaddrinfo = lambda host, port, *args, **kwargs: _refuse((host, port))
 '''
-KERNEL_TIMEOUT_S = 1800  # one kernel on the check profile takes well under a minute; Kaggle's own limit is 12 hours
+KERNEL_TIMEOUT_S = 1800  # a hang guard: a kernel at the rehearsal's tiny size takes minutes on a CPU; Kaggle's limit is 12 hours
 
 
 # The kaggle profile's recipe as the week runs it (head warm-up, EMA, MixUp, erasing, compiled steps, the cache) at a
