@@ -91,6 +91,9 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         self.every = max(1, every)
 
     def on_train_begin(self, logs=None):
+        # Keras keeps a restored epoch on the model for every later fit, and one model trains fold after fold: a
+        # fit without a backup of its own must start at epoch 0, not where the last resumed stage started.
+        self.model._initial_epoch = None
         try:
             super().on_train_begin(logs)
         except Exception as error:  # Keras raises ValueError, OSError or h5py's errors for a cut file

@@ -1,4 +1,4 @@
-"""A fold trained twice: once uncut, once cut by the deadline inside it and resumed; and what differs between them.
+"""Two folds trained twice: once uncut, once cut by the deadline inside the first and resumed; and what differs.
 Used in-process (one device) by test_deadline.py and under two replicas by replica_check.py."""
 
 from __future__ import annotations
@@ -31,30 +31,37 @@ class DeadlinePassesAfterFirstEpoch(keras.callbacks.Callback):
 
 
 def cut_and_uncut(data: Path, backbone: str, config: TrainConfig, root: Path) -> tuple[Path, Path]:
-    """Fold 0 of `backbone` trained uncut under root/uncut, and cut after its second epoch then resumed under
-    root/cut; returns the two fold folders. Needs config.epochs > 2 and backup_every_epochs == 2."""
-    kfold.train_backbone(data, backbone, config, root / "uncut", folds=[0], log=lambda line: None)
+    """Folds 0 and 1 of `backbone` trained uncut under root/uncut, and under root/cut cut after fold 0's second epoch,
+    then resumed: fold 0 from its backup and fold 1 after it, by the same model in the same process. Returns the two
+    run folders. Needs config.epochs > 2 and backup_every_epochs == 2."""
+    folds = [0, 1]
+    kfold.train_backbone(data, backbone, config, root / "uncut", folds=folds, log=lambda line: None)
     try:
         cutting = [DeadlinePassesAfterFirstEpoch()]
-        kfold.train_backbone(data, backbone, config, root / "cut", folds=[0], callbacks=cutting, log=lambda line: None)
+        kfold.train_backbone(data, backbone, config, root / "cut", folds=folds, callbacks=cutting, log=lambda line: None)
     except deadline.DeadlineReached as stop:
         assert "in fold 0 after epoch 2, its backup saved" in stop.where, stop.where
     else:
         raise AssertionError("the deadline did not stop the fold")
     finally:
         deadline.set_deadline(None)
-    kfold.train_backbone(data, backbone, config, root / "cut", folds=[0], log=lambda line: None)
-    return root / "cut" / backbone / "fold_0", root / "uncut" / backbone / "fold_0"
+    kfold.train_backbone(data, backbone, config, root / "cut", folds=folds, log=lambda line: None)
+    return root / "cut" / backbone, root / "uncut" / backbone
 
 
 def differences(cut: Path, uncut: Path) -> dict[str, float]:
-    """Each compared file's largest absolute difference between the two folds (times excluded); 0.0 where identical."""
-    found = {}
-    for name in COMPARED_FILES:
-        frames = [pd.read_csv(fold / name) for fold in (cut, uncut)]
-        numbers = [frame.drop(columns=[c for c in frame if "time" in c or "second" in c]).select_dtypes("number") for frame in frames]
-        if numbers[0].shape != numbers[1].shape:
-            found[name] = float("inf")
-            continue
-        found[name] = float((numbers[0] - numbers[1]).abs().to_numpy().max())
+    """Each compared file's largest absolute difference between the two runs' folds (times excluded); 0.0 where
+    identical, infinite where a fold is missing or its shape differs."""
+    found = dict.fromkeys(COMPARED_FILES, 0.0)
+    for fold in sorted(path.name for path in uncut.glob("fold_*")):
+        for name in COMPARED_FILES:
+            if not (cut / fold / name).is_file():
+                found[name] = float("inf")
+                continue
+            frames = [pd.read_csv(run / fold / name) for run in (cut, uncut)]
+            numbers = [frame.drop(columns=[c for c in frame if "time" in c or "second" in c]).select_dtypes("number") for frame in frames]
+            if numbers[0].shape != numbers[1].shape:
+                found[name] = float("inf")
+                continue
+            found[name] = max(found[name], float((numbers[0] - numbers[1]).abs().to_numpy().max()))
     return found
