@@ -235,22 +235,31 @@ def rehearse_resume(kernel: Kernel, config: KernelsConfig, work: Path, datasets:
     """Train `kernel` as if its deadline cut it inside fold 0 (after CUT_AFTER_EPOCHS epochs, at a backup) and it was
     pushed again with RESUME=1: the second session, in the kernel's own root, mounts the first one's output and must
     resume fold 0 from that backup, then train the rest; every fold must then match, byte for byte, the same kernel
-    trained uncut. Its output is the kernel's output for the rest of the rehearsal. Returns the seconds of all three."""
-    from solution.artifacts.runs import OOF_FILE, TEST_FILE
+    trained uncut: its predictions and its history (the loss of every epoch, which tells epochs apart even where a
+    model of the rehearsal's tiny size predicts the same for every image). Its output is the kernel's output for
+    the rest of the rehearsal. Returns the seconds of all three."""
+    from solution.artifacts.runs import HISTORY_FILE, OOF_FILE, TEST_FILE
 
     longer = [*arguments, "--set", f"epochs={CUT_AFTER_EPOCHS}"]  # after the head warm-up's epoch and one more, one is left
-    uncut = kernel_root(work / "resume-uncut", kernel, config, datasets.folders)
-    with ThreadPoolExecutor(1) as beside:  # the uncut reference needs nothing of the two sessions: it trains beside them
-        reference = beside.submit(run_kernel, uncut, [argument for argument in longer if argument != "--refit"], rehearsal)
+    # The uncut reference needs nothing of the two sessions, so it trains beside them; its folds are compared, its
+    # refit would not be.
+    uncut = kernel_root(work / "resume-uncut", dataclasses.replace(kernel, refit=False), config, datasets.folders)
+    with ThreadPoolExecutor(1) as beside:
+        reference = beside.submit(run_kernel, uncut, longer, rehearsal)
         seconds, resumed = _cut_and_resumed(kernel, config, work, datasets, longer, rehearsal)
         seconds += reference.result()
     resumed_run, uncut_run = resumed / "working" / kernel.backbone, uncut / "working" / kernel.backbone
-    compared = sorted(path.relative_to(uncut_run) for name in (OOF_FILE, TEST_FILE) for path in uncut_run.glob(f"fold_*/{name}"))
-    differ = [str(path) for path in compared if (resumed_run / path).read_bytes() != (uncut_run / path).read_bytes()]
+    names = (OOF_FILE, TEST_FILE, HISTORY_FILE)
+    compared = sorted(path.relative_to(uncut_run) for name in names for path in uncut_run.glob(f"fold_*/{name}"))
+    differ = [str(path) for path in compared if not _same_bytes(resumed_run / path, uncut_run / path)]
     if not compared or differ:
         where = ", ".join(differ) or "every fold"
         raise UserError(f"rehearse: {kernel.name}, cut inside fold 0 and resumed, differs from the uncut run in {where}")
     return seconds
+
+
+def _same_bytes(candidate: Path, reference: Path) -> bool:
+    return candidate.is_file() and candidate.read_bytes() == reference.read_bytes()
 
 
 def _cut_and_resumed(
