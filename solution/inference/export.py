@@ -268,6 +268,15 @@ def _install_checked(model, calibration: np.ndarray | None, check_images: np.nda
     return agreement
 
 
+def _calibration_images(run: RunFolder, size: int) -> np.ndarray:
+    """The training images int8's ranges are calibrated on; without them there is no int8 export."""
+    calibration = data_images(run, size, TRAIN_DIR, CALIBRATION_IMAGES)
+    if calibration is None:
+        where = Path(run.meta().data) / TRAIN_DIR
+        raise UserError(f"{where}: no training images to calibrate int8 on; export float32, or restore the data")
+    return calibration
+
+
 def export(
     run_path: Path,
     out: Path,
@@ -288,11 +297,7 @@ def export(
     meta = run.meta()
     fold, model = _fold_model(run, fold)
     size = int(model.input_shape[1])
-    calibration = None
-    if precision == "int8":
-        calibration = data_images(run, size, TRAIN_DIR, CALIBRATION_IMAGES)
-        if calibration is None:
-            raise UserError(f"{Path(meta.data) / TRAIN_DIR}: no training images to calibrate int8 on; export float32, or restore the data")
+    calibration = _calibration_images(run, size) if precision == "int8" else None
     held_out = raw_data_images(run, TEST_DIR, PARITY_IMAGES)
     exact_inputs = prepared(held_out, size)
     check_images = exact_inputs if check_images is None else check_images

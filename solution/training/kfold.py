@@ -160,10 +160,7 @@ def train_backbone(
     size = image_size(spec, config)
     inputs = fold_inputs(data_dir, cache_dir)
     all_folds = sorted(int(f) for f in inputs.table.fold.unique())
-    requested = sorted(set(folds)) if folds else all_folds
-    unknown = set(requested) - set(all_folds)
-    if unknown:
-        raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
+    requested = _requested_folds(folds, all_folds)
     run = RunFolder(named_path(runs_root, backbone + (STUDENT_SUFFIX if teacher else ""), "--backbone", "pass a registered backbone"))
     with folder_lock(run.path, "training"):  # a second train on this run folder is refused, never interleaved
         strategy, device = choose_strategy()
@@ -207,6 +204,15 @@ def train_backbone(
         log(format_summary([run.fold_summary(fold) for fold in requested]))
         log(f"{run.path.name}: {_described(meta, finished)}, run folder {run.path}")
         return meta
+
+
+def _requested_folds(folds: Sequence[int] | None, all_folds: list[int]) -> list[int]:
+    """The folds to train (default: all); one of folds.csv's, or a one-line refusal before anything trains."""
+    requested = sorted(set(folds)) if folds else all_folds
+    unknown = set(requested) - set(all_folds)
+    if unknown:
+        raise UserError(f"--folds {','.join(map(str, sorted(unknown)))}: folds.csv has folds {','.join(map(str, all_folds))}")
+    return requested
 
 
 def _check_settings(run: RunFolder, identity: dict, config: TrainConfig) -> str | None:

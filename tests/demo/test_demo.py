@@ -304,6 +304,18 @@ def test_an_export_that_misses_its_tolerance_is_refused_and_keeps_the_previous_m
     assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == sorted(working), "no candidate left beside it"
 
 
+def test_int8_without_the_training_images_is_one_line_and_keeps_the_previous_model(tiny_runs, exported, tmp_path):
+    run = tmp_path / "runs" / "mobilenet_v2"
+    shutil.copytree(tiny_runs / "mobilenet_v2", run)
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps({**meta, "data": str(tmp_path / "moved")}))  # the data is not on this machine
+    shutil.copytree(exported, tmp_path / "demo")
+    working = {path.name: path.read_bytes() for path in (tmp_path / "demo").iterdir()}
+    with pytest.raises(UserError, match=r"moved/train: no training images to calibrate int8 on; export float32"):
+        export.export(run, tmp_path / "demo", precision="int8")
+    assert {path.name: path.read_bytes() for path in (tmp_path / "demo").iterdir()} == working
+
+
 @pytest.mark.parametrize("name", ["model.tflite", "model.keras"])
 def test_a_garbage_model_file_is_one_line_naming_it(tmp_path, name):
     path = tmp_path / name
