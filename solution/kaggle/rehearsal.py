@@ -363,9 +363,8 @@ def rehearse(
     chosen: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Rehearse the week as push-all runs it: the index kernel, the pilot beside the chosen training kernels (default:
-    all) on its output, the distill kernels on theirs, then the ensemble kernel on the runs and the student; return
-    seconds each."""
+    """Rehearse the week as push-all runs it: the index kernel, the chosen training kernels (default: all) on its
+    output, the distill kernel on theirs, then the ensemble kernel on the runs and the student; return seconds each."""
     every = kernels.within_folds(kernels.all_kernels(config), rehearsal.k)
     by_role = {role: [k for k in every if k.role == role] for role in (kernels.INDEXING, kernels.STUDENT, kernels.ENSEMBLE)}
     training = [k for k in every if k.role == kernels.TRAINING and (not chosen or k.name in chosen or k.backbone in chosen)]
@@ -383,11 +382,8 @@ def rehearse(
         seconds[index.name] = run_kernel(roots[index.name], ["--k", str(rehearsal.k)], rehearsal)
         log(f"rehearse: {index.name} ran in {seconds[index.name]:.1f} s")
     indexed = Datasets({**datasets.folders, **_outputs(by_role[kernels.INDEXING], roots, config)}, datasets.train_images)
-    # On Kaggle the pilot runs before the week, but no kernel of the week attaches its output: here it runs beside them.
-    with ThreadPoolExecutor(1) as beside:
-        piloted = beside.submit(rehearse_pilot, config, work, indexed.folders, training, rehearsal, log)
-        seconds |= _rehearse_training(config, work, indexed, training, roots, rehearsal, log)
-        seconds |= piloted.result()
+    seconds |= rehearse_pilot(config, work, indexed.folders, training, rehearsal, log)
+    seconds |= _rehearse_training(config, work, indexed, training, roots, rehearsal, log)
     pushed, refusals = rehearse_push_queue(config, work)
     log(f"rehearse: push-all pushed {pushed} kernels once each, in the plan's order, waiting out {refusals} refusal(s) of a third session")
     trained = _outputs(training, roots, config)
