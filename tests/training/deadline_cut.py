@@ -51,17 +51,19 @@ def cut_and_uncut(data: Path, backbone: str, config: TrainConfig, root: Path) ->
 
 def differences(cut: Path, uncut: Path) -> dict[str, float]:
     """Each compared file's largest absolute difference between the two runs' folds (times excluded); 0.0 where
-    identical, infinite where a fold is missing or its shape differs."""
-    found = dict.fromkeys(COMPARED_FILES, 0.0)
-    for fold in sorted(path.name for path in uncut.glob("fold_*")):
-        for name in COMPARED_FILES:
-            if not (cut / fold / name).is_file():
-                found[name] = float("inf")
-                continue
-            frames = [pd.read_csv(run / fold / name) for run in (cut, uncut)]
-            numbers = [frame.drop(columns=[c for c in frame if "time" in c or "second" in c]).select_dtypes("number") for frame in frames]
-            if numbers[0].shape != numbers[1].shape:
-                found[name] = float("inf")
-                continue
-            found[name] = max(found[name], float((numbers[0] - numbers[1]).abs().to_numpy().max()))
-    return found
+    identical, infinite where a fold's file is missing or its shape differs."""
+    folds = sorted(path.name for path in uncut.glob("fold_*"))
+    return {
+        name: max((_largest_difference(cut / fold / name, uncut / fold / name) for fold in folds), default=0.0)
+        for name in COMPARED_FILES
+    }
+
+
+def _largest_difference(candidate: Path, reference: Path) -> float:
+    if not candidate.is_file():
+        return float("inf")
+    frames = [pd.read_csv(path) for path in (candidate, reference)]
+    numbers = [frame.drop(columns=[c for c in frame if "time" in c or "second" in c]).select_dtypes("number") for frame in frames]
+    if numbers[0].shape != numbers[1].shape:
+        return float("inf")
+    return float((numbers[0] - numbers[1]).abs().to_numpy().max())
